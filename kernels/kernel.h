@@ -1,0 +1,101 @@
+/* kernel.h: the ternary GEMV kernel contract and the one registry.
+ *
+ * A kernel computes the INTEGER part of BitLinear (SPEC §2) for n activation rows:
+ *
+ *     acc[t*rows + r] = sum_{c<cols} w[r][c] * q[t*cols + c]     for r0 <= r < r1, t < n
+ *
+ * with w ternary (-1/0/+1) in the kernel's own packed layout and q int8 in
+ * [-128, 127].  Exact kernels must match tb_matmul_ref bit for bit for every
+ * shape and input (|acc| <= cols*128 fits int32).  The float epilogue is shared
+ * (tb_bitlinear_epilogue), so kernels never touch floats.
+ *
+ * Naming grammar (XNNPACK style):  gemv_<layout>_<tile>__<isa>
+ *   layout: i2s (2-bit codes, int8 multiply-add), tl1 (LUT, 2 weights / 4-bit index),
+ *           tl2 (LUT, 3 weights / sign + 4-bit index), bsp (bit planes), w2a8 (CUDA warp-packed)
+ *   tile:   <rows>x<cols>, e.g. 4x128
+ *   isa:    scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi, cuda
+ * One file per variant, named like the kernel with dashes: kernels/<family>/gemv-i2s-4x128-avx2.c.
+ *
+ * Rules: kernels never print, exit or allocate in gemv(); they return 0 or a negative
+ * TB_KERR_* code.  gemv() must accept any r0 < r1 <= rows (the driver aligns r0 to
+ * tile_rows, not r1) and any cols >= 1.  It writes only acc rows [r0, r1).
+ */
+#ifndef TB_KERNEL_H
+#define TB_KERNEL_H
+
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- ISA feature bits ------------------------------------------------- */
+enum {
+    TB_ISA_AVX2 = 1u << 0,       /* AVX2 + FMA + BMI2 + F16C */
+    TB_ISA_AVXVNNI = 1u << 1,    /* AVX-VNNI (vpdpbusd on ymm) */
+    TB_ISA_AVX512 = 1u << 2,     /* AVX-512 F + BW + VL + DQ */
+    TB_ISA_AVX512VNNI = 1u << 3,
+    TB_ISA_AVX512VBMI = 1u << 4,
+    TB_ISA_AVX512POPCNT = 1u << 5, /* VPOPCNTDQ + BITALG */
+    TB_ISA_CUDA = 1u << 16,      /* a CUDA device is usable */
+    TB_ISA_ALL = 0xffffffffu,
+};
+
+/* Features of this CPU (and a usable CUDA device, if built with CUDA), detected once. */
+unsigned tb_cpu_features(void);
+/* Mask for --isa-max NAME: "scalar", "avx2", "avx512", "avx512vnni", "all".  -1 if unknown. */
+int tb_isa_mask_from_name(const char *name, unsigned *mask);
+/* "avx2 avx512 ..." for reports. */
+void tb_isa_describe(unsigned features, char *buf, size_t n);
+
+/* ---- error codes returned by kernel functions -------------------------- */
+enum {
+    TB_KERR_SHAPE = -2,   /* shape not supported by this kernel */
+    TB_KERR_CODE = -3,    /* weight code out of range while packing */
+    TB_KERR_DEVICE = -4,  /* device (CUDA) error */
+    TB_KERR_NOMEM = -5,
+};
+
+typedef struct tb_kernel {
+    const char *name;     /* gemv_<layout>_<tile>__<isa> */
+    const char *family;   /* "mad", "lut", "bitserial", "cuda" */
+    const char *layout;   /* packed layout id, shared by variants that consume the same bytes */
+    const char *desc;     /* one line: what it does and how */
+    unsigned isa;         /* TB_ISA_* bits required (0 = portable C) */
+    int tile_rows;        /* rows produced together; driver splits at multiples of this */
+    int block_k;          /* weights per packed block along K */
+    bool exact;           /* integer result bit-identical to the reference */
+    bool needs_prep;      /* prep() builds per-activation data (LUT, planes, sums) */
+    bool on_device;       /* runs on an accelerator */
+    double bits_per_weight; /* packed bytes*8 / weights for a 2560-wide row (informational) */
+
+    /* Packed weight size in bytes for rows x cols. */
+    size_t (*packed_size)(int rows, int cols);
+    /* Canonical -> packed.  Returns 0 or TB_KERR_*. */
+    int (*pack)(const tb_ternary *w, void *dst);
+    /* Packed -> codes of row r (for the packer check). */
+    int (*unpack_row)(const void *packed, int rows, int cols, int r, int8_t *out);
+    /* Activation pass (may be NULL when !needs_prep): size in bytes for n rows of cols. */
+    size_t (*prep_size)(int cols, int n);
+    int (*prep)(const int8_t *q, int cols, int n, void *prep);
+    /* The GEMV itself; prep is NULL when !needs_prep. */
+    int (*gemv)(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
+                int r0, int r1, int32_t *acc);
+} tb_kernel;
+
+/* ---- registry (kernels/registry.inc lists every kernel once) ---------- */
+extern const tb_kernel *const tb_kernels[];
+extern const int tb_n_kernels;
+
+const tb_kernel *tb_kernel_find(const char *name);
+/* True when the kernel can run under `mask` (ANDed with detected features); else *why says why. */
+bool tb_kernel_supported(const tb_kernel *k, unsigned mask, const char **why);
+/* The fastest exact CPU kernel available under mask (preference order in registry.c). */
+const tb_kernel *tb_kernel_best(unsigned mask);
+/* Simple glob (* and ?) for --kernel GLOB. */
+bool tb_glob_match(const char *pattern, const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

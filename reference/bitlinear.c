@@ -1,0 +1,49 @@
+/* bitlinear.c: scalar BitLinear (SPEC §2).  Plain C, no SIMD: the ground truth. */
+#include "bitlinear.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+float tb_quantize_act(const float *x, int n, int8_t *q) {
+    double mx = 0.0;
+    for (int i = 0; i < n; i++) {
+        double a = fabs((double)x[i]);
+        if (a > mx) mx = a;
+    }
+    if (mx < 1e-5) mx = 1e-5;
+    const float s = (float)(127.0 / mx);
+    for (int i = 0; i < n; i++) {
+        float v = nearbyintf(x[i] * s); /* default rounding mode: half to even */
+        if (v > 127.0f) v = 127.0f;
+        if (v < -128.0f) v = -128.0f;
+        q[i] = (int8_t)v;
+    }
+    return s;
+}
+
+void tb_matmul_ref(const tb_ternary *w, const int8_t *q, int n_tok, int32_t *acc, int8_t *row) {
+    const int rows = w->rows, cols = w->cols;
+    for (int r = 0; r < rows; r++) {
+        tb_ternary_row(w, r, row);
+        for (int t = 0; t < n_tok; t++) {
+            const int8_t *qt = q + (size_t)t * cols;
+            int32_t sum = 0;
+            for (int c = 0; c < cols; c++) sum += (int32_t)row[c] * (int32_t)qt[c];
+            acc[(size_t)t * rows + r] = sum;
+        }
+    }
+}
+
+int tb_bitlinear_ref(const tb_ternary *w, const float *x, float *y, tb_err *e) {
+    int8_t *q = malloc((size_t)w->cols), *row = malloc((size_t)w->cols);
+    int32_t *acc = malloc(sizeof *acc * (size_t)w->rows);
+    if (!q || !row || !acc) {
+        free(q); free(row); free(acc);
+        return tb_fail(e, "out of memory in bitlinear (%d x %d)", w->rows, w->cols);
+    }
+    float s = tb_quantize_act(x, w->cols, q);
+    tb_matmul_ref(w, q, 1, acc, row);
+    for (int r = 0; r < w->rows; r++) y[r] = tb_bitlinear_epilogue(acc[r], s, w->scale);
+    free(q); free(row); free(acc);
+    return 0;
+}

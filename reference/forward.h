@@ -1,0 +1,48 @@
+/* forward.h: the whole BitNet b1.58 2B4T forward pass (SPEC §1) with a KV cache.
+ *
+ * One forward pass is shared by every path.  What varies is the integer part of
+ * each BitLinear, supplied by a backend: NULL selects the scalar reference
+ * (tb_matmul_ref), a kernel backend (kernels/runner.h) runs a registered kernel.
+ * Because quantization and the float epilogue are the same code, an exact
+ * kernel gives logits bit-identical to the reference.
+ */
+#ifndef TB_FORWARD_H
+#define TB_FORWARD_H
+
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tb_backend {
+    const char *name;
+    void *ctx;
+    /* acc[t*rows + r] = sum_c W[layer][which][r][c] * q[t*cols + c] for t < n_tok. 0 or -1 (+e). */
+    int (*matmul)(void *ctx, int layer, int which, const int8_t *q, int n_tok, int32_t *acc, tb_err *e);
+} tb_backend;
+
+/* Trace of named intermediates: "q", "k", "v" (after RoPE for q/k), "attn_out" (before
+ * attn_sub_norm), "ffn_in" (ffn_norm output), "ffn_mid" (relu(g)^2*u), "layer_out", "logits".
+ * layer = -1 for model-level names; data has n floats for one token at position pos. */
+typedef void (*tb_trace_fn)(void *user, const char *name, int layer, int pos, const float *data, int n);
+
+typedef struct tb_state tb_state;
+
+/* max_ctx: KV cache length (<= cfg.ctx); max_batch: most tokens per tb_forward call. */
+int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, tb_err *e);
+void tb_state_free(tb_state *st);
+void tb_state_reset(tb_state *st);          /* clears the KV cache (position 0 next) */
+void tb_state_set_trace(tb_state *st, tb_trace_fn fn, void *user);
+
+/* Evaluates tokens[0..n) at positions pos0..pos0+n-1 (causal, one batch; the KV cache
+ * must already hold positions < pos0).  logits: NULL, or (n, vocab) if all_logits else
+ * (vocab) for the last token only.  Errors: out-of-range token id, context overflow,
+ * n > max_batch, backend failure. */
+int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n, int pos0,
+               float *logits, bool all_logits, tb_err *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

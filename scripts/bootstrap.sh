@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bootstrap.sh: the two commands of the README.
+#   scripts/bootstrap.sh test            install Debian packages, build, run the test suite
+#   scripts/bootstrap.sh sweep [ARGS]    install, build, run `ternbench sweep ARGS` (the main job)
+# Installs only Debian packages (apt-get); downloads nothing else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-test}
+shift || true
+
+pkgs=(meson ninja-build pkg-config gcc g++ libhwloc-dev libpapi-dev libbenchmark-dev
+      python3-matplotlib python3-numpy)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "bootstrap: installing ${missing[*]}"
+    SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+build=${TB_BUILD_DIR:-build}
+[ -f "$build/build.ninja" ] || meson setup "$build" --buildtype=release >/dev/null
+ninja -C "$build"
+
+case "$mode" in
+test)
+    rc=0
+    meson test -C "$build" --print-errorlogs --num-processes 2 || rc=$?
+    # The loader/parsers again under AddressSanitizer + UndefinedBehaviorSanitizer.
+    asan=${build}-asan
+    [ -f "$asan/build.ninja" ] || meson setup "$asan" --buildtype=debugoptimized \
+        -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmark=disabled >/dev/null
+    ninja -C "$asan"
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        meson test -C "$asan" --suite sanitize --print-errorlogs --num-processes 2 || rc=$?
+    /usr/bin/python3 scripts/test_summary.py "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" || rc=1
+    exit $rc
+    ;;
+sweep)
+    exec "$build/ternbench" sweep "$@"
+    ;;
+*)
+    echo "usage: scripts/bootstrap.sh test|sweep [sweep args]" >&2
+    exit 2
+    ;;
+esac
