@@ -19,15 +19,15 @@ typedef void (*tb_test_fn)(void);
 static struct { const char *name; tb_test_fn fn; } tb_tests_[TB_MAX_TESTS];
 static int tb_n_tests_, tb_failed_checks_, tb_skipped_;
 
-#define TB_TEST(name)                                                       \
-    static void name(void);                                                 \
-    __attribute__((constructor)) static void tb_reg_##name(void) {          \
+#define TB_TEST(tname)                                                      \
+    static void tname(void);                                                \
+    __attribute__((constructor)) static void tb_reg_##tname(void) {         \
         if (tb_n_tests_ < TB_MAX_TESTS) {                                   \
-            tb_tests_[tb_n_tests_].name = #name;                            \
-            tb_tests_[tb_n_tests_++].fn = name;                             \
+            tb_tests_[tb_n_tests_].name = #tname;                           \
+            tb_tests_[tb_n_tests_++].fn = tname;                            \
         }                                                                   \
     }                                                                       \
-    static void name(void)
+    static void tname(void)
 
 #define TB_CHECK(cond)                                                                    \
     do {                                                                                  \
