@@ -47,6 +47,8 @@ unsigned tb_cpu_features(void);
 int tb_isa_mask_from_name(const char *name, unsigned *mask);
 /* "avx2 avx512 ..." for reports. */
 void tb_isa_describe(unsigned features, char *buf, size_t n);
+/* Provided by kernels/cuda when CUDA is built (weak in cpu.c): nonzero if a device is usable. */
+int tb_cuda_device_usable(void);
 
 /* ---- error codes returned by kernel functions -------------------------- */
 enum {
@@ -81,6 +83,10 @@ typedef struct tb_kernel {
     /* The GEMV itself; prep is NULL when !needs_prep. */
     int (*gemv)(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
                 int r0, int r1, int32_t *acc);
+
+    /* Added by the registry owner (designated initializers leave these 0). */
+    int priority;         /* tb_kernel_best() picks the highest-priority supported exact CPU
+                             kernel (ties: later registry line); set from measurements */
 } tb_kernel;
 
 /* ---- registry (kernels/registry.inc lists every kernel once) ---------- */

@@ -1,0 +1,247 @@
+/* driver.c: the worker pool (pthreads, hwloc pinning) and the parallel GEMV.
+ *
+ * Synchronisation: a generation counter starts a run; workers spin briefly on it
+ * (decode issues ~210 small GEMVs per token back to back) and then sleep on a
+ * condition variable, so an idle pool costs nothing.  The caller does its share as
+ * thread 0 and waits for a pending counter to reach zero the same way.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "driver.h"
+#include "tb_build_config.h"
+
+#if TB_HAVE_HWLOC
+#include <hwloc.h>
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+enum { SPIN_ITERS = 4000 };
+
+typedef struct worker {
+    struct tb_pool *pool;
+    int tid;
+    pthread_t th;
+} worker;
+
+struct tb_pool {
+    int n;                     /* threads including the caller */
+    worker *w;                 /* (n); w[0] is the caller and has no pthread */
+    pthread_mutex_t mu;
+    pthread_cond_t cv_start, cv_done;
+    atomic_uint gen;           /* bumped once per run */
+    atomic_int pending;        /* workers still running the current fn */
+    atomic_bool stop;
+    tb_pool_fn fn;
+    void *arg;
+    int started;               /* worker threads created (for cleanup) */
+#if TB_HAVE_HWLOC
+    hwloc_topology_t topo;
+    int ncores;
+    hwloc_cpuset_t caller_old; /* the caller's binding before tb_pool_new, or NULL */
+#endif
+    bool pin;
+};
+
+#if TB_HAVE_HWLOC
+static void pin_self(tb_pool *p, int tid) {
+    if (!p->pin || p->ncores < 1) return;
+    hwloc_obj_t core = hwloc_get_obj_by_type(p->topo, HWLOC_OBJ_CORE, (unsigned)(tid % p->ncores));
+    if (!core || !core->cpuset) return;
+    hwloc_cpuset_t set = hwloc_bitmap_dup(core->cpuset);
+    hwloc_bitmap_singlify(set); /* one PU of the core */
+    hwloc_set_cpubind(p->topo, set, HWLOC_CPUBIND_THREAD); /* best effort: ignore failure */
+    hwloc_bitmap_free(set);
+}
+#else
+static void pin_self(tb_pool *p, int tid) { (void)p; (void)tid; }
+#endif
+
+int tb_ncores(void) {
+#if TB_HAVE_HWLOC
+    hwloc_topology_t t;
+    if (hwloc_topology_init(&t) == 0) {
+        int n = -1;
+        if (hwloc_topology_load(t) == 0) n = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_CORE);
+        hwloc_topology_destroy(t);
+        if (n > 0) return n;
+    }
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    tb_pool *p = w->pool;
+    pin_self(p, w->tid);
+    unsigned seen = 0;
+    for (;;) {
+        /* wait for a new generation (or stop) */
+        int spins = 0;
+        while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop) && spins < SPIN_ITERS) {
+            cpu_relax();
+            spins++;
+        }
+        if (atomic_load(&p->gen) == seen && !atomic_load(&p->stop)) {
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->cv_start, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop)) break;
+        seen = atomic_load(&p->gen);
+        p->fn(p->arg, w->tid, p->n);
+        if (atomic_fetch_sub(&p->pending, 1) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->cv_done);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+    return NULL;
+}
+
+int tb_pool_new(int threads, bool pin, tb_pool **out, tb_err *e) {
+    *out = NULL;
+    if (threads == 0) threads = tb_ncores();
+    if (threads < 1 || threads > TB_POOL_MAX)
+        return tb_fail(e, "threads: %d is out of range (1..%d, or 0 for all cores)", threads, TB_POOL_MAX);
+    tb_pool *p = calloc(1, sizeof *p);
+    if (!p) return tb_fail(e, "out of memory creating a pool of %d threads", threads);
+    p->n = threads;
+    p->w = calloc((size_t)threads, sizeof *p->w);
+    if (!p->w) {
+        free(p);
+        return tb_fail(e, "out of memory creating a pool of %d threads", threads);
+    }
+    const char *nopin = getenv("TB_NO_PIN");
+    p->pin = pin && !(nopin && *nopin && *nopin != '0');
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv_start, NULL);
+    pthread_cond_init(&p->cv_done, NULL);
+    atomic_init(&p->gen, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->stop, false);
+#if TB_HAVE_HWLOC
+    if (p->pin) {
+        if (hwloc_topology_init(&p->topo) != 0 || hwloc_topology_load(p->topo) != 0) {
+            p->pin = false;
+        } else {
+            p->ncores = hwloc_get_nbobjs_by_type(p->topo, HWLOC_OBJ_CORE);
+            p->caller_old = hwloc_bitmap_alloc();
+            if (p->caller_old && hwloc_get_cpubind(p->topo, p->caller_old, HWLOC_CPUBIND_THREAD) != 0) {
+                hwloc_bitmap_free(p->caller_old);
+                p->caller_old = NULL;
+            }
+            pin_self(p, 0);
+        }
+    }
+#endif
+    for (int i = 0; i < threads; i++) {
+        p->w[i].pool = p;
+        p->w[i].tid = i;
+    }
+    for (int i = 1; i < threads; i++) {
+        if (pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i]) != 0) {
+            tb_pool_free(p);
+            return tb_fail(e, "cannot start worker thread %d of %d", i, threads);
+        }
+        p->started++;
+    }
+    *out = p;
+    return 0;
+}
+
+void tb_pool_free(tb_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->stop, true);
+    pthread_cond_broadcast(&p->cv_start);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 1; i <= p->started; i++) pthread_join(p->w[i].th, NULL);
+#if TB_HAVE_HWLOC
+    if (p->pin) {
+        if (p->caller_old) {
+            hwloc_set_cpubind(p->topo, p->caller_old, HWLOC_CPUBIND_THREAD);
+            hwloc_bitmap_free(p->caller_old);
+        }
+        hwloc_topology_destroy(p->topo);
+    }
+#endif
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv_start);
+    pthread_cond_destroy(&p->cv_done);
+    free(p->w);
+    free(p);
+}
+
+int tb_pool_threads(const tb_pool *p) { return p ? p->n : 1; }
+
+void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg) {
+    if (p->n == 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    p->fn = fn;
+    p->arg = arg;
+    atomic_store(&p->pending, p->n - 1);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->gen, 1);
+    pthread_cond_broadcast(&p->cv_start);
+    pthread_mutex_unlock(&p->mu);
+    fn(arg, 0, p->n);
+    for (int spins = 0; atomic_load(&p->pending) > 0 && spins < SPIN_ITERS; spins++) cpu_relax();
+    if (atomic_load(&p->pending) > 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->cv_done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+void tb_split_rows(int rows, int tile, int tid, int nth, int *r0, int *r1) {
+    if (tile < 1) tile = 1;
+    const long long ntiles = (rows + tile - 1) / tile;
+    const long long t0 = ntiles * tid / nth, t1 = ntiles * (tid + 1) / nth;
+    *r0 = (int)(t0 * tile);
+    *r1 = (int)(t1 * tile < rows ? t1 * tile : rows);
+    if (*r0 > rows) *r0 = rows;
+}
+
+typedef struct gemv_job {
+    const tb_kernel *k;
+    const void *packed;
+    int rows, cols, n;
+    const int8_t *q;
+    const void *prep;
+    int32_t *acc;
+    atomic_int rc;
+} gemv_job;
+
+static void gemv_part(void *arg, int tid, int nth) {
+    gemv_job *j = arg;
+    int r0, r1;
+    tb_split_rows(j->rows, j->k->tile_rows, tid, nth, &r0, &r1);
+    if (r0 >= r1) return;
+    int rc = j->k->gemv(j->packed, j->rows, j->cols, j->q, j->prep, j->n, r0, r1, j->acc);
+    if (rc) {
+        int zero = 0;
+        atomic_compare_exchange_strong(&j->rc, &zero, rc);
+    }
+}
+
+int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int rows, int cols,
+                     const int8_t *q, const void *prep, int n, int32_t *acc) {
+    if (rows < 1 || cols < 1 || n < 1) return TB_KERR_SHAPE;
+    if (!p || p->n == 1) return k->gemv(packed, rows, cols, q, prep, n, 0, rows, acc);
+    gemv_job j = {.k = k, .packed = packed, .rows = rows, .cols = cols, .n = n, .q = q, .prep = prep, .acc = acc};
+    atomic_init(&j.rc, 0);
+    tb_pool_run(p, gemv_part, &j);
+    return atomic_load(&j.rc);
+}

@@ -1,0 +1,46 @@
+/* driver.h: a persistent pool of worker threads and the parallel GEMV on top of it.
+ *
+ * tb_pool runs one function on all its threads at once (the caller is thread 0),
+ * pinned one per core with hwloc when available.  tb_gemv_parallel splits output rows
+ * statically at multiples of the kernel's tile_rows, so every row is computed by
+ * exactly the same code whatever the thread count: exact kernels give identical
+ * results for any number of threads.
+ */
+#ifndef TB_DRIVER_H
+#define TB_DRIVER_H
+
+#include "kernel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tb_pool tb_pool;
+
+/* threads: 1..TB_POOL_MAX (0 = all online cores).  pin: bind thread i to core i (hwloc;
+ * ignored without hwloc or when TB_NO_PIN is set in the environment).  The caller's
+ * binding is restored by tb_pool_free. */
+#define TB_POOL_MAX 256
+int tb_pool_new(int threads, bool pin, tb_pool **out, tb_err *e);
+void tb_pool_free(tb_pool *p);
+int tb_pool_threads(const tb_pool *p);
+/* Number of online cores (hwloc cores when available, else online CPUs). */
+int tb_ncores(void);
+
+/* Runs fn(arg, tid, nthreads) on every thread (tid 0 on the caller) and waits.
+ * Not reentrant: one run at a time per pool. */
+typedef void (*tb_pool_fn)(void *arg, int tid, int nthreads);
+void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg);
+
+/* The rows [*r0, *r1) thread tid of nth computes: tiles of `tile` rows split evenly. */
+void tb_split_rows(int rows, int tile, int tid, int nth, int *r0, int *r1);
+
+/* acc[t*rows + r] for all rows and t < n with kernel k (prep already run by the caller;
+ * NULL when !k->needs_prep).  Returns 0 or the first kernel error. */
+int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int rows, int cols,
+                     const int8_t *q, const void *prep, int n, int32_t *acc);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,67 @@
+/* gemv-i2s-4x128-avx512vnni.c: gemv_i2s_4x128__avx512vnni.  Layout i2s4x128 (see i2s4x128.h).
+ * The AVX-512 variant with vpdpbusd: each code vector (u8) times the broadcast
+ * activations (s8) goes straight into int32 lanes (non-saturating form).  One 64-byte
+ * load covers two rows of a block (low 256 bits: row i, high: row i+1).  Exact.
+ * Needs AVX-512 F/BW/VL/DQ + VNNI.  NOT run on the development machine (no AVX-512). */
+#include <immintrin.h>
+
+#include "i2s4x128.h"
+
+static inline __m512i rows2_block(__m512i a, const uint8_t *w, __m512i q0, __m512i q1, __m512i q2,
+                                  __m512i q3, __m512i m3) {
+    const __m512i v = _mm512_loadu_si512((const void *)w);
+    a = _mm512_dpbusd_epi32(a, _mm512_and_si512(v, m3), q0);
+    a = _mm512_dpbusd_epi32(a, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), q1);
+    a = _mm512_dpbusd_epi32(a, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), q2);
+    a = _mm512_dpbusd_epi32(a, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), q3);
+    return a;
+}
+
+static inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+static inline __m512i bcast(const int8_t *p) {
+    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)p));
+}
+
+static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
+                int r0, int r1, int32_t *acc) {
+    (void)q;
+    int rc = tb_i2s4_check_args(rows, cols, prep, n, r0, r1);
+    if (rc) return rc;
+    const int kp = tb_i2s4_kp(cols), nb = kp / TB_I2S4_BLOCK;
+    const int32_t *qsum = prep;
+    const int8_t *qpad = (const int8_t *)prep + tb_i2s4_sums_bytes(n);
+    const __m512i m3 = _mm512_set1_epi8(3);
+    for (int t0 = r0 / 4; t0 * 4 < r1; t0++) {
+        const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
+        for (int tok = 0; tok < n; tok++) {
+            const int8_t *qt = qpad + (size_t)tok * kp;
+            __m512i a01 = _mm512_setzero_si512(), a23 = a01;
+            for (int b = 0; b < nb; b++) {
+                const int8_t *qb = qt + (size_t)b * 128;
+                const uint8_t *w = tile + (size_t)b * 128;
+                const __m512i q0 = bcast(qb), q1 = bcast(qb + 32), q2 = bcast(qb + 64), q3 = bcast(qb + 96);
+                a01 = rows2_block(a01, w, q0, q1, q2, q3, m3);
+                a23 = rows2_block(a23, w + 64, q0, q1, q2, q3, m3);
+            }
+            const __m128i s = hsum4(_mm512_castsi512_si256(a01), _mm512_extracti64x4_epi64(a01, 1),
+                                    _mm512_castsi512_si256(a23), _mm512_extracti64x4_epi64(a23, 1));
+            int32_t d[4];
+            _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(s, _mm_set1_epi32(qsum[tok])));
+            tb_i2s4_store(acc + (size_t)tok * rows, t0 * 4, r0, r1, d);
+        }
+    }
+    return 0;
+}
+
+const tb_kernel tb_k_gemv_i2s_4x128__avx512vnni = {
+    .name = "gemv_i2s_4x128__avx512vnni",
+    .desc = "int8-MAD, AVX512-VNNI: vpdpbusd on zmm (2 rows per load) into int32, minus sum(q)",
+    .isa = TB_ISA_AVX2 | TB_ISA_AVX512 | TB_ISA_AVX512VNNI,
+    .gemv = gemv,
+    .priority = 40,
+    TB_I2S4_COMMON,
+};
