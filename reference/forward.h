@@ -42,6 +42,12 @@ void tb_state_set_trace(tb_state *st, tb_trace_fn fn, void *user);
 int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n, int pos0,
                float *logits, bool all_logits, tb_err *e);
 
+/* The reference's own blocks, exposed for tests and tools (reference/forward.c documents
+ * their precision).  y may alias x. */
+void tb_ref_rmsnorm(float *y, const float *x, const float *w, int n, float eps); /* x/sqrt(mean(x^2)+eps)*w */
+/* In place on vec (n_heads, head_dim): NEOX pairs (i, i + head_dim/2) rotate by pos * theta^(-2i/head_dim). */
+void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float theta);
+
 #ifdef __cplusplus
 }
 #endif

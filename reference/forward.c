@@ -1,0 +1,468 @@
+/* forward.c: the scalar reference forward pass of BitNet b1.58 2B4T (SPEC §1-2).
+ *
+ * The ground truth of the project: plain C, one thread, no SIMD intrinsics, every
+ * reduction in a fixed order, so the same inputs always give the same bits.
+ * The integer part of each BitLinear goes through a pluggable backend (NULL =
+ * tb_matmul_ref); everything else (activation quantization, epilogue, norms,
+ * RoPE, attention, FFN, LM head) is this file, shared by every path.
+ *
+ * Precision choices (all deterministic, documented once here):
+ *   - activations, residual stream, Q/K/V and the KV cache are f32.  bitnet.cpp keeps
+ *     K and V in f16; we keep f32 (the reference should be the more exact of the two).
+ *   - RMSNorm: sum of squares accumulated in double in index order; the scale
+ *     1/sqrt(mean + eps) computed in double, rounded to float; y = (x * scale) * w in float.
+ *   - RoPE: angle = pos * theta^(-2i/head_dim), cos/sin and the rotation in double,
+ *     result rounded to float.
+ *   - attention: q.k, softmax and the weighted sum of V in double, rounded to float.
+ *   - LM head (tied embedding, F16/BF16/F32 rows converted exactly to f32): each logit is
+ *     a dot product of float products accumulated in double in 4 interleaved lanes
+ *     (lane j takes indices i = j mod 4), lanes summed as (l0 + l1) + (l2 + l3).
+ *   - BitLinear (SPEC §2): tb_quantize_act per token row, exact int32 dot products,
+ *     tb_bitlinear_epilogue (divide by s first, then multiply by the tensor scale).
+ *
+ * Batching: tb_forward evaluates n tokens at once.  Every per-token computation is
+ * independent of n (same code, same order), so a batched prefill and token-by-token
+ * decoding give bit-identical results; the backend sees all n rows in one call so a
+ * kernel can run a real batched GEMM.
+ */
+#include "forward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bitlinear.h"
+
+/* ============================================================================
+ * run state
+ * ========================================================================== */
+
+struct tb_state {
+    const tb_model *m;
+    int max_ctx;       /* KV cache length */
+    int max_batch;     /* most tokens per tb_forward call */
+    int n_past;        /* positions [0, n_past) hold valid K/V */
+    int q_dim, kv_dim; /* heads*head_dim, kv_heads*head_dim */
+    int max_in, max_out; /* widest input / output of any BitLinear */
+
+    tb_trace_fn trace;
+    void *trace_user;
+
+    /* activations, one row per token of the batch */
+    float *x;      /* (max_batch, hidden)  residual stream */
+    float *xb;     /* (max_batch, max_in)  normed input of a BitLinear */
+    float *q;      /* (max_batch, q_dim)   queries (after RoPE) */
+    float *k;      /* (max_batch, kv_dim)  keys (after RoPE) */
+    float *v;      /* (max_batch, kv_dim)  values */
+    float *att;    /* (max_batch, q_dim)   attention output, heads concatenated */
+    float *gate;   /* (max_batch, ffn)     gate projection, then relu(gate)^2 * up */
+    float *up;     /* (max_batch, ffn)     up projection */
+    float *proj;   /* (max_batch, hidden)  output of o / down, added to the residual */
+
+    /* BitLinear scratch */
+    int8_t *qa;    /* (max_batch, max_in)  int8 activations, row t at qa + t*cols */
+    float *qs;     /* (max_batch)          activation scale s of each row */
+    int32_t *acc;  /* (max_batch, max_out) integer results, row t at acc + t*rows */
+    int8_t *wrow;  /* (max_in)             one decoded weight row (tb_matmul_ref) */
+
+    /* attention scratch */
+    double *score; /* (max_ctx)  scores, then softmax weights, of one head */
+    double *hacc;  /* (head_dim) weighted sum of V for one head */
+
+    /* LM head scratch */
+    float *erow;   /* (hidden) one embedding row as f32 */
+    float *f16;    /* (65536) exact f16 -> f32 table, when the embedding is F16 */
+
+    /* KV cache */
+    float *key_cache;   /* (layers, max_ctx, kv_dim) */
+    float *value_cache; /* (layers, max_ctx, kv_dim) */
+};
+
+static int check_linear(const tb_model *m, int l, int which, int rows, int cols, tb_err *e) {
+    const tb_ternary *w = &m->layer[l].lin[which];
+    if (!w->data) return tb_fail(e, "model: layer %d %s has no weights", l, tb_lin_names[which]);
+    if (w->rows != rows || w->cols != cols)
+        return tb_fail(e, "model: layer %d %s is %d x %d, expected %d x %d", l, tb_lin_names[which],
+                       w->rows, w->cols, rows, cols);
+    if (!(w->scale > 0.0f) || !isfinite(w->scale))
+        return tb_fail(e, "model: layer %d %s has scale %g (must be finite and > 0)", l,
+                       tb_lin_names[which], (double)w->scale);
+    return 0;
+}
+
+/* The shape rules of SPEC §1, checked once so tb_forward can trust them. */
+static int check_model(const tb_model *m, tb_err *e) {
+    const tb_config *c = &m->cfg;
+    if (c->vocab < 1 || c->hidden < 1 || c->layers < 1 || c->heads < 1 || c->kv_heads < 1 ||
+        c->head_dim < 2 || c->ffn < 1 || c->ctx < 1)
+        return tb_fail(e, "model: bad config (vocab %d hidden %d layers %d heads %d kv_heads %d "
+                          "head_dim %d ffn %d ctx %d)",
+                       c->vocab, c->hidden, c->layers, c->heads, c->kv_heads, c->head_dim, c->ffn, c->ctx);
+    if (c->head_dim % 2) return tb_fail(e, "model: head_dim %d is odd (RoPE needs pairs)", c->head_dim);
+    if (c->heads % c->kv_heads)
+        return tb_fail(e, "model: %d query heads not a multiple of %d KV heads", c->heads, c->kv_heads);
+    if (c->heads * c->head_dim != c->hidden)
+        return tb_fail(e, "model: heads*head_dim = %d differs from hidden %d", c->heads * c->head_dim,
+                       c->hidden);
+    if (!(c->rope_theta > 0.0f) || !(c->norm_eps > 0.0f))
+        return tb_fail(e, "model: rope_theta %g and norm_eps %g must be > 0", (double)c->rope_theta,
+                       (double)c->norm_eps);
+    if (!m->embd || !m->output_norm || !m->layer) return tb_fail(e, "model: missing embedding, output norm or layers");
+    if (m->embd_type != TB_F32 && m->embd_type != TB_F16 && m->embd_type != TB_BF16)
+        return tb_fail(e, "model: unsupported embedding type %d", (int)m->embd_type);
+    const int kv = c->kv_heads * c->head_dim;
+    for (int l = 0; l < c->layers; l++) {
+        const tb_layer *L = &m->layer[l];
+        if (!L->attn_norm || !L->attn_sub_norm || !L->ffn_norm || !L->ffn_sub_norm)
+            return tb_fail(e, "model: layer %d is missing a norm weight", l);
+        if (check_linear(m, l, TB_LIN_Q, c->hidden, c->hidden, e) ||
+            check_linear(m, l, TB_LIN_K, kv, c->hidden, e) || check_linear(m, l, TB_LIN_V, kv, c->hidden, e) ||
+            check_linear(m, l, TB_LIN_O, c->hidden, c->hidden, e) ||
+            check_linear(m, l, TB_LIN_GATE, c->ffn, c->hidden, e) ||
+            check_linear(m, l, TB_LIN_UP, c->ffn, c->hidden, e) ||
+            check_linear(m, l, TB_LIN_DOWN, c->hidden, c->ffn, e))
+            return -1;
+    }
+    return 0;
+}
+
+void tb_state_free(tb_state *st) {
+    if (!st) return;
+    float *fbufs[] = {st->x, st->xb, st->q, st->k, st->v, st->att, st->gate, st->up, st->proj,
+                      st->qs, st->erow, st->f16, st->key_cache, st->value_cache};
+    for (size_t i = 0; i < sizeof fbufs / sizeof fbufs[0]; i++) tb_free(fbufs[i]);
+    tb_free(st->qa);
+    tb_free(st->acc);
+    tb_free(st->wrow);
+    tb_free(st->score);
+    tb_free(st->hacc);
+    free(st);
+}
+
+int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, tb_err *e) {
+    *out = NULL;
+    if (!m) return tb_fail(e, "tb_state_new: no model");
+    if (check_model(m, e)) return -1;
+    const tb_config *c = &m->cfg;
+    if (max_ctx < 1 || max_ctx > c->ctx)
+        return tb_fail(e, "tb_state_new: max_ctx %d outside 1..%d (the model's context length)", max_ctx, c->ctx);
+    if (max_batch < 1 || max_batch > max_ctx)
+        return tb_fail(e, "tb_state_new: max_batch %d outside 1..%d (max_ctx)", max_batch, max_ctx);
+
+    tb_state *st = calloc(1, sizeof *st);
+    if (!st) return tb_fail(e, "tb_state_new: out of memory");
+    st->m = m;
+    st->max_ctx = max_ctx;
+    st->max_batch = max_batch;
+    st->q_dim = c->heads * c->head_dim;
+    st->kv_dim = c->kv_heads * c->head_dim;
+    st->max_in = c->hidden > c->ffn ? c->hidden : c->ffn;
+    st->max_out = st->max_in;
+
+    const size_t B = (size_t)max_batch, H = (size_t)c->hidden, F = (size_t)c->ffn;
+    const size_t kvc = (size_t)c->layers * (size_t)max_ctx * (size_t)st->kv_dim;
+    bool ok = true;
+#define ALLOC(ptr, count) ok = ok && ((ptr) = tb_alloc(sizeof *(ptr) * (size_t)(count))) != NULL
+    ALLOC(st->x, B * H);
+    ALLOC(st->xb, B * (size_t)st->max_in);
+    ALLOC(st->q, B * (size_t)st->q_dim);
+    ALLOC(st->k, B * (size_t)st->kv_dim);
+    ALLOC(st->v, B * (size_t)st->kv_dim);
+    ALLOC(st->att, B * (size_t)st->q_dim);
+    ALLOC(st->gate, B * F);
+    ALLOC(st->up, B * F);
+    ALLOC(st->proj, B * H);
+    ALLOC(st->qa, B * (size_t)st->max_in);
+    ALLOC(st->qs, B);
+    ALLOC(st->acc, B * (size_t)st->max_out);
+    ALLOC(st->wrow, (size_t)st->max_in);
+    ALLOC(st->score, (size_t)max_ctx);
+    ALLOC(st->hacc, (size_t)c->head_dim);
+    ALLOC(st->erow, H);
+    ALLOC(st->key_cache, kvc);
+    ALLOC(st->value_cache, kvc);
+    if (m->embd_type == TB_F16) ALLOC(st->f16, 65536);
+#undef ALLOC
+    if (!ok) {
+        tb_state_free(st);
+        return tb_fail(e, "tb_state_new: out of memory (max_ctx %d, max_batch %d; KV cache %.1f MB)", max_ctx,
+                       max_batch, 2.0 * (double)kvc * sizeof(float) / 1e6);
+    }
+    if (st->f16)
+        for (uint32_t h = 0; h < 65536; h++) st->f16[h] = tb_f16_to_f32((uint16_t)h);
+    tb_state_reset(st);
+    *out = st;
+    return 0;
+}
+
+void tb_state_reset(tb_state *st) {
+    if (st) st->n_past = 0;
+}
+
+void tb_state_set_trace(tb_state *st, tb_trace_fn fn, void *user) {
+    st->trace = fn;
+    st->trace_user = user;
+}
+
+/* Calls the trace for each of n token rows of a (n, dim) buffer. */
+static void trace_rows(tb_state *st, const char *name, int layer, int pos0, const float *buf, int n, int dim) {
+    if (!st->trace) return;
+    for (int t = 0; t < n; t++) st->trace(st->trace_user, name, layer, pos0 + t, buf + (size_t)t * dim, dim);
+}
+
+/* ============================================================================
+ * the blocks
+ * ========================================================================== */
+
+/* y = x / sqrt(mean(x^2) + eps) * w */
+void tb_ref_rmsnorm(float *y, const float *x, const float *w, int n, float eps) {
+    double ss = 0.0;
+    for (int i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
+    const float scale = (float)(1.0 / sqrt(ss / n + (double)eps));
+    for (int i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
+}
+
+/* RoPE, NEOX / rotate-half pairing: within each head, dims i and i + head_dim/2
+ * rotate together by angle pos * theta^(-2i/head_dim). */
+void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float theta) {
+    const int half = head_dim / 2;
+    for (int i = 0; i < half; i++) {
+        const double angle = (double)pos * pow((double)theta, -2.0 * i / (double)head_dim);
+        const double c = cos(angle), s = sin(angle);
+        for (int h = 0; h < n_heads; h++) {
+            float *p = vec + (size_t)h * head_dim;
+            const double x0 = p[i], x1 = p[i + half];
+            p[i] = (float)(x0 * c - x1 * s);
+            p[i + half] = (float)(x0 * s + x1 * c);
+        }
+    }
+}
+
+/* Dot product of float vectors, products accumulated in double in 4 fixed lanes. */
+static double dot_f32(const float *a, const float *b, int n) {
+    double l0 = 0, l1 = 0, l2 = 0, l3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        l0 += (double)(a[i] * b[i]);
+        l1 += (double)(a[i + 1] * b[i + 1]);
+        l2 += (double)(a[i + 2] * b[i + 2]);
+        l3 += (double)(a[i + 3] * b[i + 3]);
+    }
+    for (; i < n; i++) l0 += (double)(a[i] * b[i]);
+    return (l0 + l1) + (l2 + l3);
+}
+
+/* One embedding row (= one LM head row) as f32; every conversion is exact. */
+static void embed_row(const tb_state *st, int tok, float *out) {
+    const tb_model *m = st->m;
+    const size_t H = (size_t)m->cfg.hidden, off = (size_t)tok * H;
+    switch (m->embd_type) {
+    case TB_F16: {
+        const uint16_t *src = (const uint16_t *)m->embd + off;
+        for (size_t i = 0; i < H; i++) out[i] = st->f16[src[i]];
+        break;
+    }
+    case TB_BF16: {
+        const uint16_t *src = (const uint16_t *)m->embd + off;
+        for (size_t i = 0; i < H; i++) out[i] = tb_bf16_to_f32(src[i]);
+        break;
+    }
+    default:
+        memcpy(out, (const float *)m->embd + off, H * sizeof(float));
+        break;
+    }
+}
+
+/* Quantizes n rows of in (n, cols) to int8 into st->qa (n, cols), scales into st->qs.
+ * One call per distinct BitLinear input: (q,k,v) share one, (gate,up) share one. */
+static void quantize_rows(tb_state *st, const float *in, int n, int cols) {
+    for (int t = 0; t < n; t++)
+        st->qs[t] = tb_quantize_act(in + (size_t)t * cols, cols, st->qa + (size_t)t * cols);
+}
+
+/* out (n, rows) = BitLinear of the activations quantized last (st->qa, st->qs). */
+static int bitlinear(tb_state *st, const tb_backend *be, int layer, int which, int n, float *out, tb_err *e) {
+    const tb_ternary *w = &st->m->layer[layer].lin[which];
+    if (be) {
+        tb_err be_err = {{0}};
+        if (be->matmul(be->ctx, layer, which, st->qa, n, st->acc, &be_err) < 0)
+            return tb_fail(e, "backend %s failed at layer %d %s (%d x %d, %d rows): %s", be->name ? be->name : "?",
+                           layer, tb_lin_names[which], w->rows, w->cols, n,
+                           be_err.msg[0] ? be_err.msg : "no message");
+    } else {
+        tb_matmul_ref(w, st->qa, n, st->acc, st->wrow);
+    }
+    for (int t = 0; t < n; t++) {
+        const int32_t *acc = st->acc + (size_t)t * w->rows;
+        float *y = out + (size_t)t * w->rows;
+        for (int r = 0; r < w->rows; r++) y[r] = tb_bitlinear_epilogue(acc[r], st->qs[t], w->scale);
+    }
+    return 0;
+}
+
+/* softmax(q.K^T / sqrt(head_dim) + causal) . V for one query head of one token at pos.
+ * GQA: query head h reads KV head h / (heads / kv_heads). */
+static void attention_head(tb_state *st, int layer, int h, int pos, const float *q, float *out) {
+    const tb_config *c = &st->m->cfg;
+    const int hd = c->head_dim, kvh = h / (c->heads / c->kv_heads);
+    const size_t base = (size_t)layer * st->max_ctx * st->kv_dim + (size_t)kvh * hd;
+    const double inv_sqrt = 1.0 / sqrt((double)hd);
+
+    double mx = -INFINITY;
+    for (int j = 0; j <= pos; j++) { /* causal: positions 0..pos */
+        const float *kj = st->key_cache + base + (size_t)j * st->kv_dim;
+        double d = 0.0;
+        for (int i = 0; i < hd; i++) d += (double)q[i] * (double)kj[i];
+        st->score[j] = d * inv_sqrt;
+        if (st->score[j] > mx) mx = st->score[j];
+    }
+    double sum = 0.0;
+    for (int j = 0; j <= pos; j++) {
+        st->score[j] = exp(st->score[j] - mx);
+        sum += st->score[j];
+    }
+    for (int i = 0; i < hd; i++) st->hacc[i] = 0.0;
+    for (int j = 0; j <= pos; j++) {
+        const float *vj = st->value_cache + base + (size_t)j * st->kv_dim;
+        const double a = st->score[j] / sum;
+        for (int i = 0; i < hd; i++) st->hacc[i] += a * (double)vj[i];
+    }
+    for (int i = 0; i < hd; i++) out[i] = (float)st->hacc[i];
+}
+
+/* x += o_proj(attn_sub_norm(attention(rope(q), rope(k), v))), q,k,v from attn_norm(x). */
+static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int pos0, tb_err *e) {
+    const tb_model *m = st->m;
+    const tb_config *c = &m->cfg;
+    const tb_layer *L = &m->layer[l];
+    const int H = c->hidden;
+
+    for (int t = 0; t < n; t++) tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, L->attn_norm, H, c->norm_eps);
+    quantize_rows(st, st->xb, n, H); /* one quantization shared by q, k, v */
+    if (bitlinear(st, be, l, TB_LIN_Q, n, st->q, e) || bitlinear(st, be, l, TB_LIN_K, n, st->k, e) ||
+        bitlinear(st, be, l, TB_LIN_V, n, st->v, e))
+        return -1;
+
+    /* RoPE on q and k, then K/V of the whole batch into the cache before any attention
+     * (token t attends to positions <= pos0 + t, some of them from this batch) */
+    for (int t = 0; t < n; t++) {
+        const int pos = pos0 + t;
+        float *kt = st->k + (size_t)t * st->kv_dim, *vt = st->v + (size_t)t * st->kv_dim;
+        tb_ref_rope_neox(st->q + (size_t)t * st->q_dim, c->heads, c->head_dim, pos, c->rope_theta);
+        tb_ref_rope_neox(kt, c->kv_heads, c->head_dim, pos, c->rope_theta);
+        const size_t at = ((size_t)l * st->max_ctx + (size_t)pos) * st->kv_dim;
+        memcpy(st->key_cache + at, kt, sizeof(float) * (size_t)st->kv_dim);
+        memcpy(st->value_cache + at, vt, sizeof(float) * (size_t)st->kv_dim);
+    }
+    trace_rows(st, "q", l, pos0, st->q, n, st->q_dim);
+    trace_rows(st, "k", l, pos0, st->k, n, st->kv_dim);
+    trace_rows(st, "v", l, pos0, st->v, n, st->kv_dim);
+
+    for (int t = 0; t < n; t++)
+        for (int h = 0; h < c->heads; h++) {
+            const size_t off = (size_t)t * st->q_dim + (size_t)h * c->head_dim;
+            attention_head(st, l, h, pos0 + t, st->q + off, st->att + off);
+        }
+    trace_rows(st, "attn_out", l, pos0, st->att, n, st->q_dim);
+
+    for (int t = 0; t < n; t++)
+        tb_ref_rmsnorm(st->xb + (size_t)t * H, st->att + (size_t)t * H, L->attn_sub_norm, H, c->norm_eps);
+    quantize_rows(st, st->xb, n, H);
+    if (bitlinear(st, be, l, TB_LIN_O, n, st->proj, e)) return -1;
+    for (size_t i = 0; i < (size_t)n * H; i++) st->x[i] += st->proj[i];
+    return 0;
+}
+
+/* x += down(ffn_sub_norm(relu(gate(h))^2 * up(h))), h = ffn_norm(x). */
+static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0, tb_err *e) {
+    const tb_model *m = st->m;
+    const tb_config *c = &m->cfg;
+    const tb_layer *L = &m->layer[l];
+    const int H = c->hidden, F = c->ffn;
+
+    for (int t = 0; t < n; t++) tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, L->ffn_norm, H, c->norm_eps);
+    trace_rows(st, "ffn_in", l, pos0, st->xb, n, H);
+    quantize_rows(st, st->xb, n, H); /* one quantization shared by gate and up */
+    if (bitlinear(st, be, l, TB_LIN_GATE, n, st->gate, e) || bitlinear(st, be, l, TB_LIN_UP, n, st->up, e)) return -1;
+
+    /* squared ReLU on the gate branch only (NOT SiLU): m = relu(g)^2 * u, kept in f32 */
+    for (size_t i = 0; i < (size_t)n * F; i++) {
+        const float g = st->gate[i] > 0.0f ? st->gate[i] : 0.0f;
+        st->gate[i] = (g * g) * st->up[i];
+    }
+    trace_rows(st, "ffn_mid", l, pos0, st->gate, n, F);
+
+    for (int t = 0; t < n; t++)
+        tb_ref_rmsnorm(st->xb + (size_t)t * F, st->gate + (size_t)t * F, L->ffn_sub_norm, F, c->norm_eps);
+    quantize_rows(st, st->xb, n, F);
+    if (bitlinear(st, be, l, TB_LIN_DOWN, n, st->proj, e)) return -1;
+    for (size_t i = 0; i < (size_t)n * H; i++) st->x[i] += st->proj[i];
+    return 0;
+}
+
+/* logits (n_out, vocab) = embed . output_norm(x) for the last n_out rows of the batch.
+ * Each embedding row is converted once and used for every token row. */
+static int lm_head(tb_state *st, int n, int n_out, int pos0, float *logits, tb_err *e) {
+    const tb_model *m = st->m;
+    const int H = m->cfg.hidden, V = m->cfg.vocab, t0 = n - n_out;
+    for (int t = t0; t < n; t++)
+        tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, m->output_norm, H, m->cfg.norm_eps);
+    for (int tok = 0; tok < V; tok++) {
+        embed_row(st, tok, st->erow);
+        for (int t = t0; t < n; t++)
+            logits[(size_t)(t - t0) * V + tok] = (float)dot_f32(st->erow, st->xb + (size_t)t * H, H);
+    }
+    /* a non-finite logit means a broken model or overflow: never hand it out silently */
+    for (int t = 0; t < n_out; t++) {
+        const float *row = logits + (size_t)t * V;
+        for (int i = 0; i < V; i++)
+            if (!isfinite(row[i]))
+                return tb_fail(e, "forward: non-finite logit %g for token id %d at position %d", (double)row[i], i,
+                               pos0 + t0 + t);
+    }
+    trace_rows(st, "logits", -1, pos0 + t0, logits, n_out, V);
+    return 0;
+}
+
+/* ============================================================================
+ * the forward pass
+ * ========================================================================== */
+
+int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n, int pos0, float *logits,
+               bool all_logits, tb_err *e) {
+    const tb_model *m = st->m;
+    const tb_config *c = &m->cfg;
+    const int H = c->hidden;
+    if (n < 1 || !tokens) return tb_fail(e, "forward: no tokens to evaluate");
+    if (n > st->max_batch) return tb_fail(e, "forward: %d tokens exceed max_batch %d", n, st->max_batch);
+    if (pos0 < 0 || pos0 > st->n_past)
+        return tb_fail(e, "forward: position %d but the KV cache holds only positions < %d", pos0, st->n_past);
+    if ((int64_t)pos0 + n > st->max_ctx)
+        return tb_fail(e, "forward: context overflow: positions %d..%d exceed the context of %d", pos0, pos0 + n - 1,
+                       st->max_ctx);
+    for (int t = 0; t < n; t++)
+        if (tokens[t] < 0 || tokens[t] >= c->vocab)
+            return tb_fail(e, "forward: token id %d (index %d) outside the vocabulary 0..%d", (int)tokens[t], t,
+                           c->vocab - 1);
+
+    /* x = embed[tok] */
+    for (int t = 0; t < n; t++) {
+        float *xt = st->x + (size_t)t * H;
+        embed_row(st, tokens[t], xt);
+        for (int i = 0; i < H; i++)
+            if (!isfinite(xt[i]))
+                return tb_fail(e, "forward: embedding row of token id %d is not finite (index %d)", (int)tokens[t], i);
+    }
+    /* the cache past pos0 is about to be overwritten: forget it first, so a failure
+     * part-way leaves a consistent (shorter) cache */
+    st->n_past = pos0;
+
+    for (int l = 0; l < c->layers; l++) {
+        if (attention_block(st, be, l, n, pos0, e) || ffn_block(st, be, l, n, pos0, e)) return -1;
+        trace_rows(st, "layer_out", l, pos0, st->x, n, H);
+    }
+    st->n_past = pos0 + n;
+
+    if (!logits) return 0;
+    return lm_head(st, n, all_logits ? n : 1, pos0, logits, e);
+}
