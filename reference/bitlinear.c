@@ -14,6 +14,7 @@ float tb_quantize_act(const float *x, int n, int8_t *q) {
     const float s = (float)(127.0 / mx);
     for (int i = 0; i < n; i++) {
         float v = nearbyintf(x[i] * s); /* default rounding mode: half to even */
+        if (v != v) v = 0.0f;           /* NaN (never from a finite row): keep the cast defined */
         if (v > 127.0f) v = 127.0f;
         if (v < -128.0f) v = -128.0f;
         q[i] = (int8_t)v;
