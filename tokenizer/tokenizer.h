@@ -37,6 +37,32 @@ int tb_detokenize(const tb_tokenizer *t, const int32_t *ids, size_t n, char **te
 /* Raw bytes of one token (for streaming output): returns byte count, writes up to cap. */
 int tb_token_bytes(const tb_tokenizer *t, int32_t id, char *buf, size_t cap);
 
+/* ---- added (tokenizer engineer) ---------------------------------------------- */
+/* tb_token_bytes returns -1 for an id that is not a token. */
+
+/* Longest token in bytes (a buffer of this + 3 bytes suits tb_detok_stream_push). */
+int tb_tokenizer_max_token_bytes(const tb_tokenizer *t);
+int tb_tokenizer_n_merges(const tb_tokenizer *t);
+/* True for special/added tokens (matched in text before pre-tokenization). */
+bool tb_tokenizer_is_special(const tb_tokenizer *t, int32_t id);
+
+/* Streaming decode for printing generated tokens: a UTF-8 character split across
+ * tokens is held back until the token that completes it arrives.  Start from
+ * {0}; push each id; flush at the end (returns whatever is still held). */
+typedef struct tb_detok_stream {
+    char pend[4];
+    int n;
+} tb_detok_stream;
+/* Writes the bytes ready to print into out (cap >= max_token_bytes + 3); returns
+ * their count, or -1 for an invalid id or too small a buffer. */
+int tb_detok_stream_push(const tb_tokenizer *t, tb_detok_stream *s, int32_t id, char *out, size_t cap);
+int tb_detok_stream_flush(tb_detok_stream *s, char *out, size_t cap);
+
+/* The Llama-3 pre-tokenizer alone: the end of the piece that starts at byte pos of
+ * text[0..len) (pos < len).  Pieces tile the text; invalid UTF-8 bytes count as
+ * one-byte "other" characters. */
+size_t tb_pretok_next(const char *text, size_t len, size_t pos);
+
 #ifdef __cplusplus
 }
 #endif
