@@ -1,11 +1,302 @@
-/* cmd_check.c: `ternbench check` (placeholder until its issue lands). */
+/* cmd_check.c: `ternbench check`: prove every registered kernel against the scalar
+ * reference (harness/check.c), list kernels, and a rough speed table (--time). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "check.h"
 #include "cli.h"
+#include "driver.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ternbench check [options]\n"
+            "  Runs every registered kernel (or those matching --kernel) over every 2B4T GEMV\n"
+            "  shape, edge shapes and input families; int32 results must be bit-identical to the\n"
+            "  scalar reference, guard words intact, packers round-trip; then a model-level check\n"
+            "  (logits of a small synthetic model bit-identical to the reference path).\n"
+            "options:\n"
+            "  --list            print the registered kernels (name first, one per line) and exit\n"
+            "  --list-cases      print the case ids and what they are, and exit\n"
+            "  --kernel GLOB     only kernels whose name matches GLOB (* and ?)\n"
+            "  --seed N          seed of every input (default 1); failures print it\n"
+            "  --case N          replay case N only (with the seed a failure printed)\n"
+            "  --quick           fewer input families on the large 2B4T shapes\n"
+            "  --isa-max NAME    scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi, all (default all)\n"
+            "  --threads N       threads for the driver check and the model check (default 2)\n"
+            "  --no-model        skip the model-level check\n"
+            "  --time            rough speed table instead of the check: GB/s of packed weights per\n"
+            "                    kernel x 2B4T shape at 1 and 2 threads, median of 5, warm caches\n"
+            "  --time-threads L  thread counts for --time (default 1,2)\n"
+            "  --help            this text\n"
+            "exit status: 0 all passed or skipped, 1 a failure, 2 usage error\n");
+}
+
+static void print_fail(void *user, const char *line) {
+    (void)user;
+    printf("  %s\n", line);
+    fflush(stdout);
+}
+
+static int parse_u64(const char *s, uint64_t *v) {
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 0);
+    if (errno || end == s || *end || *s == '-') return -1;
+    *v = x;
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *v) {
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (errno || end == s || *end || x < lo || x > hi) return -1;
+    *v = (int)x;
+    return 0;
+}
+
+/* ---- rough speed table -------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int time_kernel(const tb_kernel *k, const int32_t *thr, int nthr, uint64_t seed) {
+    static const int sh[][2] = {{2560, 2560}, {640, 2560}, {6912, 2560}, {2560, 6912}, {3840, 2560}, {13824, 2560}};
+    tb_pool *pools[8] = {0};
+    tb_err e = {{0}};
+    for (int t = 0; t < nthr; t++)
+        if (tb_pool_new(thr[t], true, &pools[t], &e) < 0) {
+            fprintf(stderr, "ternbench check: %s\n", e.msg);
+            for (int u = 0; u < t; u++) tb_pool_free(pools[u]);
+            return 1;
+        }
+    printf("%-30s", k->name);
+    int ret = 0;
+    tb_rng rng;
+    tb_rng_seed(&rng, seed);
+    for (size_t s = 0; s < sizeof sh / sizeof sh[0] && !ret; s++) {
+        const int rows = sh[s][0], cols = sh[s][1];
+        int8_t *w = malloc((size_t)rows * cols), *q = malloc((size_t)cols);
+        int32_t *acc = malloc(sizeof *acc * (size_t)rows);
+        const size_t psz = k->packed_size(rows, cols);
+        void *packed = tb_alloc(psz), *prep = k->needs_prep ? tb_alloc(k->prep_size(cols, 1)) : NULL;
+        if (!w || !q || !acc || !packed || (k->needs_prep && !prep)) {
+            fprintf(stderr, "ternbench check: out of memory timing %s\n", k->name);
+            ret = 1;
+        } else {
+            for (size_t i = 0; i < (size_t)rows * cols; i++) w[i] = (int8_t)((int)tb_rng_below(&rng, 3) - 1);
+            for (int i = 0; i < cols; i++) q[i] = (int8_t)((int)tb_rng_below(&rng, 256) - 128);
+            tb_ternary t = {.name = "time", .rows = rows, .cols = cols, .scale = 1, .layout = TB_TERN_CODES, .data = (const uint8_t *)w};
+            if (k->pack(&t, packed)) {
+                printf(" %9s", "refused");
+            } else {
+                for (int ti = 0; ti < nthr; ti++) {
+                    double times[5];
+                    int rc = 0;
+                    for (int rep = -1; rep < 5 && !rc; rep++) { /* rep -1: warm-up */
+                        double t0 = tb_now();
+                        if (k->needs_prep) rc = k->prep(q, cols, 1, prep);
+                        if (!rc) rc = tb_gemv_parallel(pools[ti], k, packed, rows, cols, q, prep, 1, acc);
+                        if (rep >= 0) times[rep] = tb_now() - t0;
+                    }
+                    if (rc) {
+                        printf(" %9s", "error");
+                        continue;
+                    }
+                    qsort(times, 5, sizeof times[0], cmp_double);
+                    printf(" %9.2f", (double)psz / times[2] / 1e9);
+                }
+            }
+        }
+        fflush(stdout);
+        free(w);
+        free(q);
+        free(acc);
+        tb_free(packed);
+        tb_free(prep);
+    }
+    printf("\n");
+    for (int t = 0; t < nthr; t++) tb_pool_free(pools[t]);
+    return ret;
+}
 
 int tb_cmd_check(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ternbench check: not implemented yet\n");
-    return 1;
+    tb_check_opts o;
+    tb_check_opts_default(&o);
+    const char *glob = "*", *isa = "all";
+    bool list = false, list_cases = false, model = true, timing = false;
+    const char *time_threads = "1,2";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--list")) {
+            list = true;
+        } else if (!strcmp(a, "--list-cases")) {
+            list_cases = true;
+        } else if (!strcmp(a, "--quick")) {
+            o.quick = true;
+        } else if (!strcmp(a, "--no-model")) {
+            model = false;
+        } else if (!strcmp(a, "--time")) {
+            timing = true;
+        } else if (!strcmp(a, "--kernel")) {
+            if (!(glob = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--isa-max")) {
+            if (!(isa = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--time-threads")) {
+            if (!(time_threads = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--seed")) {
+            if (!(v = tb_arg_value(argc, argv, &i))) return 2;
+            if (parse_u64(v, &o.seed)) {
+                fprintf(stderr, "ternbench check: --seed %s: not an unsigned integer\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--case")) {
+            if (!(v = tb_arg_value(argc, argv, &i))) return 2;
+            if (parse_int(v, 0, 1000000, &o.only_case)) {
+                fprintf(stderr, "ternbench check: --case %s: not a case id (see --list-cases)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--threads")) {
+            if (!(v = tb_arg_value(argc, argv, &i))) return 2;
+            if (parse_int(v, 1, TB_POOL_MAX, &o.threads)) {
+                fprintf(stderr, "ternbench check: --threads %s: expected 1..%d\n", v, TB_POOL_MAX);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "ternbench check: unknown option %s (see --help)\n", a);
+            return 2;
+        }
+    }
+    if (tb_isa_mask_from_name(isa, &o.isa_mask) < 0) {
+        fprintf(stderr, "ternbench check: --isa-max %s: expected scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi or all\n", isa);
+        return 2;
+    }
+    if (list) {
+        for (int i = 0; i < tb_n_kernels; i++) {
+            const tb_kernel *k = tb_kernels[i];
+            if (!tb_glob_match(glob, k->name)) continue;
+            const char *why = NULL;
+            bool ok = tb_kernel_supported(k, o.isa_mask, &why);
+            printf("%s\t%s\t%s\t%s\t%s\n", k->name, k->family, k->layout, k->exact ? "exact" : "approx",
+                   ok ? "runs here" : why);
+        }
+        return 0;
+    }
+    if (list_cases) {
+        int nc = tb_check_ncases(&o);
+        for (int i = 0; i < nc; i++) {
+            char d[128];
+            tb_check_case_desc(&o, i, d, sizeof d);
+            printf("%d\t%s\n", i, d);
+        }
+        return 0;
+    }
+    int matched = 0;
+    for (int i = 0; i < tb_n_kernels; i++) matched += tb_glob_match(glob, tb_kernels[i]->name);
+    if (!matched) {
+        fprintf(stderr, "ternbench check: --kernel %s matches no registered kernel (see --list)\n", glob);
+        return 2;
+    }
+    char feats[128];
+    tb_isa_describe(tb_cpu_features(), feats, sizeof feats);
+
+    if (timing) {
+        int32_t *thr = NULL;
+        tb_err e = {{0}};
+        int nthr = tb_parse_int_list(time_threads, &thr, &e);
+        if (nthr < 1 || nthr > 8) {
+            fprintf(stderr, "ternbench check: --time-threads %s: expected 1 to 8 thread counts like 1,2\n", time_threads);
+            free(thr);
+            return 2;
+        }
+        for (int t = 0; t < nthr; t++)
+            if (thr[t] < 1 || thr[t] > TB_POOL_MAX) {
+                fprintf(stderr, "ternbench check: --time-threads: %d threads is out of range\n", thr[t]);
+                free(thr);
+                return 2;
+            }
+        printf("rough speed (not the benchmark): GB/s of packed weights streamed per GEMV (prep + gemv),\n"
+               "median of 5 after 1 warm-up, n=1, warm caches; CPU features: %s\n", feats);
+        printf("%-30s", "kernel \\ shape x threads");
+        static const char *shn[] = {"2560x2560", "640x2560", "6912x2560", "2560x6912", "3840x2560", "13824x2560"};
+        for (int s = 0; s < 6; s++)
+            for (int t = 0; t < nthr; t++) printf(" %9.9s", t == 0 ? shn[s] : "");
+        printf("\n%-30s", "(threads)");
+        for (int s = 0; s < 6; s++)
+            for (int t = 0; t < nthr; t++) printf(" %8dT", thr[t]);
+        printf("\n");
+        int ret = 0;
+        for (int i = 0; i < tb_n_kernels; i++) {
+            const tb_kernel *k = tb_kernels[i];
+            const char *why = NULL;
+            if (!tb_glob_match(glob, k->name)) continue;
+            if (!tb_kernel_supported(k, o.isa_mask, &why)) {
+                printf("%-30s SKIP: %s\n", k->name, why);
+                continue;
+            }
+            ret |= time_kernel(k, thr, nthr, o.seed);
+        }
+        free(thr);
+        return ret;
+    }
+
+    o.on_fail = print_fail;
+    printf("check: seed %llu, %d cases per kernel%s, CPU features: %s, --isa-max %s\n",
+           (unsigned long long)o.seed, tb_check_ncases(&o), o.quick ? " (quick)" : "", feats, isa);
+    int passed = 0, failed = 0, skipped = 0;
+    long long checks = 0;
+    for (int i = 0; i < tb_n_kernels; i++) {
+        const tb_kernel *k = tb_kernels[i];
+        if (!tb_glob_match(glob, k->name)) continue;
+        tb_check_result r;
+        tb_err e = {{0}};
+        int rc = tb_check_kernel(k, &o, &r, &e);
+        if (rc < 0) {
+            printf("FAIL %-30s internal error: %s\n", k->name, e.msg);
+            failed++;
+            continue;
+        }
+        if (r.skipped) {
+            printf("SKIP %-30s %s\n", k->name, r.skip_reason);
+            skipped++;
+            continue;
+        }
+        checks += r.checks;
+        char mline[600] = "";
+        bool model_ok = true;
+        if (model && k->exact && rc == 0 && o.only_case < 0) {
+            double md = 0;
+            bool ident = false;
+            if (tb_check_model(k, o.threads, o.seed, &md, &ident, &e) < 0) {
+                snprintf(mline, sizeof mline, "; model: error: %s", e.msg);
+                model_ok = false;
+            } else {
+                snprintf(mline, sizeof mline, "; model: %s (max |logit diff| %.3g)",
+                         ident ? "bit-identical" : "DIFFERS", md);
+                model_ok = ident;
+            }
+        } else if (model && !k->exact && rc == 0 && o.only_case < 0) {
+            double md = 0;
+            bool ident = false;
+            if (tb_check_model(k, o.threads, o.seed, &md, &ident, &e) == 0)
+                snprintf(mline, sizeof mline, "; model (approximate kernel): max |logit diff| %.3g", md);
+        }
+        bool ok = rc == 0 && model_ok;
+        printf("%s %-30s %d/%d cases passed%s%s, %lld checks, %.2f s%s\n", ok ? "PASS" : "FAIL", k->name, r.passed,
+               r.cases, r.refused ? " (" : "", r.refused ? "refused some shapes)" : "", r.checks, r.seconds, mline);
+        if (r.refused) printf("     %s: %d shapes refused with TB_KERR_SHAPE\n", k->name, r.refused);
+        if (ok) passed++;
+        else failed++;
+        fflush(stdout);
+    }
+    printf("check: %d kernels passed, %d failed, %d skipped; %lld checks; seed %llu\n", passed, failed, skipped, checks,
+           (unsigned long long)o.seed);
+    return failed ? 1 : 0;
 }
