@@ -1,6 +1,7 @@
 /* bandwidth.c: STREAM-like read bandwidth (sum of a large buffer, split over
  * pinned threads, median of repetitions) and last-level cache sizing. */
 #include "bandwidth.h"
+#include "results.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -208,4 +209,19 @@ done:
     free(args);
     free(ta);
     return rc;
+}
+
+void tb_bw_write(struct tb_jw *w, const char *key, const tb_bw_result *r, int n) {
+    tb_jw_arr_begin(w, key);
+    for (int i = 0; i < n; i++) {
+        tb_jw_obj_begin(w, NULL);
+        tb_jw_int(w, "threads", r[i].threads);
+        tb_jw_int(w, "reps", r[i].reps);
+        tb_jw_num(w, "bytes", (double)r[i].bytes);
+        tb_jw_num(w, "gbps_median", r[i].gbps_median);
+        tb_jw_num(w, "gbps_min", r[i].gbps_min);
+        tb_jw_num(w, "gbps_max", r[i].gbps_max);
+        tb_jw_obj_end(w);
+    }
+    tb_jw_arr_end(w);
 }

@@ -31,6 +31,10 @@ size_t tb_llc_bytes(size_t configured, char *source, size_t source_n);
 /* Parses "64M", "32768K", "1G", "123" (bytes).  Returns 0 on error. */
 size_t tb_parse_size(const char *s);
 
+/* Writes results as a JSON array under key. */
+struct tb_jw;
+void tb_bw_write(struct tb_jw *w, const char *key, const tb_bw_result *r, int n);
+
 #ifdef __cplusplus
 }
 #endif

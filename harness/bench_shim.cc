@@ -35,7 +35,7 @@ void run_one(benchmark::State &state, tb_gb_spec s) {
     state.counters["ops_per_second"] = C(s.ops_per_iter, C::kIsIterationInvariantRate, C::kIs1000);
     if (s.roofline_bps > 0) state.counters["roofline_frac"] = C(s.bytes_per_iter / s.roofline_bps, C::kIsIterationInvariantRate);
     state.counters["bpw"] = C(s.bits_per_weight);
-    state.counters["threads"] = C(s.threads);
+    state.counters["worker_threads"] = C(s.threads);
     state.counters["prep_s"] = C(prep, C::kAvgIterations);
 }
 
@@ -67,7 +67,7 @@ class Collector : public benchmark::BenchmarkReporter {
             o.roofline_frac = get("roofline_frac");
             o.bpw = get("bpw");
             o.prep_s = get("prep_s");
-            o.threads = static_cast<int>(get("threads"));
+            o.threads = static_cast<int>(get("worker_threads"));
             if (cb_) cb_(user_, &o);
         }
     }

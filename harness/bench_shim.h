@@ -9,7 +9,7 @@
  *   bytes_per_second  packed weight bytes / s (SetBytesProcessed)
  *   ops_per_second    2*rows*cols*n / s
  *   roofline_frac     bytes_per_second / measured bandwidth at the same threads
- *   bpw, threads      constants;  prep_s  LUT/prep seconds per iteration
+ *   bpw, worker_threads  constants;  prep_s  LUT/prep seconds per iteration
  * Only available when built with libbenchmark (TB_HAVE_BENCHMARK).
  */
 #ifndef TB_BENCH_SHIM_H

@@ -1,11 +1,281 @@
-/* cmd_bench.c: `ternbench bench` (placeholder until its issue lands). */
+/* cmd_bench.c: `ternbench bench`: every kernel x GEMV shape x thread count
+ * through Google Benchmark (cold weights, pre-checked kernels only), with the
+ * memory bandwidth measured first as the roofline. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "bandwidth.h"
+#include "bench.h"
 #include "cli.h"
+#include "driver.h"
+#include "results.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ternbench bench [options] [--benchmark_* flags]\n\n"
+            "Times every registered kernel (that passes a correctness pre-check) on the 2B4T\n"
+            "decode GEMV shapes at each thread count, weights cold (rotated copies > 2x LLC).\n"
+            "Counters: bytes_per_second (packed weights), ops_per_second, bpw, roofline_frac\n"
+            "(vs the read bandwidth measured at the start), prep_s (LUT/prep part).\n\n"
+            "options:\n"
+            "  --kernel GLOB        kernels to time (default: all registered)\n"
+            "  --shapes LIST        comma list of qo,kv,gateup1,down,qkv,gateup or RxC (default: all)\n"
+            "  --threads LIST       e.g. 1,2 (default: 1,2,4,.. up to the core count)\n"
+            "  --n N                activation rows per GEMV (default 1 = decode)\n"
+            "  --llc-bytes SIZE     cache size to defeat, e.g. 32M (default: sysfs L3 if <= 256M, else 64M)\n"
+            "  --warm               do not rotate weight copies (weights stay in cache)\n"
+            "  --min-time S         seconds per measurement (default 0.1)\n"
+            "  --reps N             repetitions; the median is reported (default 1)\n"
+            "  --seed N             data seed (default 1)\n"
+            "  --isa-max NAME       scalar, avx2, avx512, avx512vnni, all (default all)\n"
+            "  --bw-bytes SIZE      bandwidth buffer (default max(4x LLC, 256M))\n"
+            "  --no-bandwidth       skip the bandwidth measurement (no roofline_frac)\n"
+            "  --own-timer          use the harness timer instead of Google Benchmark\n"
+            "  --json PATH          also write the rows (with provenance) as ternbench JSON\n"
+            "  --benchmark_out=PATH, --benchmark_filter=RE, --benchmark_repetitions=N, ...\n"
+            "                       passed to Google Benchmark (its JSON works with compare.py)\n");
+}
+
+static int parse_threads(const char *s, int **out, int *n) {
+    int32_t *v;
+    tb_err e;
+    int cnt = tb_parse_int_list(s, &v, &e);
+    if (cnt <= 0) return -1;
+    *out = malloc(sizeof(int) * (size_t)cnt);
+    for (int i = 0; i < cnt; i++) {
+        if (v[i] < 1 || v[i] > TB_POOL_MAX) {
+            free(v);
+            free(*out);
+            return -1;
+        }
+        (*out)[i] = v[i];
+    }
+    free(v);
+    *n = cnt;
+    return 0;
+}
+
+/* Parses "qo,kv,512x256" into shapes (names point into `names` storage). */
+static int parse_shapes(const char *s, tb_bench_shape *out, int max, char names[][32], tb_err *e) {
+    if (!strcmp(s, "all")) {
+        for (int i = 0; i < tb_bench_n_2b4t_shapes && i < max; i++) out[i] = tb_bench_2b4t_shapes[i];
+        return tb_bench_n_2b4t_shapes;
+    }
+    int n = 0;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (n >= max) return tb_fail(e, "too many shapes (max %d)", max);
+        if (tb_bench_shape_parse(tok, &out[n], e) < 0) return -1;
+        if (!out[n].name) {
+            snprintf(names[n], 32, "custom");
+            out[n].name = names[n];
+        }
+        n++;
+    }
+    if (n == 0) return tb_fail(e, "no shapes in '%s'", s);
+    return n;
+}
+
+static void on_progress(void *user, const char *line) {
+    (void)user;
+    if (!strncmp(line, "pre-check", 9)) return; /* Google Benchmark prints the table */
+    fprintf(stderr, "%s\n", line);
+}
 
 int tb_cmd_bench(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ternbench bench: not implemented yet\n");
-    return 1;
+    tb_bench_config cfg;
+    tb_bench_config_default(&cfg);
+    const char *json = NULL, *shapes_s = NULL, *threads_s = NULL, *llc_s = NULL, *bwb_s = NULL, *isa_s = NULL;
+    bool no_bw = false, own = false;
+    char **gb = calloc((size_t)argc + 1, sizeof *gb);
+    int ngb = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            free(gb);
+            return 0;
+        }
+#define VAL(dst)                                  \
+    do {                                          \
+        if (!((dst) = tb_arg_value(argc, argv, &i))) { \
+            free(gb);                             \
+            return 2;                             \
+        }                                         \
+    } while (0)
+        const char *v = NULL;
+        if (!strcmp(a, "--kernel")) VAL(cfg.kernel_glob);
+        else if (!strcmp(a, "--shapes")) VAL(shapes_s);
+        else if (!strcmp(a, "--threads")) VAL(threads_s);
+        else if (!strcmp(a, "--llc-bytes")) VAL(llc_s);
+        else if (!strcmp(a, "--bw-bytes")) VAL(bwb_s);
+        else if (!strcmp(a, "--isa-max")) VAL(isa_s);
+        else if (!strcmp(a, "--json")) VAL(json);
+        else if (!strcmp(a, "--warm")) cfg.cold = false;
+        else if (!strcmp(a, "--no-bandwidth")) no_bw = true;
+        else if (!strcmp(a, "--own-timer")) own = true;
+        else if (!strcmp(a, "--n") || !strcmp(a, "--min-time") || !strcmp(a, "--reps") || !strcmp(a, "--seed")) {
+            VAL(v);
+            char *end;
+            double x = strtod(v, &end);
+            if (*end || !(x > 0) || (strcmp(a, "--min-time") && x != floor(x)) || x > 1e9) {
+                fprintf(stderr, "ternbench bench: bad value '%s' for %s\n", v, a);
+                free(gb);
+                return 2;
+            }
+            if (!strcmp(a, "--n")) cfg.n_tok = (int)x;
+            else if (!strcmp(a, "--min-time")) cfg.min_time = x;
+            else if (!strcmp(a, "--reps")) cfg.reps = (int)x;
+            else cfg.seed = (uint64_t)x;
+        } else if (!strncmp(a, "--benchmark_", 12)) {
+            gb[ngb++] = argv[i];
+        } else {
+            fprintf(stderr, "ternbench bench: unknown option '%s' (see --help)\n", a);
+            free(gb);
+            return 2;
+        }
+#undef VAL
+    }
+    if (cfg.n_tok > 4096 || cfg.reps > 64) {
+        fprintf(stderr, "ternbench bench: --n must be <= 4096 and --reps <= 64\n");
+        free(gb);
+        return 2;
+    }
+    tb_err e;
+    tb_bench_shape shapes[32];
+    char names[32][32];
+    if (shapes_s) {
+        int n = parse_shapes(shapes_s, shapes, 32, names, &e);
+        if (n < 0) {
+            fprintf(stderr, "ternbench bench: %s\n", e.msg);
+            free(gb);
+            return 2;
+        }
+        cfg.shapes = shapes;
+        cfg.n_shapes = n;
+    }
+    int *threads = NULL, nthreads = 0, defthreads[16];
+    if (threads_s) {
+        if (parse_threads(threads_s, &threads, &nthreads) < 0) {
+            fprintf(stderr, "ternbench bench: bad --threads '%s' (comma list of 1..%d)\n", threads_s, TB_POOL_MAX);
+            free(gb);
+            return 2;
+        }
+        cfg.threads = threads;
+    } else {
+        nthreads = tb_bench_default_threads(tb_ncores(), defthreads, 16);
+        cfg.threads = defthreads;
+    }
+    cfg.n_threads = nthreads;
+    char llc_src[128];
+    size_t llc_conf = 0;
+    if (llc_s && !(llc_conf = tb_parse_size(llc_s))) {
+        fprintf(stderr, "ternbench bench: bad --llc-bytes '%s' (e.g. 32M)\n", llc_s);
+        free(gb);
+        free(threads);
+        return 2;
+    }
+    cfg.llc_bytes = tb_llc_bytes(llc_conf, llc_src, sizeof llc_src);
+    if (isa_s && tb_isa_mask_from_name(isa_s, &cfg.isa_mask) < 0) {
+        fprintf(stderr, "ternbench bench: unknown --isa-max '%s'\n", isa_s);
+        free(gb);
+        free(threads);
+        return 2;
+    }
+    size_t bw_bytes = cfg.llc_bytes * 4 > (256u << 20) ? cfg.llc_bytes * 4 : (256u << 20);
+    if (bwb_s && !(bw_bytes = tb_parse_size(bwb_s))) {
+        fprintf(stderr, "ternbench bench: bad --bw-bytes '%s'\n", bwb_s);
+        free(gb);
+        free(threads);
+        return 2;
+    }
+    if (own) cfg.use_gbench = false;
+    if (cfg.use_gbench && !tb_bench_have_gbench()) {
+        fprintf(stderr, "ternbench bench: this build has no Google Benchmark (install libbenchmark-dev and "
+                        "reconfigure with -Dbenchmark=enabled), or pass --own-timer\n");
+        free(gb);
+        free(threads);
+        return 1;
+    }
+    if (ngb && !cfg.use_gbench) {
+        fprintf(stderr, "ternbench bench: --benchmark_* flags need Google Benchmark (not with --own-timer)\n");
+        free(gb);
+        free(threads);
+        return 2;
+    }
+    cfg.gb_argc = ngb;
+    cfg.gb_argv = gb;
+    cfg.console = true;
+    cfg.progress = on_progress;
+
+    fprintf(stderr, "bench: LLC %zu MiB (%s); weights %s; timer: %s\n", cfg.llc_bytes >> 20, llc_src,
+            cfg.cold ? "cold (rotated copies > 2x LLC)" : "warm", tb_bench_timer_name(cfg.use_gbench));
+    tb_bw_result bw[16];
+    int nbw = 0;
+    if (!no_bw) {
+        for (int i = 0; i < nthreads && nbw < 16; i++) {
+            if (tb_bandwidth_measure(bw_bytes, cfg.threads[i], 5, &bw[nbw], &e) < 0) {
+                fprintf(stderr, "ternbench bench: %s\n", e.msg);
+                free(gb);
+                free(threads);
+                return 1;
+            }
+            fprintf(stderr, "bandwidth: %d thread%s: %.2f GB/s (median of 5, %zu MiB read)\n", bw[nbw].threads,
+                    bw[nbw].threads > 1 ? "s" : "", bw[nbw].gbps_median, bw[nbw].bytes >> 20);
+            nbw++;
+        }
+    }
+    cfg.bw = bw;
+    cfg.n_bw = nbw;
+
+    tb_bench_row *rows;
+    int nrows;
+    int timed = tb_bench_run(&cfg, &rows, &nrows, &e);
+    free(gb);
+    if (timed < 0) {
+        fprintf(stderr, "ternbench bench: %s\n", e.msg);
+        free(threads);
+        return 1;
+    }
+    printf("\n%-30s %-18s %3s %10s %9s %7s %6s %8s %9s\n", "kernel", "shape", "thr", "us/iter", "GB/s", "GOPS", "bpw",
+           "roofline", "prep us");
+    for (int i = 0; i < nrows; i++) {
+        tb_bench_row *r = &rows[i];
+        if (!r->timed) {
+            printf("%-30s %-18s %3d   not timed: %s\n", r->kernel, r->shape, r->threads, r->why);
+            continue;
+        }
+        char rf[16] = "n/a";
+        if (r->roofline_frac == r->roofline_frac) snprintf(rf, sizeof rf, "%.1f%%", 100 * r->roofline_frac);
+        printf("%-30s %-18s %3d %10.1f %9.2f %7.1f %6.3f %8s %9.2f\n", r->kernel, r->shape, r->threads, r->seconds * 1e6,
+               r->gbps, r->gops, r->bpw, rf, r->prep_seconds * 1e6);
+    }
+    int rc = 0;
+    if (json) {
+        tb_provenance p;
+        tb_provenance_collect(&p);
+        tb_jw w;
+        tb_jw_init(&w);
+        tb_jw_obj_begin(&w, NULL);
+        tb_jw_str(&w, "tool", "ternbench bench");
+        tb_provenance_write(&w, "provenance", &p);
+        tb_jw_str(&w, "timer", tb_bench_timer_name(cfg.use_gbench));
+        tb_jw_num(&w, "llc_bytes", (double)cfg.llc_bytes);
+        tb_jw_str(&w, "llc_source", llc_src);
+        tb_jw_bool(&w, "cold", cfg.cold);
+        tb_bw_write(&w, "bandwidth", bw, nbw);
+        tb_bench_rows_write(&w, "kernels", rows, nrows);
+        tb_jw_obj_end(&w);
+        if (tb_jw_save(&w, json, &e) < 0) {
+            fprintf(stderr, "ternbench bench: %s\n", e.msg);
+            rc = 1;
+        }
+        tb_jw_free(&w);
+    }
+    free(rows);
+    free(threads);
+    return rc ? rc : (timed > 0 ? 0 : 1);
 }
