@@ -22,10 +22,30 @@ float tb_quantize_act(const float *x, int n, int8_t *q) {
     return s;
 }
 
+/* Decodes row r of w into out.  I2_S rows that start on a 128-weight block (every
+ * shape of 2B4T) are decoded a block at a time, which is what makes the reference
+ * usable on the full model; anything else goes through the generic tb_ternary_row. */
+static void decode_row(const tb_ternary *w, int r, int8_t *out) {
+    const int64_t cols = w->cols;
+    if (w->layout != TB_TERN_I2S || cols % 128 != 0) {
+        tb_ternary_row(w, r, out);
+        return;
+    }
+    const uint8_t *blk = w->data + (int64_t)r * cols / 4; /* 32 bytes per 128 weights */
+    for (int64_t b = 0; b < cols / 128; b++, blk += 32, out += 128)
+        for (int j = 0; j < 32; j++) { /* byte j: elements j, j+32, j+64, j+96 in bits 7:6 .. 1:0 */
+            const uint8_t v = blk[j];
+            out[j] = (int8_t)((v >> 6) - 1);
+            out[j + 32] = (int8_t)(((v >> 4) & 3) - 1);
+            out[j + 64] = (int8_t)(((v >> 2) & 3) - 1);
+            out[j + 96] = (int8_t)((v & 3) - 1);
+        }
+}
+
 void tb_matmul_ref(const tb_ternary *w, const int8_t *q, int n_tok, int32_t *acc, int8_t *row) {
     const int rows = w->rows, cols = w->cols;
     for (int r = 0; r < rows; r++) {
-        tb_ternary_row(w, r, row);
+        decode_row(w, r, row);
         for (int t = 0; t < n_tok; t++) {
             const int8_t *qt = q + (size_t)t * cols;
             int32_t sum = 0;

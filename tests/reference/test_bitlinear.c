@@ -137,13 +137,13 @@ TB_TEST(bitlinear_by_hand) {
 
 /* tb_matmul_ref over each on-disk layout equals a naive int64 sum over the codes,
  * including the extreme: all +1 weights x all -128 activations over 6912 columns. */
-TB_TEST(matmul_ref_layouts_and_extremes) {
+static void check_layouts(int rows, int cols, uint64_t seed) {
     tb_rng r;
-    tb_rng_seed(&r, 3);
-    const int rows = 8, cols = 256, ntok = 3;
+    tb_rng_seed(&r, seed);
+    const int ntok = 3;
     int8_t *codes = malloc((size_t)rows * cols), *q = malloc((size_t)ntok * cols), *row = malloc(cols);
     uint8_t *i2s = malloc(tb_i2s_nbytes(rows, cols)), *hf = malloc((size_t)rows / 4 * cols);
-    int32_t acc[3 * 8];
+    int32_t *acc = malloc(sizeof(int32_t) * 3 * (size_t)rows);
     for (int i = 0; i < rows * cols; i++) codes[i] = (int8_t)((int)tb_rng_below(&r, 3) - 1);
     for (int i = 0; i < ntok * cols; i++) q[i] = (int8_t)((int)tb_rng_below(&r, 256) - 128);
     tb_i2s_pack(codes, rows, cols, 1.0f, i2s);
@@ -154,16 +154,22 @@ TB_TEST(matmul_ref_layouts_and_extremes) {
         {.name = "hf", .rows = rows, .cols = cols, .scale = 1, .layout = TB_TERN_HF_PACKED, .data = hf},
     };
     for (int k = 0; k < 3; k++) {
-        memset(acc, 0x55, sizeof acc);
+        memset(acc, 0x55, sizeof(int32_t) * 3 * (size_t)rows);
         tb_matmul_ref(&ws[k], q, ntok, acc, row);
         for (int t = 0; t < ntok; t++)
             for (int rr = 0; rr < rows; rr++) {
                 int64_t want = 0;
                 for (int c = 0; c < cols; c++) want += (int64_t)codes[rr * cols + c] * q[t * cols + c];
-                TB_CHECK_MSG(acc[t * rows + rr] == want, "%s t%d r%d", ws[k].name, t, rr);
+                TB_CHECK_MSG(acc[t * rows + rr] == want, "%s %dx%d t%d r%d", ws[k].name, rows, cols, t, rr);
             }
     }
-    free(codes); free(q); free(row); free(i2s); free(hf);
+    free(codes); free(q); free(row); free(i2s); free(hf); free(acc);
+}
+
+TB_TEST(matmul_ref_layouts_and_extremes) {
+    check_layouts(8, 256, 3);  /* I2_S rows on block boundaries (the fast decode) */
+    check_layouts(4, 96, 4);   /* I2_S blocks straddling rows (generic decode) */
+    check_layouts(12, 640, 5);
 
     /* extremes: |dot| = 6912 * 128 = 884736 */
     const int C = 6912;
