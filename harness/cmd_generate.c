@@ -1,11 +1,232 @@
-/* cmd_generate.c: `ternbench generate` (placeholder until its issue lands). */
+/* cmd_generate.c: `ternbench generate`: greedy decoding.  The prompt (token ids, or
+ * text through the model's Llama-3 tokenizer) is prefilled in one batch, then tokens
+ * are decoded one at a time (argmax, lowest id on ties) until -n tokens, the end of
+ * the context, or EOS/EOT.  Text (when a tokenizer is available) streams to stdout,
+ * followed by the generated ids; prefill and decode tokens/s go to stderr. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "forward.h"
+#include "kernel.h"
+#include "model.h"
+#include "runner.h"
+#include "tokenizer.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ternbench generate --model PATH (--tokens ID,ID,... | --prompt TEXT) [-n N]\n"
+            "                          [--kernel NAME|best|ref] [--threads N] [--isa-max ISA]\n"
+            "                          [--tokenizer PATH] [--no-bos]\n\n"
+            "Greedy decoding: prefill the prompt in one batch, then decode token by token;\n"
+            "stops after N tokens, at EOS/EOT, or at the end of the context.\n\n"
+            "  --model PATH      .gguf file (bitnet.cpp I2_S) or HF checkpoint directory\n"
+            "  --tokens LIST     prompt as comma-separated token ids (used as given)\n"
+            "  --prompt TEXT     prompt as text, encoded with the model's tokenizer (BOS first)\n"
+            "  -n N              tokens to generate (default 32)\n"
+            "  --kernel NAME     ternary GEMV kernel: a registered name, 'best' (default) or 'ref'\n"
+            "  --threads N       worker threads for the kernel (default 0 = all cores)\n"
+            "  --isa-max ISA     restrict kernels to an ISA level: scalar, avx2, avx512, avx512vnni, all\n"
+            "  --tokenizer PATH  tokenizer.json, .gguf or HF directory (default: the model's own)\n"
+            "  --no-bos          with --prompt: do not prepend BOS\n");
+}
+
+static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) {
+        fprintf(stderr, "ternbench generate: %s wants an integer in %d..%d, got '%s'\n", opt, lo, hi, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Greedy choice: the largest logit, the lowest id on ties. */
+static int32_t argmax(const float *x, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+/* The tokenizer: --tokenizer PATH, else the GGUF's metadata, else the HF tokenizer.json. */
+static int open_tokenizer(const tb_model *m, const char *path, tb_tokenizer **tok, tb_err *e) {
+    if (path) return tb_tokenizer_load(path, tok, e);
+    if (m->gguf) return tb_tokenizer_from_gguf(m->gguf, tok, e);
+    if (m->tokenizer_json[0]) return tb_tokenizer_load(m->tokenizer_json, tok, e);
+    return tb_fail(e, "%s: no tokenizer in the model (give --tokenizer PATH)", m->path);
+}
 
 int tb_cmd_generate(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ternbench generate: not implemented yet\n");
-    return 1;
+    const char *model_path = NULL, *tokens_arg = NULL, *prompt = NULL, *kernel_name = NULL, *isa = NULL,
+               *tok_path = NULL;
+    int threads = 0, n_gen = 32;
+    bool bos = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--model")) {
+            if (!(model_path = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--tokens")) {
+            if (!(tokens_arg = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--prompt")) {
+            if (!(prompt = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--tokenizer")) {
+            if (!(tok_path = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--kernel")) {
+            if (!(kernel_name = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--isa-max")) {
+            if (!(isa = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--no-bos")) {
+            bos = false;
+        } else if (!strcmp(a, "-n") || !strcmp(a, "--n-tokens")) {
+            const char *v = tb_arg_value(argc, argv, &i);
+            if (!v || parse_int(a, v, 0, 1 << 20, &n_gen)) return 2;
+        } else if (!strcmp(a, "--threads")) {
+            const char *v = tb_arg_value(argc, argv, &i);
+            if (!v || parse_int("--threads", v, 0, 4096, &threads)) return 2;
+        } else {
+            fprintf(stderr, "ternbench generate: unknown option '%s'\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!model_path || (!tokens_arg == !prompt)) {
+        fprintf(stderr, "ternbench generate: --model and exactly one of --tokens / --prompt are required\n\n");
+        usage(stderr);
+        return 2;
+    }
+    unsigned mask = TB_ISA_ALL;
+    if (isa && tb_isa_mask_from_name(isa, &mask)) {
+        fprintf(stderr, "ternbench generate: unknown --isa-max '%s' (scalar, avx2, avx512, avx512vnni, all)\n", isa);
+        return 2;
+    }
+    tb_err e = {{0}};
+    int32_t *prompt_ids = NULL;
+    int n_prompt = 0;
+    if (tokens_arg) {
+        n_prompt = tb_parse_int_list(tokens_arg, &prompt_ids, &e);
+        if (n_prompt < 0) {
+            fprintf(stderr, "ternbench generate: --tokens: %s\n", e.msg);
+            return 2;
+        }
+    }
+
+    int rc = 1;
+    tb_model *m = NULL;
+    tb_tokenizer *tok = NULL;
+    tb_runner *runner = NULL;
+    tb_state *st = NULL;
+    float *logits = NULL;
+    int32_t *out_ids = NULL;
+    char *piece = NULL;
+    const tb_kernel *k = NULL;
+    if (tb_kernel_resolve(kernel_name, mask, &k, &e)) goto fail;
+    if (tb_model_load(model_path, &m, &e)) goto fail;
+    const tb_config *c = &m->cfg;
+
+    /* tokenizer: required for --prompt, optional (text output) for --tokens */
+    if (open_tokenizer(m, tok_path, &tok, &e)) {
+        if (prompt) goto fail;
+        fprintf(stderr, "generate: no tokenizer (%s); printing token ids only\n", e.msg);
+        tok = NULL;
+    }
+    if (prompt) {
+        size_t np = 0;
+        if (tb_tokenize(tok, prompt, strlen(prompt), bos, true, &prompt_ids, &np, &e)) goto fail;
+        if (np == 0) {
+            tb_fail(&e, "--prompt is empty (and --no-bos given): nothing to evaluate");
+            goto fail;
+        }
+        if (np > (size_t)c->ctx) {
+            tb_fail(&e, "the prompt has %zu tokens, more than the context of %d", np, c->ctx);
+            goto fail;
+        }
+        n_prompt = (int)np;
+    }
+    if (n_prompt > c->ctx) {
+        tb_fail(&e, "the prompt has %d tokens, more than the context of %d", n_prompt, c->ctx);
+        goto fail;
+    }
+    /* positions 0..n_prompt-1 are the prompt; each generated token but the last is fed back */
+    int max_ctx = n_prompt + (n_gen > 0 ? n_gen - 1 : 0);
+    if (max_ctx > c->ctx) max_ctx = c->ctx;
+    if (k && tb_runner_new(m, k, threads, &runner, &e)) goto fail;
+    if (tb_state_new(m, max_ctx, n_prompt, &st, &e)) goto fail;
+    logits = malloc(sizeof *logits * (size_t)c->vocab);
+    out_ids = malloc(sizeof *out_ids * (size_t)(n_gen > 0 ? n_gen : 1));
+    const size_t piece_cap = tok ? (size_t)tb_tokenizer_max_token_bytes(tok) + 8 : 8;
+    piece = malloc(piece_cap);
+    if (!logits || !out_ids || !piece) {
+        tb_fail(&e, "out of memory");
+        goto fail;
+    }
+    const tb_backend *be = runner ? tb_runner_backend(runner) : NULL;
+    fprintf(stderr, "generate: %d prompt tokens, up to %d new, kernel %s, threads %d\n", n_prompt, n_gen,
+            k ? k->name : "ref", runner ? tb_runner_threads(runner) : 1);
+
+    /* prefill: the whole prompt in one batch, logits of its last token */
+    double t0 = tb_now();
+    if (tb_forward(st, be, prompt_ids, n_prompt, 0, logits, false, &e)) goto fail;
+    const double t_prefill = tb_now() - t0;
+
+    /* decode */
+    tb_detok_stream ds = {0};
+    int n_out = 0, pos = n_prompt;
+    const char *stop = "length";
+    double t_decode = 0.0;
+    int n_decode_steps = 0;
+    while (n_out < n_gen) {
+        const int32_t next = argmax(logits, c->vocab);
+        if (next == c->eos || next == c->eot || (tok && next == tb_tokenizer_eos(tok))) {
+            stop = next == c->eot ? "EOT" : "EOS";
+            break;
+        }
+        out_ids[n_out++] = next;
+        if (tok) {
+            int nb = tb_detok_stream_push(tok, &ds, next, piece, piece_cap);
+            if (nb > 0) fwrite(piece, 1, (size_t)nb, stdout);
+            fflush(stdout);
+        }
+        if (n_out == n_gen) break;
+        if (pos >= max_ctx) {
+            stop = "context";
+            break;
+        }
+        t0 = tb_now();
+        if (tb_forward(st, be, &next, 1, pos, logits, false, &e)) goto fail;
+        t_decode += tb_now() - t0;
+        n_decode_steps++;
+        pos++;
+    }
+    if (tok) {
+        int nb = tb_detok_stream_flush(&ds, piece, piece_cap);
+        if (nb > 0) fwrite(piece, 1, (size_t)nb, stdout);
+        fputc('\n', stdout);
+    }
+    printf("ids:");
+    for (int i = 0; i < n_out; i++) printf("%s%d", i ? "," : " ", (int)out_ids[i]);
+    printf("\n");
+    fflush(stdout);
+    fprintf(stderr, "generate: %d tokens (stop: %s); prefill %d tok in %.3f s = %.2f tok/s; decode %d tok in %.3f s = %.2f tok/s\n",
+            n_out, stop, n_prompt, t_prefill, t_prefill > 0 ? n_prompt / t_prefill : 0.0, n_decode_steps, t_decode,
+            t_decode > 0 ? n_decode_steps / t_decode : 0.0);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "ternbench generate: %s\n", e.msg);
+done:
+    free(piece);
+    free(out_ids);
+    free(logits);
+    tb_state_free(st);
+    tb_runner_free(runner);
+    tb_tokenizer_free(tok);
+    tb_model_free(m);
+    free(prompt_ids);
+    return rc;
 }

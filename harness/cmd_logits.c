@@ -1,11 +1,149 @@
-/* cmd_logits.c: `ternbench logits` (placeholder until its issue lands). */
+/* cmd_logits.c: `ternbench logits`: evaluate token ids at positions 0..n-1 in one
+ * batch and write the logits as raw little-endian float32, one row of vocab floats
+ * per position (n x vocab).  The integer part of BitLinear runs on a registered
+ * kernel (default: the best exact one for this CPU) or the scalar reference. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "forward.h"
+#include "kernel.h"
+#include "model.h"
+#include "runner.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "ternbench logits writes host floats as little-endian: port the writer first"
+#endif
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ternbench logits --model PATH --tokens ID,ID,... -o OUT.f32\n"
+            "                        [--kernel NAME|best|ref] [--threads N] [--isa-max ISA]\n\n"
+            "Evaluates the token ids at positions 0..n-1 in one batch (causal) and writes\n"
+            "raw little-endian float32 logits: n rows of vocab floats, row i = position i.\n\n"
+            "  --model PATH     .gguf file (bitnet.cpp I2_S) or HF checkpoint directory\n"
+            "  --tokens LIST    comma-separated token ids (BOS is not added)\n"
+            "  -o, --out PATH   output file\n"
+            "  --kernel NAME    ternary GEMV kernel: a registered name, 'best' (default: the\n"
+            "                   fastest exact kernel for this CPU) or 'ref' (scalar reference)\n"
+            "  --threads N      worker threads for the kernel (default 0 = all cores)\n"
+            "  --isa-max ISA    restrict kernels to an ISA level: scalar, avx2, avx512, avx512vnni, all\n");
+}
+
+static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) {
+        fprintf(stderr, "ternbench logits: %s wants an integer in %d..%d, got '%s'\n", opt, lo, hi, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
 
 int tb_cmd_logits(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ternbench logits: not implemented yet\n");
-    return 1;
+    const char *model_path = NULL, *tokens_arg = NULL, *out_path = NULL, *kernel_name = NULL, *isa = NULL;
+    int threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--model")) {
+            if (!(model_path = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--tokens")) {
+            if (!(tokens_arg = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+            if (!(out_path = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--kernel")) {
+            if (!(kernel_name = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--isa-max")) {
+            if (!(isa = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--threads")) {
+            const char *v = tb_arg_value(argc, argv, &i);
+            if (!v || parse_int("--threads", v, 0, 4096, &threads)) return 2;
+        } else {
+            fprintf(stderr, "ternbench logits: unknown option '%s'\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!model_path || !tokens_arg || !out_path) {
+        fprintf(stderr, "ternbench logits: --model, --tokens and -o are required\n\n");
+        usage(stderr);
+        return 2;
+    }
+    unsigned mask = TB_ISA_ALL;
+    if (isa && tb_isa_mask_from_name(isa, &mask)) {
+        fprintf(stderr, "ternbench logits: unknown --isa-max '%s' (scalar, avx2, avx512, avx512vnni, all)\n", isa);
+        return 2;
+    }
+    tb_err e = {{0}};
+    int32_t *tokens = NULL;
+    int n = tb_parse_int_list(tokens_arg, &tokens, &e);
+    if (n < 0) {
+        fprintf(stderr, "ternbench logits: --tokens: %s\n", e.msg);
+        return 2;
+    }
+
+    int rc = 1;
+    tb_model *m = NULL;
+    tb_runner *runner = NULL;
+    tb_state *st = NULL;
+    float *logits = NULL;
+    FILE *f = NULL;
+    const tb_kernel *k = NULL;
+    if (tb_kernel_resolve(kernel_name, mask, &k, &e)) goto fail;
+    if (tb_model_load(model_path, &m, &e)) goto fail;
+    if (n > m->cfg.ctx) {
+        tb_fail(&e, "%d tokens exceed the model's context of %d", n, m->cfg.ctx);
+        goto fail;
+    }
+    if (k && tb_runner_new(m, k, threads, &runner, &e)) goto fail;
+    if (tb_state_new(m, n, n, &st, &e)) goto fail;
+    const size_t count = (size_t)n * (size_t)m->cfg.vocab;
+    logits = malloc(count * sizeof *logits);
+    if (!logits) {
+        tb_fail(&e, "out of memory for %d x %d logits", n, m->cfg.vocab);
+        goto fail;
+    }
+    /* open the output before the (possibly long) evaluation, so a bad path fails fast */
+    f = fopen(out_path, "wb");
+    if (!f) {
+        tb_fail(&e, "%s: cannot open for writing", out_path);
+        goto fail;
+    }
+    const double t0 = tb_now();
+    if (tb_forward(st, runner ? tb_runner_backend(runner) : NULL, tokens, n, 0, logits, true, &e)) goto fail;
+    const double dt = tb_now() - t0;
+    if (fwrite(logits, sizeof *logits, count, f) != count) {
+        tb_fail(&e, "%s: write failed", out_path);
+        goto fail;
+    }
+    const int close_rc = fclose(f);
+    f = NULL;
+    if (close_rc) {
+        tb_fail(&e, "%s: write failed on close", out_path);
+        remove(out_path);
+        goto fail;
+    }
+    fprintf(stderr, "logits: %d tokens x %d vocab -> %s (kernel %s, threads %d, %.3f s)\n", n, m->cfg.vocab,
+            out_path, k ? k->name : "ref", runner ? tb_runner_threads(runner) : 1, dt);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "ternbench logits: %s\n", e.msg);
+    if (f) {
+        fclose(f);
+        remove(out_path); /* no partial output file */
+    }
+    f = NULL;
+done:
+    free(logits);
+    tb_state_free(st);
+    tb_runner_free(runner);
+    tb_model_free(m);
+    free(tokens);
+    return rc;
 }
