@@ -1,0 +1,71 @@
+/* gemv-tl1-32x4-avx512.c: gemv_tl1_32x4__avx512, TL1 LUT with 512-bit pshufb.  Exact.
+ * Same layout (tl1_32x4) and prep as the scalar/AVX2 variants.  One step handles two
+ * group pairs (p, p+1) of a 32-row tile: their index bytes are contiguous (64 bytes);
+ * 128-bit lanes 0-1 look up groups of pair p, lanes 2-3 groups of pair p+1, so each
+ * table register is [T(2p), T(2p), T(2p+2), T(2p+2)] (broadcast + masked broadcast).
+ * At the end of a block the two 256-bit halves (same rows, different groups) are added
+ * in int16: the block still holds <= 64 groups per row, so |sum| <= 64*256 (tl.h).
+ * An odd last pair uses the AVX2 step of tl-avx2.h.
+ * UNVERIFIED ON HARDWARE HERE (the development machine has no AVX-512); it mirrors
+ * the AVX2 variant operation for operation. */
+#include "tl-avx2.h"
+
+/* [t(p), t(p), t(q), t(q)] from two 16-byte tables. */
+static inline __m512i bcast2(const uint8_t *p, const uint8_t *q) {
+    const __m512i a = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)p));
+    return _mm512_mask_broadcast_i32x4(a, 0xFF00, _mm_loadu_si128((const __m128i *)q));
+}
+
+static void tile_dot(const uint8_t *w, const uint8_t *tab, int pairs, int32_t d[TL_TILE]) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                      _mm256_setzero_si256()};
+    for (int p0 = 0; p0 < pairs; p0 += TL_BLOCK_GROUPS / 2) {
+        const int p1 = p0 + TL_BLOCK_GROUPS / 2 < pairs ? p0 + TL_BLOCK_GROUPS / 2 : pairs;
+        __m512i z_lo = _mm512_setzero_si512(), z_hi = _mm512_setzero_si512();
+        int p = p0;
+        for (; p + 2 <= p1; p += 2) {
+            const uint8_t *tp = tab + (size_t)p * TL_PREP_PAIR, *tq = tp + TL_PREP_PAIR;
+            const __m512i idx = _mm512_loadu_si512((const void *)(w + (size_t)p * TL1_PAIR_BYTES));
+            const __m512i i0 = _mm512_and_si512(idx, m4);
+            const __m512i i1 = _mm512_and_si512(_mm512_srli_epi16(idx, 4), m4);
+            const __m512i lo0 = _mm512_shuffle_epi8(bcast2(tp, tq), i0);
+            const __m512i lo1 = _mm512_shuffle_epi8(bcast2(tp + 16, tq + 16), i1);
+            const __m512i hi0 = _mm512_shuffle_epi8(bcast2(tp + 32, tq + 32), i0);
+            const __m512i hi1 = _mm512_shuffle_epi8(bcast2(tp + 48, tq + 48), i1);
+            z_lo = _mm512_add_epi16(z_lo, _mm512_add_epi16(_mm512_unpacklo_epi8(lo0, hi0), _mm512_unpacklo_epi8(lo1, hi1)));
+            z_hi = _mm512_add_epi16(z_hi, _mm512_add_epi16(_mm512_unpackhi_epi8(lo0, hi0), _mm512_unpackhi_epi8(lo1, hi1)));
+        }
+        __m256i s_lo = _mm256_add_epi16(_mm512_castsi512_si256(z_lo), _mm512_extracti64x4_epi64(z_lo, 1));
+        __m256i s_hi = _mm256_add_epi16(_mm512_castsi512_si256(z_hi), _mm512_extracti64x4_epi64(z_hi, 1));
+        if (p < p1) tl1_step_avx2(w + (size_t)p * TL1_PAIR_BYTES, tab + (size_t)p * TL_PREP_PAIR, &s_lo, &s_hi);
+        tl_widen_avx2(s_lo, s_hi, acc);
+    }
+    tl_store_acc_avx2(acc, d);
+}
+
+static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
+                int r0, int r1, int32_t *acc) {
+    (void)q;
+    int rc = tl_check_args(rows, cols, prep, n, r0, r1);
+    if (rc) return rc;
+    const tl_dims d = tl_dims_of(2, rows, cols);
+    const size_t prep_row = (size_t)d.pairs * TL_PREP_PAIR;
+    for (int t0 = r0 / TL_TILE; t0 * TL_TILE < r1; t0++) {
+        const uint8_t *w = (const uint8_t *)packed + (size_t)t0 * d.pairs * TL1_PAIR_BYTES; /* (P, 32) */
+        for (int t = 0; t < n; t++) {
+            int32_t dd[TL_TILE];
+            tile_dot(w, (const uint8_t *)prep + prep_row * t, d.pairs, dd);
+            tl_store_tile(acc + (size_t)t * rows, t0 * TL_TILE, r0, r1, dd);
+        }
+    }
+    return 0;
+}
+
+const tb_kernel tb_k_gemv_tl1_32x4__avx512 = {
+    .name = "gemv_tl1_32x4__avx512",
+    .desc = "TL1 LUT, AVX-512BW: 512-bit pshufb over two group pairs per step (unverified on hardware here)",
+    .isa = TB_ISA_AVX2 | TB_ISA_AVX512,
+    .gemv = gemv,
+    TL1_COMMON,
+};

@@ -1,0 +1,42 @@
+/* gemv-tl2-32x6-scalar.c: gemv_tl2_32x6__scalar, the portable TL2 LUT kernel.
+ * Layout tl2_32x6 (see tl.h): per 3 weights a 4-bit index into a per-group table of
+ * the 14 canonical signed sums plus a sign bit (1.67 bits per weight).  Sums in
+ * int32: exact.  The simplest correct reading of the layout; the model for the SIMD
+ * variants. */
+#include "tl.h"
+
+static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
+                int r0, int r1, int32_t *acc) {
+    (void)q;
+    int rc = tl_check_args(rows, cols, prep, n, r0, r1);
+    if (rc) return rc;
+    const tl_dims d = tl_dims_of(3, rows, cols);
+    const size_t prep_row = (size_t)d.pairs * TL_PREP_PAIR;
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *tile = (const uint8_t *)packed + (size_t)(r / TL_TILE) * d.pairs * TL2_PAIR_BYTES;
+        const int j = r % TL_TILE;
+        for (int t = 0; t < n; t++) {
+            const uint8_t *tab = (const uint8_t *)prep + prep_row * t; /* (P, 4, 16) */
+            int32_t s = 0;
+            for (int p = 0; p < d.pairs; p++) {
+                const uint8_t *pair = tile + (size_t)p * TL2_PAIR_BYTES;
+                const uint8_t *tp = tab + (size_t)p * TL_PREP_PAIR;
+                const uint8_t b = pair[j];
+                int32_t v0 = tl_entry(tp, tp + 32, b & 15);      /* group 2p */
+                int32_t v1 = tl_entry(tp + 16, tp + 48, b >> 4); /* group 2p+1 */
+                s += (pair[32 + j / 8] >> (j % 8)) & 1 ? -v0 : v0;
+                s += (pair[36 + j / 8] >> (j % 8)) & 1 ? -v1 : v1;
+            }
+            acc[(size_t)t * rows + r] = s;
+        }
+    }
+    return 0;
+}
+
+const tb_kernel tb_k_gemv_tl2_32x6__scalar = {
+    .name = "gemv_tl2_32x6__scalar",
+    .desc = "TL2 LUT, portable C: sign + 4-bit index per 3 weights (1.67 bpw) into exact int16 tables",
+    .isa = 0,
+    .gemv = gemv,
+    TL2_COMMON,
+};

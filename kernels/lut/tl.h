@@ -1,0 +1,147 @@
+/* tl.h: packed layouts, lookup tables and prep shared by the LUT kernels (TL1, TL2).
+ *
+ * Idea (T-MAC / bitnet.cpp TL): weights are cut into groups of g consecutive K
+ * positions (g = 2 for TL1, g = 3 for TL2).  prep() builds, for every group of
+ * activations, the table of every signed sum the group's weights can produce; the
+ * packed weights are 4-bit indices into those tables, looked up 32 rows at a time
+ * with pshufb.  Table entries are exact int16 (never rounded), so the kernels are
+ * EXACT.
+ *
+ * ---- TL1 (layout "tl1_32x4", 2 bits per weight) ----------------------------
+ *   group k = activations (a0, a1) = (q[2k], q[2k+1]); index i = 3*(w0+1) + (w1+1) in 0..8,
+ *   entry T[i] = w0*a0 + w1*a1 in [-256, 254]; entries 9..15 are 0 (never indexed).
+ *   The zero weight pair has i = 4 and T[4] = 0 for every table.
+ * ---- TL2 (layout "tl2_32x6", 5 bits per 3 weights = 1.67 bpw) --------------
+ *   group k = (a0, a1, a2) = q[3k .. 3k+2].  Sign symmetry: every nonzero triple is
+ *   +-(a canonical triple whose first nonzero weight is +1); there are 13 of them, plus
+ *   the zero triple: index i in 0..13 (4 bits) and a separate sign bit s:
+ *       i = 0            (0, 0, 0)
+ *       i = 1 .. 9       (+1, w1, w2)   i = 1 + 3*(w1+1) + (w2+1)
+ *       i = 10 .. 12     (0, +1, w2)    i = 10 + (w2+1)
+ *       i = 13           (0, 0, +1)
+ *   entry T[i] = canonical . (a0, a1, a2) in [-384, 381]; entries 14, 15 are 0.
+ *   The weights' contribution is (s ? -T[i] : T[i]); |value| <= 384 fits int16.
+ *
+ * ---- tiles and padding (both layouts) ----------------------------------------
+ *   Rows are padded to a multiple of 32 (TL_TILE) with zero weights; K is padded to
+ *   a whole number of group PAIRS with zero weights (and prep pads activations with
+ *   zeros), so any K and any row count is handled by the same loop, exactly.
+ *   Let G = ceil(cols/g) groups, P = ceil(G/2) pairs, NT = ceil(rows/32) tiles.
+ *   TL1 packed: (NT, P, 32) bytes.  Byte [t][p][j] is row 32t+j:
+ *       low nibble = index of group 2p, high nibble = index of group 2p+1.
+ *   TL2 packed: (NT, P, 40) bytes.  Bytes [t][p][0..32) as in TL1 (4-bit indices);
+ *       bytes [t][p][32..36) = uint32 LE sign word of group 2p (bit j = sign of row 32t+j),
+ *       bytes [t][p][36..40) = sign word of group 2p+1.
+ *   bits per weight: TL1 4 bits / 2 weights = 2.0; TL2 (4+1) bits / 3 weights = 1.67
+ *   (plus padding: 1.668 for K = 2560, 1.667 for K = 6912).
+ *
+ * ---- prep (both layouts; one table per group, split in bytes for pshufb) ------
+ *   per activation row: (P, 4, 16) bytes:
+ *       [p][0] = low bytes of table 2p, [p][1] = low bytes of table 2p+1,
+ *       [p][2] = high bytes of table 2p, [p][3] = high bytes of table 2p+1
+ *   so an int16 entry is lo | hi << 8 (hi is the signed high byte).  Size 32 bytes per
+ *   group: 16*K bytes for TL1 (110 KB at K = 6912, fits L2), 10.7*K for TL2.
+ *
+ * ---- int16 accumulation bound (used by every SIMD variant) -------------------
+ *   The SIMD kernels sum looked-up int16 values in int16 lanes for at most
+ *   TL_BLOCK_GROUPS = 64 groups per row before widening to int32.  Each looked-up value
+ *   has magnitude <= 256 (TL1) or <= 384 (TL2, also after the one's-complement sign
+ *   trick, see the TL2 kernels), so a block sum is <= 64 * 384 = 24576 < 32767: no
+ *   int16 overflow for any input.  The TL2 per-row count of negated groups in a block
+ *   is <= 64 and is kept in int8 (< 127).
+ */
+#ifndef TB_LUT_TL_H
+#define TB_LUT_TL_H
+
+#include <string.h>
+
+#include "kernel.h"
+
+#define TL_TILE 32          /* rows per tile (one ymm of index bytes) */
+#define TL_BLOCK_GROUPS 64  /* groups summed in int16 before widening (see bound above) */
+#define TL_PREP_PAIR 64     /* prep bytes per group pair per activation row */
+#define TL1_PAIR_BYTES 32   /* packed bytes per (tile, pair) */
+#define TL2_PAIR_BYTES 40
+
+typedef struct tl_dims {
+    int g;      /* weights per group: 2 (TL1) or 3 (TL2) */
+    int groups; /* G = ceil(cols / g) */
+    int pairs;  /* P = ceil(G / 2) */
+    int tiles;  /* NT = ceil(rows / 32) */
+} tl_dims;
+
+static inline tl_dims tl_dims_of(int g, int rows, int cols) {
+    tl_dims d;
+    d.g = g;
+    d.groups = (cols + g - 1) / g;
+    d.pairs = (d.groups + 1) / 2;
+    d.tiles = (rows + TL_TILE - 1) / TL_TILE;
+    return d;
+}
+
+/* TL2 canonical triples by index (0..13), and the encoder (w in {-1,0,1}). */
+extern const int8_t tl2_canon[14][3];
+static inline void tl2_encode(int w0, int w1, int w2, int *idx, int *sign) {
+    int s = 0;
+    if (w0 != 0) {
+        s = w0 < 0;
+        if (s) { w1 = -w1; w2 = -w2; }
+        *idx = 1 + 3 * (w1 + 1) + (w2 + 1);
+    } else if (w1 != 0) {
+        s = w1 < 0;
+        if (s) w2 = -w2;
+        *idx = 10 + (w2 + 1);
+    } else if (w2 != 0) {
+        s = w2 < 0;
+        *idx = 13;
+    } else {
+        *idx = 0;
+    }
+    *sign = s;
+}
+
+/* Shared by the TL1 variants (tl-pack.c). */
+size_t tl1_packed_size(int rows, int cols);
+int tl1_pack(const tb_ternary *w, void *dst);
+int tl1_unpack_row(const void *packed, int rows, int cols, int r, int8_t *out);
+size_t tl1_prep_size(int cols, int n);
+int tl1_prep(const int8_t *q, int cols, int n, void *prep);
+
+/* Shared by the TL2 variants (tl-pack.c). */
+size_t tl2_packed_size(int rows, int cols);
+int tl2_pack(const tb_ternary *w, void *dst);
+int tl2_unpack_row(const void *packed, int rows, int cols, int r, int8_t *out);
+size_t tl2_prep_size(int cols, int n);
+int tl2_prep(const int8_t *q, int cols, int n, void *prep);
+
+/* Common argument checks of every variant's gemv(). */
+static inline int tl_check_args(int rows, int cols, const void *prep, int n, int r0, int r1) {
+    if (rows < 1 || cols < 1 || n < 1 || !prep || r0 < 0 || r1 > rows || r0 >= r1) return TB_KERR_SHAPE;
+    return 0;
+}
+
+/* Writes the 32 results d[] of tile rows [row0, row0+32) that fall in [r0, r1). */
+static inline void tl_store_tile(int32_t *acc_t, int row0, int r0, int r1, const int32_t d[TL_TILE]) {
+    int lo = row0 > r0 ? row0 : r0, hi = row0 + TL_TILE < r1 ? row0 + TL_TILE : r1;
+    if (hi > lo) memcpy(acc_t + lo, d + (lo - row0), sizeof(int32_t) * (size_t)(hi - lo));
+}
+
+/* The int16 entry i of a table from its split low/high bytes. */
+static inline int32_t tl_entry(const uint8_t *lo16, const uint8_t *hi16, int i) {
+    return (int16_t)(uint16_t)(lo16[i] | (uint16_t)hi16[i] << 8);
+}
+
+#define TL1_COMMON                                                                          \
+    .family = "lut", .layout = "tl1_32x4", .tile_rows = TL_TILE, .block_k = 4, .exact = true, \
+    .needs_prep = true, .on_device = false, .bits_per_weight = 2.0,                          \
+    .packed_size = tl1_packed_size, .pack = tl1_pack, .unpack_row = tl1_unpack_row,          \
+    .prep_size = tl1_prep_size, .prep = tl1_prep
+
+/* bits_per_weight for a 2560-wide row: 427 pairs * 40 B * 8 / (32 * 2560) */
+#define TL2_COMMON                                                                          \
+    .family = "lut", .layout = "tl2_32x6", .tile_rows = TL_TILE, .block_k = 6, .exact = true, \
+    .needs_prep = true, .on_device = false, .bits_per_weight = 427.0 * 40 * 8 / (32 * 2560), \
+    .packed_size = tl2_packed_size, .pack = tl2_pack, .unpack_row = tl2_unpack_row,          \
+    .prep_size = tl2_prep_size, .prep = tl2_prep
+
+#endif

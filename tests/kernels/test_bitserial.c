@@ -1,0 +1,10 @@
+/* test_bitserial.c: every bit-serial kernel (all ISAs this CPU has) is exact against
+ * the scalar reference on random, odd-shaped, sub-range, batched and adversarial
+ * inputs (see test_lut_common.h). */
+#include "test_lut_common.h"
+
+TB_TEST(bitserial_random_shapes) { sweep_random("bitserial", 0x2u); }
+TB_TEST(bitserial_adversarial_k6912) { sweep_adversarial("bitserial"); }
+TB_TEST(bitserial_i2s_input_and_errors) { sweep_errors("bitserial"); }
+
+int main(void) { return tb_test_main(); }
