@@ -1,0 +1,462 @@
+/* test_kcore.c: the kernel infrastructure: registry, CPU features, driver, runner,
+ * the int8-MAD family, and the checker itself (it must catch broken kernels). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tb_test.h"
+#include "bitlinear.h"
+#include "check.h"
+#include "driver.h"
+#include "runner.h"
+
+/* ---- helpers -------------------------------------------------------------- */
+
+typedef struct packed_w {
+    int8_t *codes; /* (rows, cols) */
+    tb_ternary t;
+} packed_w;
+
+static void fill_codes(packed_w *p, int rows, int cols, uint64_t seed) {
+    tb_rng r;
+    tb_rng_seed(&r, seed);
+    p->codes = malloc((size_t)rows * cols);
+    for (size_t i = 0; i < (size_t)rows * cols; i++) p->codes[i] = (int8_t)((int)tb_rng_below(&r, 3) - 1);
+    p->t = (tb_ternary){.name = "t", .rows = rows, .cols = cols, .scale = 1, .layout = TB_TERN_CODES,
+                        .data = (const uint8_t *)p->codes};
+}
+
+/* runs k on (w, q) with n tokens through the driver with `threads` threads */
+static int run_kernel(const tb_kernel *k, const tb_ternary *w, const int8_t *q, int n, int threads, int32_t *acc) {
+    void *packed = tb_alloc(k->packed_size(w->rows, w->cols));
+    void *prep = k->needs_prep ? tb_alloc(k->prep_size(w->cols, n)) : NULL;
+    tb_pool *pool = NULL;
+    int rc = -100;
+    if (packed && (!k->needs_prep || prep) && tb_pool_new(threads, false, &pool, NULL) == 0) {
+        rc = k->pack(w, packed);
+        if (!rc && k->needs_prep) rc = k->prep(q, w->cols, n, prep);
+        if (!rc) rc = tb_gemv_parallel(pool, k, packed, w->rows, w->cols, q, prep, n, acc);
+    }
+    tb_pool_free(pool);
+    tb_free(packed);
+    tb_free(prep);
+    return rc;
+}
+
+static bool runnable(const tb_kernel *k) { return tb_kernel_supported(k, TB_ISA_ALL, NULL) && !k->on_device; }
+
+/* ---- registry ---------------------------------------------------------------- */
+
+TB_TEST(registry_names_unique_and_grammar) {
+    TB_CHECK(tb_n_kernels >= 2);
+    for (int i = 0; i < tb_n_kernels; i++) {
+        const tb_kernel *k = tb_kernels[i];
+        TB_CHECK_MSG(strncmp(k->name, "gemv_", 5) == 0 && strstr(k->name, "__") != NULL, "%s", k->name);
+        TB_CHECK(tb_kernel_find(k->name) == k);
+        TB_CHECK(k->pack && k->unpack_row && k->gemv && k->packed_size && k->family && k->layout);
+        TB_CHECK_MSG(!k->needs_prep || (k->prep && k->prep_size), "%s", k->name);
+        TB_CHECK_MSG(k->tile_rows >= 1, "%s tile_rows %d", k->name, k->tile_rows);
+        for (int j = 0; j < i; j++) TB_CHECK_MSG(strcmp(k->name, tb_kernels[j]->name) != 0, "duplicate %s", k->name);
+    }
+    TB_CHECK(tb_kernels[tb_n_kernels] == NULL);
+    TB_CHECK(tb_kernel_find("gemv_nosuch__avx2") == NULL);
+}
+
+TB_TEST(glob) {
+    TB_CHECK(tb_glob_match("*", "gemv_i2s_4x128__avx2"));
+    TB_CHECK(tb_glob_match("gemv_i2s_*", "gemv_i2s_4x128__avx2"));
+    TB_CHECK(tb_glob_match("*__avx2", "gemv_i2s_4x128__avx2"));
+    TB_CHECK(tb_glob_match("*i2s*avx?", "gemv_i2s_4x128__avx2"));
+    TB_CHECK(!tb_glob_match("*__avx2", "gemv_i2s_4x128__avx512"));
+    TB_CHECK(!tb_glob_match("gemv", "gemv_i2s"));
+    TB_CHECK(tb_glob_match("a*b*c", "aXXbYYc"));
+    TB_CHECK(!tb_glob_match("a*b*c", "aXXbYYd"));
+    TB_CHECK(tb_glob_match("", ""));
+}
+
+/* the detected features agree with the kernel's own /proc/cpuinfo flags */
+TB_TEST(cpu_features_match_cpuinfo) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) TB_SKIP("no /proc/cpuinfo");
+    char line[8192];
+    bool avx2 = false, a512f = false, a512bw = false, a512vl = false, a512dq = false, vnni = false, found = false;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "flags", 5) != 0) continue;
+        found = true;
+        char *tok = strtok(line, " \t\n:");
+        while (tok) {
+            avx2 |= !strcmp(tok, "avx2");
+            a512f |= !strcmp(tok, "avx512f");
+            a512bw |= !strcmp(tok, "avx512bw");
+            a512vl |= !strcmp(tok, "avx512vl");
+            a512dq |= !strcmp(tok, "avx512dq");
+            vnni |= !strcmp(tok, "avx512_vnni");
+            tok = strtok(NULL, " \t\n:");
+        }
+        break;
+    }
+    fclose(f);
+    if (!found) TB_SKIP("no flags line in /proc/cpuinfo");
+    const unsigned ft = tb_cpu_features();
+    TB_CHECK_EQ_INT(!!(ft & TB_ISA_AVX2), avx2);
+    TB_CHECK_EQ_INT(!!(ft & TB_ISA_AVX512), a512f && a512bw && a512vl && a512dq);
+    if (!(ft & TB_ISA_AVX512)) TB_CHECK(!(ft & TB_ISA_AVX512VNNI));
+    else TB_CHECK_EQ_INT(!!(ft & TB_ISA_AVX512VNNI), vnni);
+}
+
+TB_TEST(isa_masks) {
+    unsigned m = 123;
+    TB_CHECK(tb_isa_mask_from_name("scalar", &m) == 0 && m == 0);
+    TB_CHECK(tb_isa_mask_from_name("avx2", &m) == 0 && (m & TB_ISA_AVX2) && !(m & TB_ISA_AVX512));
+    TB_CHECK(tb_isa_mask_from_name("avx512vnni", &m) == 0 && (m & TB_ISA_AVX512VNNI) && !(m & TB_ISA_AVX512VBMI));
+    TB_CHECK(tb_isa_mask_from_name("all", &m) == 0 && m == TB_ISA_ALL);
+    TB_CHECK(tb_isa_mask_from_name("avx3", &m) < 0);
+    char buf[64];
+    tb_isa_describe(0, buf, sizeof buf);
+    TB_CHECK(strcmp(buf, "scalar") == 0);
+    tb_isa_describe(TB_ISA_AVX2 | TB_ISA_AVX512, buf, sizeof buf);
+    TB_CHECK(strcmp(buf, "avx2 avx512") == 0);
+}
+
+/* --isa-max scalar forces a portable kernel; masked kernels say why */
+TB_TEST(isa_max_scalar_forces_scalar) {
+    const tb_kernel *b = tb_kernel_best(0);
+    TB_CHECK(b != NULL);
+    if (b) TB_CHECK_MSG(b->isa == 0 && b->exact && !b->on_device, "best(scalar) = %s", b->name);
+    const tb_kernel *k = NULL;
+    tb_err e = {{0}};
+    TB_CHECK(tb_kernel_resolve("best", 0, &k, &e) == 0 && k && k->isa == 0);
+    const tb_kernel *avx2 = tb_kernel_find("gemv_i2s_4x128__avx2");
+    TB_CHECK(avx2 != NULL);
+    if (avx2 && (tb_cpu_features() & TB_ISA_AVX2)) {
+        const char *why = NULL;
+        TB_CHECK(!tb_kernel_supported(avx2, 0, &why));
+        TB_CHECK(why && strstr(why, "--isa-max"));
+        TB_CHECK(tb_kernel_resolve("gemv_i2s_4x128__avx2", 0, &k, &e) < 0 && strstr(e.msg, "--isa-max"));
+        TB_CHECK(tb_kernel_resolve("gemv_i2s_4x128__avx2", TB_ISA_ALL, &k, &e) == 0 && k == avx2);
+        /* the default on an AVX2 machine is not a scalar kernel */
+        TB_CHECK(tb_kernel_best(TB_ISA_ALL)->isa != 0);
+    }
+}
+
+TB_TEST(resolve_names) {
+    const tb_kernel *k = (const tb_kernel *)1;
+    tb_err e = {{0}};
+    TB_CHECK(tb_kernel_resolve("ref", TB_ISA_ALL, &k, &e) == 0 && k == NULL);
+    TB_CHECK(tb_kernel_resolve(NULL, TB_ISA_ALL, &k, &e) == 0 && k == tb_kernel_best(TB_ISA_ALL));
+    TB_CHECK(tb_kernel_resolve("", TB_ISA_ALL, &k, &e) == 0 && k == tb_kernel_best(TB_ISA_ALL));
+    TB_CHECK(tb_kernel_resolve("gemv_i2s_4x128__scalar", TB_ISA_ALL, &k, &e) == 0 && k &&
+             strcmp(k->name, "gemv_i2s_4x128__scalar") == 0);
+    /* unknown name: a clear error naming it and suggesting close names */
+    TB_CHECK(tb_kernel_resolve("gemv_i2s_9x9__avx2", TB_ISA_ALL, &k, &e) < 0);
+    TB_CHECK(strstr(e.msg, "gemv_i2s_9x9__avx2") && strstr(e.msg, "no such kernel"));
+    TB_CHECK_MSG(strstr(e.msg, "gemv_i2s_4x128__avx2") != NULL, "%s", e.msg);
+    TB_CHECK(tb_kernel_resolve("zzz", TB_ISA_ALL, &k, &e) < 0 && strstr(e.msg, "zzz"));
+}
+
+/* ---- driver ------------------------------------------------------------------- */
+
+TB_TEST(split_rows_cover_exactly) {
+    const int rows_list[] = {1, 3, 4, 5, 31, 32, 33, 640, 2561};
+    const int tiles[] = {1, 4, 32};
+    for (size_t a = 0; a < sizeof rows_list / sizeof rows_list[0]; a++)
+        for (size_t b = 0; b < 3; b++)
+            for (int nth = 1; nth <= 7; nth++) {
+                int next = 0;
+                for (int t = 0; t < nth; t++) {
+                    int r0, r1;
+                    tb_split_rows(rows_list[a], tiles[b], t, nth, &r0, &r1);
+                    if (r0 >= r1) continue;
+                    TB_CHECK_EQ_INT(r0, next);
+                    TB_CHECK_EQ_INT(r0 % tiles[b], 0);
+                    next = r1;
+                }
+                TB_CHECK_EQ_INT(next, rows_list[a]);
+            }
+}
+
+typedef struct count_arg {
+    int hits[8];
+} count_arg;
+static void count_fn(void *arg, int tid, int nth) {
+    count_arg *c = arg;
+    if (tid < 8 && nth <= 8) c->hits[tid]++;
+}
+
+TB_TEST(pool_runs_every_thread_every_time) {
+    tb_pool *p = NULL;
+    TB_CHECK(tb_pool_new(3, false, &p, NULL) == 0);
+    if (!p) return;
+    TB_CHECK_EQ_INT(tb_pool_threads(p), 3);
+    count_arg c = {{0}};
+    for (int i = 0; i < 500; i++) tb_pool_run(p, count_fn, &c);
+    for (int t = 0; t < 3; t++) TB_CHECK_EQ_INT(c.hits[t], 500);
+    tb_pool_free(p);
+    tb_err e = {{0}};
+    TB_CHECK(tb_pool_new(-1, false, &p, &e) < 0 && p == NULL && e.msg[0]);
+}
+
+/* ---- kernels -------------------------------------------------------------------- */
+
+/* unpack(pack(W)) == W for every kernel on its own, awkward shapes */
+TB_TEST(packers_round_trip) {
+    const int shp[][2] = {{1, 1}, {5, 129}, {33, 200}, {70, 2560}};
+    for (int i = 0; i < tb_n_kernels; i++) {
+        const tb_kernel *k = tb_kernels[i];
+        for (size_t s = 0; s < 4; s++) {
+            packed_w w;
+            fill_codes(&w, shp[s][0], shp[s][1], 7 + s);
+            uint8_t *packed = tb_alloc(k->packed_size(w.t.rows, w.t.cols));
+            int8_t *row = malloc((size_t)w.t.cols);
+            int rc = k->pack(&w.t, packed);
+            if (rc == TB_KERR_SHAPE) goto next; /* allowed: refused with an error */
+            TB_CHECK_MSG(rc == 0, "%s pack %dx%d rc %d", k->name, w.t.rows, w.t.cols, rc);
+            for (int r = 0; r < w.t.rows && rc == 0; r++) {
+                TB_CHECK(k->unpack_row(packed, w.t.rows, w.t.cols, r, row) == 0);
+                if (memcmp(row, w.codes + (size_t)r * w.t.cols, (size_t)w.t.cols) != 0) {
+                    TB_CHECK_MSG(0, "%s: unpack(pack(W)) != W at row %d of %dx%d", k->name, r, w.t.rows, w.t.cols);
+                    break;
+                }
+            }
+        next:
+            tb_free(packed);
+            free(row);
+            free(w.codes);
+        }
+    }
+}
+
+/* a packer must reject a code outside -1/0/+1 (I2_S code 3 decodes to +2) */
+TB_TEST(packers_reject_bad_codes) {
+    int8_t codes[2 * 130];
+    memset(codes, 0, sizeof codes);
+    codes[131] = 2;
+    tb_ternary t = {.name = "bad", .rows = 2, .cols = 130, .scale = 1, .layout = TB_TERN_CODES, .data = (const uint8_t *)codes};
+    for (int i = 0; i < tb_n_kernels; i++) {
+        const tb_kernel *k = tb_kernels[i];
+        if (strcmp(k->family, "mad") != 0) continue;
+        uint8_t *packed = tb_alloc(k->packed_size(2, 130));
+        TB_CHECK_EQ_INT(k->pack(&t, packed), TB_KERR_CODE);
+        tb_free(packed);
+    }
+}
+
+/* The adversarial case: all +1 weights x all -128 activations over K = 6912 (a peer's
+ * int16 accumulation wraps here), and its mirror image, for every runnable kernel. */
+TB_TEST(adversarial_k6912_every_kernel) {
+    const int rows = 9, cols = 6912;
+    int8_t *codes = malloc((size_t)rows * cols), *q = malloc(cols);
+    int32_t acc[9];
+    for (int sign = 1; sign >= -1; sign -= 2) {
+        memset(codes, sign, (size_t)rows * cols); /* int8 1 or -1 (0xff) */
+        memset(q, 0x80, cols);                     /* -128 */
+        const long long expect = (long long)sign * cols * -128; /* -884736 or +884736 */
+        tb_ternary t = {.name = "adv", .rows = rows, .cols = cols, .scale = 1, .layout = TB_TERN_CODES, .data = (const uint8_t *)codes};
+        int32_t ref[9];
+        int8_t *row = malloc(cols);
+        tb_matmul_ref(&t, q, 1, ref, row);
+        free(row);
+        TB_CHECK_EQ_INT(ref[0], expect);
+        for (int i = 0; i < tb_n_kernels; i++) {
+            const tb_kernel *k = tb_kernels[i];
+            if (!runnable(k) || !k->exact) continue;
+            for (int j = 0; j < rows; j++) acc[j] = 12345;
+            int rc = run_kernel(k, &t, q, 1, 1, acc);
+            if (rc == TB_KERR_SHAPE) continue;
+            TB_CHECK_MSG(rc == 0, "%s rc %d", k->name, rc);
+            for (int j = 0; j < rows; j++) TB_CHECK_MSG(acc[j] == expect, "%s row %d: %d != %lld", k->name, j, acc[j], expect);
+        }
+    }
+    free(codes);
+    free(q);
+}
+
+/* identical results for 1, 2 and 3 threads, for every exact kernel (n = 1 and n = 3) */
+TB_TEST(thread_count_invariance) {
+    packed_w w;
+    fill_codes(&w, 1001, 700, 99);
+    int8_t q[3 * 700];
+    tb_rng r;
+    tb_rng_seed(&r, 5);
+    for (int i = 0; i < 3 * 700; i++) q[i] = (int8_t)((int)tb_rng_below(&r, 256) - 128);
+    int32_t *a1 = malloc(sizeof(int32_t) * 3 * 1001), *a2 = malloc(sizeof(int32_t) * 3 * 1001);
+    for (int i = 0; i < tb_n_kernels; i++) {
+        const tb_kernel *k = tb_kernels[i];
+        if (!runnable(k) || !k->exact) continue;
+        for (int n = 1; n <= 3; n += 2) {
+            memset(a1, 0x11, sizeof(int32_t) * 3 * 1001);
+            if (run_kernel(k, &w.t, q, n, 1, a1)) continue; /* refused */
+            for (int th = 2; th <= 3; th++) {
+                memset(a2, 0x22, sizeof(int32_t) * 3 * 1001);
+                TB_CHECK(run_kernel(k, &w.t, q, n, th, a2) == 0);
+                TB_CHECK_MSG(memcmp(a1, a2, sizeof(int32_t) * (size_t)n * 1001) == 0, "%s n=%d: 1 vs %d threads", k->name,
+                             n, th);
+            }
+        }
+    }
+    free(a1);
+    free(a2);
+    free(w.codes);
+}
+
+/* model level: logits and every traced intermediate bit-identical to the reference */
+TB_TEST(model_bit_identical_every_exact_kernel) {
+    int tested = 0;
+    for (int i = 0; i < tb_n_kernels; i++) {
+        const tb_kernel *k = tb_kernels[i];
+        if (!runnable(k) || !k->exact) continue;
+        double md = -1;
+        bool ident = false;
+        tb_err e = {{0}};
+        int rc = tb_check_model(k, 2, 3, &md, &ident, &e);
+        TB_CHECK_MSG(rc == 0, "%s: %s", k->name, e.msg);
+        TB_CHECK_MSG(ident && md == 0, "%s: max |logit diff| %g", k->name, md);
+        tested++;
+    }
+    TB_CHECK(tested >= 2);
+}
+
+/* ---- the checker catches broken kernels ------------------------------------------ */
+
+/* Like the scalar MAD kernel, but accumulates in int16 across blocks (the peer bug). */
+#include "../../kernels/mad/i2s4x128.h"
+static int gemv_wrap16(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n, int r0,
+                       int r1, int32_t *acc) {
+    (void)q;
+    const int kp = tb_i2s4_kp(cols), nb = kp / 128;
+    const int32_t *qsum = prep;
+    const int8_t *qpad = (const int8_t *)prep + tb_i2s4_sums_bytes(n);
+    for (int r = r0; r < r1; r++)
+        for (int t = 0; t < n; t++) {
+            int16_t s = 0;
+            const uint8_t *tile = (const uint8_t *)packed + (size_t)(r / 4) * nb * 128 + (r % 4) * 32;
+            for (int c = 0; c < kp; c++) {
+                int code = (tile[(c / 128) * 128 + (c % 32)] >> (2 * ((c % 128) / 32))) & 3;
+                s = (int16_t)(s + code * qpad[(size_t)t * kp + c]);
+            }
+            acc[(size_t)t * rows + r] = s - qsum[t];
+        }
+    return 0;
+}
+/* Correct values, but writes one int32 past row r1 - 1 of the last token. */
+static int gemv_overrun(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n, int r0,
+                        int r1, int32_t *acc) {
+    int rc = tb_kernel_find("gemv_i2s_4x128__scalar")->gemv(packed, rows, cols, q, prep, n, r0, r1, acc);
+    acc[(size_t)(n - 1) * rows + r1] = 0;
+    return rc;
+}
+/* Correct values for every row, ignoring [r0, r1). */
+static int gemv_allrows(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n, int r0,
+                        int r1, int32_t *acc) {
+    (void)r0;
+    (void)r1;
+    return tb_kernel_find("gemv_i2s_4x128__scalar")->gemv(packed, rows, cols, q, prep, n, 0, rows, acc);
+}
+/* A packer that loses the weights of column 200 and beyond of row 0. */
+static int pack_lossy(const tb_ternary *w, void *dst) {
+    int rc = tb_i2s4_pack(w, dst);
+    if (rc || w->cols <= 200) return rc;
+    uint8_t *b = dst;
+    for (int c = 200; c < w->cols; c++) {
+        uint8_t *byte = b + (size_t)(c / 128) * 128 + (c % 32);
+        int sh = 2 * ((c % 128) / 32);
+        *byte = (uint8_t)((*byte & ~(3u << sh)) | (1u << sh));
+    }
+    return 0;
+}
+
+typedef struct fail_log {
+    int lines;
+    char first[512];
+} fail_log;
+static void log_fail(void *user, const char *line) {
+    fail_log *f = user;
+    if (!f->lines++) snprintf(f->first, sizeof f->first, "%s", line);
+}
+
+static void expect_caught(const tb_kernel *bad, const char *must_contain) {
+    tb_check_opts o;
+    tb_check_opts_default(&o);
+    o.quick = true;
+    o.seed = 77;
+    fail_log fl = {0, ""};
+    o.on_fail = log_fail;
+    o.user = &fl;
+    tb_check_result r;
+    tb_err e = {{0}};
+    int rc = tb_check_kernel(bad, &o, &r, &e);
+    TB_CHECK_MSG(rc == 1 && r.failed > 0, "%s: not caught (rc %d, failed %d)", bad->name, rc, r.failed);
+    TB_CHECK(fl.lines > 0);
+    /* the line names the kernel, the seed, and a replay command */
+    TB_CHECK_MSG(strstr(fl.first, bad->name) && strstr(fl.first, "--seed 77") && strstr(fl.first, "--case "),
+                 "%s", fl.first);
+    TB_CHECK_MSG(strstr(fl.first, must_contain) != NULL, "expected '%s' in: %s", must_contain, fl.first);
+    /* replaying the reported case alone fails again */
+    const char *cs = strstr(fl.first, "--case ");
+    if (cs) {
+        o.only_case = atoi(cs + 7);
+        tb_check_result r2;
+        TB_CHECK(tb_check_kernel(bad, &o, &r2, &e) == 1 && r2.cases == 1 && r2.failed == 1);
+    }
+}
+
+TB_TEST(checker_catches_broken_kernels) {
+    const tb_kernel *good = tb_kernel_find("gemv_i2s_4x128__scalar");
+    TB_CHECK(good != NULL);
+    if (!good) return;
+    tb_kernel k = *good;
+    k.name = "gemv_i2s_4x128__wrap16";
+    k.gemv = gemv_wrap16;
+    expect_caught(&k, "first differing index");
+    k = *good;
+    k.name = "gemv_i2s_4x128__overrun";
+    k.gemv = gemv_overrun;
+    expect_caught(&k, "");
+    k = *good;
+    k.name = "gemv_i2s_4x128__allrows";
+    k.gemv = gemv_allrows;
+    expect_caught(&k, "untouched poison");
+    k = *good;
+    k.name = "gemv_i2s_4x128__lossypack";
+    k.pack = pack_lossy;
+    expect_caught(&k, "unpack(pack(W)) != W");
+}
+
+/* the int16 peer bug shows up exactly on the K = 6912 adversarial family */
+TB_TEST(checker_wrap16_fails_only_where_int16_wraps) {
+    const tb_kernel *good = tb_kernel_find("gemv_i2s_4x128__scalar");
+    if (!good) return;
+    tb_kernel k = *good;
+    k.name = "gemv_i2s_4x128__wrap16";
+    k.gemv = gemv_wrap16;
+    /* random inputs at K=2560 stay (mostly) in int16; the all(+1) x -128 case cannot */
+    packed_w w;
+    int8_t *q = malloc(6912);
+    memset(q, 0x80, 6912);
+    int8_t *codes = malloc(4 * 6912);
+    memset(codes, 1, 4 * 6912);
+    tb_ternary t = {.name = "adv", .rows = 4, .cols = 6912, .scale = 1, .layout = TB_TERN_CODES, .data = (const uint8_t *)codes};
+    int32_t acc[4];
+    TB_CHECK(run_kernel(&k, &t, q, 1, 1, acc) == 0);
+    TB_CHECK(acc[0] != -6912 * 128); /* the bug is real ... */
+    TB_CHECK(run_kernel(good, &t, q, 1, 1, acc) == 0);
+    TB_CHECK_EQ_INT(acc[0], -6912 * 128); /* ... and the real kernel is immune */
+    (void)w;
+    free(q);
+    free(codes);
+}
+
+TB_TEST(checker_passes_good_kernel_and_skips_masked) {
+    tb_check_opts o;
+    tb_check_opts_default(&o);
+    o.quick = true;
+    tb_check_result r;
+    tb_err e = {{0}};
+    const tb_kernel *s = tb_kernel_find("gemv_i2s_4x128__scalar");
+    TB_CHECK(tb_check_kernel(s, &o, &r, &e) == 0 && r.failed == 0 && r.passed == r.cases && r.cases == tb_check_ncases(&o));
+    const tb_kernel *a = tb_kernel_find("gemv_i2s_4x128__avx512vnni");
+    o.isa_mask = 0;
+    TB_CHECK(tb_check_kernel(a, &o, &r, &e) == 0 && r.skipped && r.skip_reason && r.cases == 0);
+}
+
+int main(void) { return tb_test_main(); }
