@@ -5,7 +5,8 @@
  * tiny-bitnet-i2_s.tokens.txt at positions 0..7 in one batch and compared with the
  * logits bitnet.cpp produced (tiny-bitnet-i2_s.logits.f32, 8 x 128256 float32).
  * Then `ternbench logits` is run on the same input through the CLI and its output
- * file must equal the in-process result bit for bit (reference and default kernel). */
+ * file must equal the in-process result bit for bit (reference and default kernel),
+ * and `ternbench generate` must continue greedily as the in-process reference does. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,84 @@ TB_TEST(cli_logits_matches_in_process) {
     snprintf(cmd, sizeof cmd, "'%s' logits --model '%s' --tokens 1 >/dev/null 2>&1", bin, gguf_path);
     int st = system(cmd);
     TB_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+}
+
+/* Runs a shell command, captures stdout, returns the exit status (or -1). */
+static int run_capture(const char *cmd, char *out, size_t cap) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+/* Parses the "ids: a,b,c" line of `ternbench generate`. */
+static int parse_ids(const char *out, int32_t *ids, int cap) {
+    const char *p = strstr(out, "ids:");
+    if (!p) return -1;
+    p += 4;
+    int n = 0;
+    while (n < cap) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p) break;
+        ids[n++] = (int32_t)v;
+        p = end;
+        if (*p == ',') p++;
+    }
+    return n;
+}
+
+/* `ternbench generate`: greedy ids equal the in-process argmax chain, and the first one
+ * equals bitnet.cpp's argmax after the same prompt (as ids and as text). */
+TB_TEST(cli_generate_greedy) {
+    const char *bin = getenv("TERNBENCH");
+    if (find_data() || !ours) TB_SKIP("golden data not found (set TERNBENCH_DATA)");
+    if (!bin || access(bin, X_OK)) TB_SKIP("TERNBENCH (the ternbench binary) not set");
+    float *ref = read_f32(logits_path, (size_t)N_TOK * VOCAB);
+    TB_CHECK(ref != NULL);
+    if (!ref) return;
+
+    /* in-process greedy continuation of all 8 tokens, 3 steps */
+    enum { STEPS = 3 };
+    tb_err e = {{0}};
+    tb_model *m = NULL;
+    TB_CHECK_EQ_INT(tb_model_load(gguf_path, &m, &e), 0);
+    tb_state *st = NULL;
+    TB_CHECK_EQ_INT(tb_state_new(m, N_TOK + STEPS, N_TOK, &st, &e), 0);
+    float *lg = malloc(sizeof(float) * VOCAB);
+    int32_t want[STEPS];
+    TB_CHECK_EQ_INT(tb_forward(st, NULL, tokens, N_TOK, 0, lg, false, &e), 0);
+    for (int i = 0; i < STEPS; i++) {
+        want[i] = argmax(lg, VOCAB);
+        if (i + 1 < STEPS) TB_CHECK_EQ_INT(tb_forward(st, NULL, &want[i], 1, N_TOK + i, lg, false, &e), 0);
+    }
+    TB_CHECK_EQ_INT(want[0], argmax(ref + (size_t)(N_TOK - 1) * VOCAB, VOCAB));
+
+    char list[256] = "", cmd[4096], out[8192];
+    for (int i = 0; i < N_TOK; i++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "", (int)tokens[i]);
+    snprintf(cmd, sizeof cmd, "'%s' generate --model '%s' --tokens %s -n %d --kernel ref", bin, gguf_path, list, STEPS);
+    TB_CHECK_EQ_INT(run_capture(cmd, out, sizeof out), 0);
+    int32_t got[8];
+    int n = parse_ids(out, got, 8);
+    TB_CHECK_MSG(n == STEPS, "generate printed %d ids: %s", n, out);
+    for (int i = 0; i < n && i < STEPS; i++) TB_CHECK_MSG(got[i] == want[i], "step %d: %d vs %d", i, got[i], want[i]);
+
+    /* --prompt goes through the GGUF's tokenizer: BOS + "The capital of France is" are the
+     * first 6 golden ids, so the first generated id is bitnet.cpp's argmax at position 5 */
+    snprintf(cmd, sizeof cmd, "'%s' generate --model '%s' --prompt 'The capital of France is' -n 1 --kernel ref", bin,
+             gguf_path);
+    TB_CHECK_EQ_INT(run_capture(cmd, out, sizeof out), 0);
+    n = parse_ids(out, got, 8);
+    TB_CHECK_MSG(n == 1 && got[0] == argmax(ref + (size_t)5 * VOCAB, VOCAB), "--prompt: %s", out);
+    /* usage error: both --tokens and --prompt */
+    snprintf(cmd, sizeof cmd, "'%s' generate --model '%s' --tokens 1 --prompt x 2>/dev/null", bin, gguf_path);
+    TB_CHECK_EQ_INT(run_capture(cmd, out, sizeof out), 2);
+    free(lg);
+    free(ref);
+    tb_state_free(st);
+    tb_model_free(m);
 }
 
 int main(void) {
