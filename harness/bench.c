@@ -12,6 +12,7 @@
 #include "bench_shim.h"
 #include "results.h"
 #include "bitlinear.h"
+#include "check.h"
 #include "driver.h"
 #include "tb_build_config.h"
 
@@ -463,10 +464,40 @@ int tb_bench_run(const tb_bench_config *cfg, tb_bench_row **rows_out, int *n_row
     bench_case *cases = calloc((size_t)max_rows, sizeof *cases);
     shape_data *sd = calloc((size_t)cfg->n_shapes, sizeof *sd);
     pools *pl = calloc(1, sizeof *pl);
+    struct {
+        bool ok;
+        char why[200];
+    } *kcheck = NULL;
     int n_rows = 0, n_cases = 0, rc = 0;
     if (!rows || !cases || !sd || !pl) {
         rc = tb_fail(e, "bench: out of memory");
         goto done;
+    }
+
+    /* The kernel checker (harness/check.h) first: a kernel that fails any of its
+     * cases is not timed on any shape. */
+    kcheck = calloc((size_t)nk, sizeof *kcheck);
+    if (!kcheck) {
+        rc = tb_fail(e, "bench: out of memory");
+        goto done;
+    }
+    for (int ki = 0; ki < nk; ki++) {
+        if (!tb_kernel_supported(ks[ki], cfg->isa_mask, NULL)) continue;
+        progress(cfg, "check %s (kernel checker, %s)", ks[ki]->name, cfg->full_check ? "full" : "quick");
+        tb_check_opts o;
+        tb_check_opts_default(&o);
+        o.seed = cfg->seed;
+        o.quick = !cfg->full_check;
+        o.isa_mask = cfg->isa_mask;
+        tb_check_result cr;
+        memset(&cr, 0, sizeof cr);
+        tb_err ce = {{0}};
+        int crc = tb_check_kernel(ks[ki], &o, &cr, &ce);
+        if (crc < 0) snprintf(kcheck[ki].why, sizeof kcheck[ki].why, "kernel checker error: %.150s", ce.msg);
+        else if (crc > 0 || cr.failed > 0)
+            snprintf(kcheck[ki].why, sizeof kcheck[ki].why, "failed the kernel checker (%d of %d cases): %.120s",
+                     cr.failed, cr.cases, cr.first_failure);
+        else kcheck[ki].ok = true;
     }
 
     /* Pre-check every kernel on every shape; register (or list) the cases that pass. */
@@ -481,7 +512,9 @@ int tb_bench_run(const tb_bench_config *cfg, tb_bench_row **rows_out, int *n_row
             bool supported = tb_kernel_supported(k, cfg->isa_mask, &why);
             tb_err ce = {{0}};
             bool passed = false;
-            if (supported) {
+            if (supported && !kcheck[ki].ok) {
+                snprintf(ce.msg, sizeof ce.msg, "%s", kcheck[ki].why);
+            } else if (supported) {
                 progress(cfg, "pre-check %s on %s", k->name, sd[si].name);
                 passed = precheck_data(k, &sd[si], &ce) == 0;
             }
@@ -587,6 +620,7 @@ done:
     free(pl);
     free(cases);
     free(ks);
+    free(kcheck);
     if (rc < 0) {
         free(rows);
         return -1;

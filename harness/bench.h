@@ -1,7 +1,9 @@
 /* bench.h: kernel micro-benchmarks: every kernel x GEMV shape x thread count,
  * weights cold, rates against the memory bandwidth measured in the same run.
  *
- * For each shape the harness draws seeded random ternary weights and int8
+ * Before anything is timed, every kernel goes through the kernel checker
+ * (harness/check.h, quick matrix by default); one that fails is never timed.
+ * Then, for each shape, the harness draws seeded random ternary weights and int8
  * activations, computes the reference accumulators (tb_matmul_ref) once, and
  * for each kernel runs a correctness pre-check on exactly that data: an exact
  * kernel must match bit for bit, a lossy one must pass its own tolerance.  A
@@ -78,6 +80,7 @@ typedef struct tb_bench_config {
     int reps;                    /* repetitions (<= 0: 1); median reported */
     uint64_t seed;
     unsigned isa_mask;
+    bool full_check;             /* kernel checker: full matrix instead of --quick */
     bool use_gbench;             /* use Google Benchmark when built with it */
     bool console;                /* Google Benchmark console table on stdout */
     int gb_argc;                 /* Google Benchmark's own flags (--benchmark_*) */
