@@ -1,5 +1,4 @@
 /* tb_common.c: errors, half floats, PRNG, timing, file mapping. */
-#define _GNU_SOURCE
 #include "tb_common.h"
 
 #include <errno.h>
