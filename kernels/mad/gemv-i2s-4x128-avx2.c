@@ -1,16 +1,16 @@
 /* gemv-i2s-4x128-avx2.c: gemv_i2s_4x128__avx2.  Layout i2s4x128 (see i2s4x128.h).
  * Per 128-weight block and row: one 32-byte load, shift+AND into 4 code vectors,
- * vpmaddubsw (u8 code x s8 q -> int16 pairs), three int16 adds, then vpmaddwd with 1s
- * into int32 AT ONCE: int16 only ever holds 4 maddubs results of one block
- * (|x| <= 4 * 2 * 2 * 128 = 2048), so nothing saturates or wraps for any input.
- * Exact.  Needs AVX2. */
+ * vpmaddubsw (u8 code x s8 q -> int16 pairs, each in [-512, 508], never saturating)
+ * and int16 adds; every GROUP = 8 blocks the int16 sums go to int32 with vpmaddwd.
+ * int16 bound: one block adds at most 4 pair sums per lane (|x| <= 2048), 8 blocks
+ * |x| <= 16384 < 32767: nothing saturates or wraps for any input (the peer bug was
+ * int16 accumulation over a whole row).  Exact.  Needs AVX2. */
 #include <immintrin.h>
 
 #include "i2s4x128.h"
 
-/* sum over one block of code*q for one row, as 8 int32 partial sums */
-static inline __m256i row_block(const uint8_t *w, __m256i q0, __m256i q1, __m256i q2, __m256i q3,
-                                __m256i m3, __m256i ones) {
+/* int16 partial sums of code*q over one block for one row (16 lanes, |x| <= 2048) */
+static inline __m256i row_block16(const uint8_t *w, __m256i q0, __m256i q1, __m256i q2, __m256i q3, __m256i m3) {
     const __m256i v = _mm256_loadu_si256((const __m256i *)w);
     const __m256i c0 = _mm256_and_si256(v, m3);
     const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
@@ -18,8 +18,10 @@ static inline __m256i row_block(const uint8_t *w, __m256i q0, __m256i q1, __m256
     const __m256i c3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
     const __m256i p01 = _mm256_add_epi16(_mm256_maddubs_epi16(c0, q0), _mm256_maddubs_epi16(c1, q1));
     const __m256i p23 = _mm256_add_epi16(_mm256_maddubs_epi16(c2, q2), _mm256_maddubs_epi16(c3, q3));
-    return _mm256_madd_epi16(_mm256_add_epi16(p01, p23), ones);
+    return _mm256_add_epi16(p01, p23);
 }
+
+enum { GROUP = 8 }; /* blocks summed in int16 before widening: 8 * 2048 = 16384 < 32767 */
 
 /* [sum(a0), sum(a1), sum(a2), sum(a3)] */
 static inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
@@ -40,18 +42,26 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
         const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
         for (int tok = 0; tok < n; tok++) {
             const int8_t *qt = qpad + (size_t)tok * kp;
-            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-            for (int b = 0; b < nb; b++) {
-                const int8_t *qb = qt + (size_t)b * 128;
-                const uint8_t *w = tile + (size_t)b * 128;
-                const __m256i q0 = _mm256_loadu_si256((const __m256i *)qb);
-                const __m256i q1 = _mm256_loadu_si256((const __m256i *)(qb + 32));
-                const __m256i q2 = _mm256_loadu_si256((const __m256i *)(qb + 64));
-                const __m256i q3 = _mm256_loadu_si256((const __m256i *)(qb + 96));
-                a0 = _mm256_add_epi32(a0, row_block(w, q0, q1, q2, q3, m3, ones));
-                a1 = _mm256_add_epi32(a1, row_block(w + 32, q0, q1, q2, q3, m3, ones));
-                a2 = _mm256_add_epi32(a2, row_block(w + 64, q0, q1, q2, q3, m3, ones));
-                a3 = _mm256_add_epi32(a3, row_block(w + 96, q0, q1, q2, q3, m3, ones));
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0; /* int32 */
+            for (int g = 0; g < nb; g += GROUP) {
+                const int ge = g + GROUP < nb ? g + GROUP : nb;
+                __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0; /* int16, <= GROUP blocks */
+                for (int b = g; b < ge; b++) {
+                    const int8_t *qb = qt + (size_t)b * 128;
+                    const uint8_t *w = tile + (size_t)b * 128;
+                    const __m256i q0 = _mm256_loadu_si256((const __m256i *)qb);
+                    const __m256i q1 = _mm256_loadu_si256((const __m256i *)(qb + 32));
+                    const __m256i q2 = _mm256_loadu_si256((const __m256i *)(qb + 64));
+                    const __m256i q3 = _mm256_loadu_si256((const __m256i *)(qb + 96));
+                    s0 = _mm256_add_epi16(s0, row_block16(w, q0, q1, q2, q3, m3));
+                    s1 = _mm256_add_epi16(s1, row_block16(w + 32, q0, q1, q2, q3, m3));
+                    s2 = _mm256_add_epi16(s2, row_block16(w + 64, q0, q1, q2, q3, m3));
+                    s3 = _mm256_add_epi16(s3, row_block16(w + 96, q0, q1, q2, q3, m3));
+                }
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(s0, ones));
+                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(s1, ones));
+                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(s2, ones));
+                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(s3, ones));
             }
             int32_t d[4];
             _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(hsum4(a0, a1, a2, a3), _mm_set1_epi32(qsum[tok])));
@@ -63,7 +73,7 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
 
 const tb_kernel tb_k_gemv_i2s_4x128__avx2 = {
     .name = "gemv_i2s_4x128__avx2",
-    .desc = "int8-MAD, AVX2: vpmaddubsw codes x q, vpmaddwd to int32 per block, minus sum(q)",
+    .desc = "int8-MAD, AVX2: vpmaddubsw codes x q, int16 over 8 blocks, vpmaddwd to int32, minus sum(q)",
     .isa = TB_ISA_AVX2,
     .gemv = gemv,
     .priority = 10,
