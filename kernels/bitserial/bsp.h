@@ -41,6 +41,8 @@ int bsp_pack(const tb_ternary *w, void *dst);
 int bsp_unpack_row(const void *packed, int rows, int cols, int r, int8_t *out);
 size_t bsp_prep_size(int cols, int n);
 int bsp_prep(const int8_t *q, int cols, int n, void *prep);
+/* AVX2 prep (bsp-prep-avx2.c): the same bytes, faster; call only on AVX2 CPUs. */
+int bsp_prep_avx2(const int8_t *q, int cols, int n, void *prep);
 
 static inline int bsp_check_args(int rows, int cols, const void *q_or_prep, int n, int r0, int r1) {
     if (rows < 1 || cols < 1 || n < 1 || !q_or_prep || r0 < 0 || r1 > rows || r0 >= r1) return TB_KERR_SHAPE;

@@ -80,6 +80,6 @@ const tb_kernel tb_k_gemv_bsp_1x256__avx2 = {
     .gemv = gemv,
     .needs_prep = true,
     .prep_size = bsp_prep_size,
-    .prep = bsp_prep,
+    .prep = bsp_prep_avx2,
     BSP_COMMON,
 };

@@ -42,5 +42,6 @@ const tb_kernel tb_k_gemv_tl1_32x4__avx2 = {
     .desc = "TL1 LUT, AVX2: pshufb on split low/high-byte int16 tables, 32 rows x 2 groups per step",
     .isa = TB_ISA_AVX2,
     .gemv = gemv,
+    .prep = tl1_prep_avx2,
     TL1_COMMON,
 };

@@ -67,5 +67,6 @@ const tb_kernel tb_k_gemv_tl1_32x4__avx512 = {
     .desc = "TL1 LUT, AVX-512BW: 512-bit pshufb over two group pairs per step (unverified on hardware here)",
     .isa = TB_ISA_AVX2 | TB_ISA_AVX512,
     .gemv = gemv,
+    .prep = tl1_prep_avx2,
     TL1_COMMON,
 };

@@ -34,5 +34,6 @@ const tb_kernel tb_k_gemv_tl1_32x4__scalar = {
     .desc = "TL1 LUT, portable C: 4-bit index per 2 weights into exact int16 tables of signed sums",
     .isa = 0,
     .gemv = gemv,
+    .prep = tl1_prep,
     TL1_COMMON,
 };

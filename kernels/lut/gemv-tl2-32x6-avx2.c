@@ -43,5 +43,6 @@ const tb_kernel tb_k_gemv_tl2_32x6__avx2 = {
     .desc = "TL2 LUT, AVX2: sign + 4-bit index (1.67 bpw), pshufb on split int16 tables, sign by XOR",
     .isa = TB_ISA_AVX2,
     .gemv = gemv,
+    .prep = tl2_prep_avx2,
     TL2_COMMON,
 };

@@ -82,5 +82,6 @@ const tb_kernel tb_k_gemv_tl2_32x6__avx512 = {
     .desc = "TL2 LUT, AVX-512BW: 512-bit pshufb over two group pairs, signs via vpmovm2b (unverified on hardware here)",
     .isa = TB_ISA_AVX2 | TB_ISA_AVX512,
     .gemv = gemv,
+    .prep = tl2_prep_avx2,
     TL2_COMMON,
 };

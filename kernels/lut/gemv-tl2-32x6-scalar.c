@@ -38,5 +38,6 @@ const tb_kernel tb_k_gemv_tl2_32x6__scalar = {
     .desc = "TL2 LUT, portable C: sign + 4-bit index per 3 weights (1.67 bpw) into exact int16 tables",
     .isa = 0,
     .gemv = gemv,
+    .prep = tl2_prep,
     TL2_COMMON,
 };

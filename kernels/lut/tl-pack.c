@@ -122,11 +122,12 @@ int tl2_unpack_row(const void *packed, int rows, int cols, int r, int8_t *out) {
 
 /* ---- prep: per-group tables, split into low and high bytes -------------------- */
 
-/* Writes the (P, 4, 16) table bytes of one activation row. */
-static void build_tables(const int8_t *q, int cols, int g, uint8_t *dst) {
+/* Writes the (P, 4, 16) table bytes of pairs [p0, P) of one activation row. */
+void tl_prep_tail(const int8_t *q, int cols, int g, int p0, uint8_t *dst) {
     const tl_dims d = tl_dims_of(g, 1, cols);
-    memset(dst, 0, (size_t)d.pairs * TL_PREP_PAIR);
-    for (int k = 0; k < d.groups; k++) {
+    if (p0 >= d.pairs) return;
+    memset(dst + (size_t)p0 * TL_PREP_PAIR, 0, (size_t)(d.pairs - p0) * TL_PREP_PAIR);
+    for (int k = 2 * p0; k < d.groups; k++) {
         int a[3] = {0, 0, 0};
         for (int i = 0; i < g; i++) a[i] = g * k + i < cols ? q[g * k + i] : 0;
         uint8_t *lo = dst + (size_t)(k / 2) * TL_PREP_PAIR + 16 * (k % 2), *hi = lo + 32;
@@ -149,7 +150,7 @@ size_t tl1_prep_size(int cols, int n) {
 int tl1_prep(const int8_t *q, int cols, int n, void *prep) {
     if (cols < 1 || n < 1) return TB_KERR_SHAPE;
     const size_t per = tl1_prep_size(cols, 1);
-    for (int t = 0; t < n; t++) build_tables(q + (size_t)t * cols, cols, 2, (uint8_t *)prep + per * t);
+    for (int t = 0; t < n; t++) tl_prep_tail(q + (size_t)t * cols, cols, 2, 0, (uint8_t *)prep + per * t);
     return 0;
 }
 
@@ -160,6 +161,6 @@ size_t tl2_prep_size(int cols, int n) {
 int tl2_prep(const int8_t *q, int cols, int n, void *prep) {
     if (cols < 1 || n < 1) return TB_KERR_SHAPE;
     const size_t per = tl2_prep_size(cols, 1);
-    for (int t = 0; t < n; t++) build_tables(q + (size_t)t * cols, cols, 3, (uint8_t *)prep + per * t);
+    for (int t = 0; t < n; t++) tl_prep_tail(q + (size_t)t * cols, cols, 3, 0, (uint8_t *)prep + per * t);
     return 0;
 }

@@ -114,6 +114,13 @@ int tl2_unpack_row(const void *packed, int rows, int cols, int r, int8_t *out);
 size_t tl2_prep_size(int cols, int n);
 int tl2_prep(const int8_t *q, int cols, int n, void *prep);
 
+/* Portable table build of pairs [p0, P) of one activation row (g = 2 or 3); the
+ * whole prep is tl_prep_tail(q, cols, g, 0, dst). */
+void tl_prep_tail(const int8_t *q, int cols, int g, int p0, uint8_t *dst);
+/* AVX2 preps (tl-prep-avx2.c): the same bytes, faster; call only on AVX2 CPUs. */
+int tl1_prep_avx2(const int8_t *q, int cols, int n, void *prep);
+int tl2_prep_avx2(const int8_t *q, int cols, int n, void *prep);
+
 /* Common argument checks of every variant's gemv(). */
 static inline int tl_check_args(int rows, int cols, const void *prep, int n, int r0, int r1) {
     if (rows < 1 || cols < 1 || n < 1 || !prep || r0 < 0 || r1 > rows || r0 >= r1) return TB_KERR_SHAPE;
@@ -135,13 +142,13 @@ static inline int32_t tl_entry(const uint8_t *lo16, const uint8_t *hi16, int i) 
     .family = "lut", .layout = "tl1_32x4", .tile_rows = TL_TILE, .block_k = 4, .exact = true, \
     .needs_prep = true, .on_device = false, .bits_per_weight = 2.0,                          \
     .packed_size = tl1_packed_size, .pack = tl1_pack, .unpack_row = tl1_unpack_row,          \
-    .prep_size = tl1_prep_size, .prep = tl1_prep
+    .prep_size = tl1_prep_size
 
 /* bits_per_weight for a 2560-wide row: 427 pairs * 40 B * 8 / (32 * 2560) */
 #define TL2_COMMON                                                                          \
     .family = "lut", .layout = "tl2_32x6", .tile_rows = TL_TILE, .block_k = 6, .exact = true, \
     .needs_prep = true, .on_device = false, .bits_per_weight = 427.0 * 40 * 8 / (32 * 2560), \
     .packed_size = tl2_packed_size, .pack = tl2_pack, .unpack_row = tl2_unpack_row,          \
-    .prep_size = tl2_prep_size, .prep = tl2_prep
+    .prep_size = tl2_prep_size
 
 #endif

@@ -24,4 +24,9 @@ TB_TEST(tl2_encoding_roundtrip) {
     for (int i = 1; i < 14; i++) TB_CHECK(seen[i][0] == 1 && seen[i][1] == 1);
 }
 
+TB_TEST(tl_prep_avx2_same_bytes) {
+    check_prep_equal("tl1_prep_avx2", tl1_prep, tl1_prep_avx2, tl1_prep_size);
+    check_prep_equal("tl2_prep_avx2", tl2_prep, tl2_prep_avx2, tl2_prep_size);
+}
+
 int main(void) { return tb_test_main(); }

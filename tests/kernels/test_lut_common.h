@@ -242,4 +242,31 @@ static void sweep_errors(const char *family) {
     free(codes); free(q); free(i2s);
 }
 
+/* A fast prep must write exactly the portable prep's bytes (shared layout), for K
+ * around every chunk/pair boundary and n = 1..2. */
+typedef int (*prep_fn)(const int8_t *q, int cols, int n, void *prep);
+typedef size_t (*prep_size_fn)(int cols, int n);
+static void check_prep_equal(const char *what, prep_fn portable, prep_fn fast, prep_size_fn size) {
+    if (!(tb_cpu_features() & TB_ISA_AVX2)) {
+        fprintf(stderr, "skip %s: no AVX2 on this CPU\n", what);
+        return;
+    }
+    tb_rng g;
+    tb_rng_seed(&g, 11);
+    for (int cols = 1; cols <= 800; cols += (cols < 40 ? 1 : 37)) {
+        for (int n = 1; n <= 2; n++) {
+            int8_t *q = malloc((size_t)n * cols);
+            size_t sz = size(cols, n);
+            uint8_t *a = alloc_guarded(sz), *b = alloc_guarded(sz);
+            fill_act(&g, q, (size_t)n * cols);
+            if (cols == 7) memset(q, 0x80, (size_t)n * cols); /* all -128 */
+            TB_CHECK(portable(q, cols, n, a) == 0);
+            TB_CHECK(fast(q, cols, n, b) == 0);
+            TB_CHECK_MSG(memcmp(a, b, sz) == 0 && guard_ok(b, sz), "%s: prep bytes differ, cols=%d n=%d", what,
+                         cols, n);
+            free(q); free(a); free(b);
+        }
+    }
+}
+
 #endif
