@@ -448,7 +448,8 @@ struct tb_gguf_writer {
     int oom;          /* sticky: an add failed */
     FILE *f;
     char path[1024], tmp[1040];
-    uint64_t next;    /* index of the next tensor whose data is expected */
+    uint64_t next;    /* index of the tensor whose data is expected */
+    uint64_t cur;     /* bytes of it written so far */
     int failed;
 };
 
@@ -605,16 +606,24 @@ int tb_gguf_w_data(tb_gguf_writer *w, const void *data, size_t nbytes, tb_err *e
         return tb_fail(e, "%s: more tensor data than tensors declared", w->path);
     }
     wtensor *t = &w->t[w->next];
-    if (nbytes != t->nbytes) {
+    if (nbytes > t->nbytes - w->cur) {
         w->failed = 1;
-        return tb_fail(e, "%s: tensor %s: got %zu bytes of data, expected %" PRIu64, w->path, t->name, nbytes,
-                       t->nbytes);
+        return tb_fail(e, "%s: tensor %s: got %" PRIu64 " bytes of data, expected %" PRIu64, w->path, t->name,
+                       (uint64_t)(w->cur + nbytes), t->nbytes);
     }
-    if (fwrite(data, 1, nbytes, w->f) != nbytes || pad_to(w->f, nbytes, GGUF_DEFAULT_ALIGNMENT) < 0) {
+    if (fwrite(data, 1, nbytes, w->f) != nbytes) {
         w->failed = 1;
         return tb_fail(e, "%s: write failed: %s", w->tmp, strerror(errno));
     }
-    w->next++;
+    w->cur += nbytes;
+    if (w->cur == t->nbytes) { /* tensor complete: pad to the next aligned offset */
+        if (pad_to(w->f, t->nbytes, GGUF_DEFAULT_ALIGNMENT) < 0) {
+            w->failed = 1;
+            return tb_fail(e, "%s: write failed: %s", w->tmp, strerror(errno));
+        }
+        w->next++;
+        w->cur = 0;
+    }
     return 0;
 }
 

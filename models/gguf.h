@@ -90,7 +90,8 @@ void tb_gguf_w_arr_str(tb_gguf_writer *w, const char *key, const char *const *v,
 void tb_gguf_w_arr_i32(tb_gguf_writer *w, const char *key, const int32_t *v, uint64_t n);
 /* ne1 = 0 declares a 1-D tensor [ne0]; data offsets are aligned to 32 bytes. */
 void tb_gguf_w_tensor(tb_gguf_writer *w, const char *name, uint32_t type, uint64_t ne0, uint64_t ne1);
-/* Writes header + metadata + tensor infos; then call tb_gguf_w_data() once per tensor in order. */
+/* Writes header + metadata + tensor infos; then call tb_gguf_w_data() for each tensor in
+ * order: once with all its bytes, or several times with consecutive chunks that add up. */
 int tb_gguf_w_begin(tb_gguf_writer *w, const char *path, tb_err *e);
 int tb_gguf_w_data(tb_gguf_writer *w, const void *data, size_t nbytes, tb_err *e);
 int tb_gguf_w_end(tb_gguf_writer *w, tb_err *e); /* closes; removes the file on any earlier error */

@@ -31,6 +31,6 @@ int tb__load_hf(tb_model *m, const char *dir, tb_err *e);
 /* Absmean ternarization of bf16 latent weights [rows][cols] (SPEC §3b "online"):
  * scale = max(mean|W|, 1e-5); code = clamp(rne(W / scale), -1, 1).  codes is
  * int8 [rows][cols].  Returns the scale. */
-float tb__ternarize_bf16(const uint16_t *w, int64_t rows, int64_t cols, int8_t *codes);
+float tb__ternarize_bf16(const void *w, int64_t rows, int64_t cols, int8_t *codes);
 
 #endif

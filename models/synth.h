@@ -1,0 +1,52 @@
+/* synth.h: deterministic synthetic BitNet b1.58 models, written as a bitnet.cpp-style
+ * GGUF (I2_S, F16 embedding) or an HF packed checkpoint directory.
+ *
+ * Content (identical between the two formats, so either can be checked against the other):
+ * - every tensor has its own PRNG stream seeded from (seed, tensor index), so the
+ *   output does not depend on the write order;
+ * - ternary codes: P(0) = 317/1024 ~ 0.31, P(-1) = P(+1) ~ 0.345: the split absmean
+ *   quantization gives a Gaussian latent weight (|w| < 0.5 mean|w| = 0.4 sigma);
+ * - one scale per tensor, lognormal exp(N(ln 1.2, 0.4^2)) clamped to [0.5, 3];
+ * - norms uniform in [0.5, 1.5]; embedding N(0, 0.08^2);
+ * - every float is rounded to bf16 precision (scales, norms, embedding; embedding
+ *   magnitudes below 2^-14 flushed to 0), so the F16/F32 GGUF values and the BF16
+ *   HF values are the same numbers.
+ */
+#ifndef TB_SYNTH_H
+#define TB_SYNTH_H
+
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { TB_SYNTH_GGUF = 0, TB_SYNTH_HF = 1 } tb_synth_format;
+
+typedef struct tb_synth_opts {
+    tb_config cfg;              /* shape (from tb_config_preset, then overridden) */
+    uint64_t seed;
+    tb_synth_format format;
+    const char *tokenizer_json; /* path to an HF tokenizer.json, or NULL for none */
+    const char *out;            /* GGUF: file path; HF: directory (created if absent) */
+    /* optional progress report: called after each tensor */
+    void (*progress)(void *ctx, const char *tensor, uint64_t bytes_done, uint64_t bytes_total);
+    void *progress_ctx;
+} tb_synth_opts;
+
+/* Writes the model.  Checks the shape first (I2_S needs rows*cols % 128 == 0,
+ * HF needs rows % 4 == 0, the tokenizer must have exactly cfg.vocab tokens).
+ * On error nothing is left behind (GGUF: temp file removed). */
+int tb_synth_write(const tb_synth_opts *o, tb_err *e);
+
+/* The content generators, exposed for tests. */
+void tb_synth_codes(uint64_t seed, int tensor_index, int64_t rows, int64_t cols, int8_t *codes, float *scale);
+/* Per-tensor indices: 0 = embedding, 1 = output norm, then per layer l:
+ * 2 + 11*l + {0 attn_norm, 1 attn_sub_norm, 2 ffn_norm, 3 ffn_sub_norm, 4 + TB_LIN_*}. */
+int tb_synth_index_norm(int layer, int which);
+int tb_synth_index_lin(int layer, int lin);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
