@@ -64,3 +64,15 @@ int tb_cuda_d2d_bandwidth(size_t bytes, int iters, double *gbps, tb_err *e) {
     (void)bytes, (void)iters, (void)gbps;
     return tb_fail(e, "%s", NO_CUDA);
 }
+
+int tb_cuda_weights_upload(const void *packed, size_t bytes, void **dev, tb_err *e) {
+    (void)packed, (void)bytes;
+    *dev = NULL;
+    return tb_fail(e, "%s", NO_CUDA);
+}
+void tb_cuda_weights_free(void *dev) { (void)dev; }
+int tb_cuda_gemv_resident(const void *dev_packed, int rows, int cols, const int8_t *q, int n, int32_t *acc,
+                          tb_err *e) {
+    (void)dev_packed, (void)rows, (void)cols, (void)q, (void)n, (void)acc;
+    return tb_fail(e, "%s", NO_CUDA);
+}

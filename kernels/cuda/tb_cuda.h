@@ -17,6 +17,7 @@
 #ifndef TB_CUDA_H
 #define TB_CUDA_H
 
+#include "forward.h"
 #include "kernel.h"
 #include "w2a8_layout.h"
 
@@ -101,6 +102,29 @@ int tb_cuda_linear_forward(tb_cuda_linear *l, const float *x_dev, int n, float *
  * (acc: (n, rows) or NULL) and the per-token scales (s: (n) or NULL). */
 int tb_cuda_linear_forward_host(tb_cuda_linear *l, const float *x, int n, float *y, int32_t *acc,
                                 float *s, tb_err *e);
+
+/* ---- raw device-resident weights (for tb_cuda_backend) ----------------- */
+/* Uploads `bytes` of packed weights; *dev is a device pointer (free with
+ * tb_cuda_weights_free). */
+int tb_cuda_weights_upload(const void *packed, size_t bytes, void **dev, tb_err *e);
+void tb_cuda_weights_free(void *dev);
+/* acc (n, rows) = W . q for host q (n, cols) and host acc, W device-resident: uploads
+ * the activations, runs the GEMV, downloads.  Serialized by a mutex. */
+int tb_cuda_gemv_resident(const void *dev_packed, int rows, int cols, const int8_t *q, int n, int32_t *acc,
+                          tb_err *e);
+
+/* ---- a tb_forward backend with all ternary weights on the GPU ----------- */
+/* Packs all 7 linears of every layer once and keeps them on the device; each matmul
+ * uploads the int8 activations, runs the W2A8 GEMV and downloads the int32
+ * accumulators (norms, attention, the epilogue and the LM head stay on the CPU in
+ * tb_forward).  Exact: logits are bit-identical to the reference.  emulate = true
+ * runs the host emulation on host-resident packed weights instead (same wiring,
+ * no GPU needed: for tests). */
+typedef struct tb_cuda_backend tb_cuda_backend;
+int tb_cuda_backend_new(const tb_model *m, bool emulate, tb_cuda_backend **out, tb_err *e);
+const tb_backend *tb_cuda_backend_get(tb_cuda_backend *b);
+size_t tb_cuda_backend_bytes(const tb_cuda_backend *b); /* packed bytes held */
+void tb_cuda_backend_free(tb_cuda_backend *b);
 
 /* ---- benchmark hooks (for a manual-time benchmark shim) ---------------- */
 typedef struct tb_cuda_bench tb_cuda_bench;

@@ -313,6 +313,50 @@ extern "C" int tb_cuda_gemv_host(const void *packed, int rows, int cols, const i
     return rc;
 }
 
+/* ---- raw device-resident weights ---------------------------------------- */
+extern "C" int tb_cuda_weights_upload(const void *packed, size_t bytes, void **dev, tb_err *e) {
+    *dev = NULL;
+    if (need_device(e)) return -1;
+    void *p = NULL;
+    CK(cudaMalloc(&p, bytes), "cudaMalloc(weights)");
+    cudaError_t err = cudaMemcpy(p, packed, bytes, cudaMemcpyHostToDevice);
+    if (err != cudaSuccess) {
+        cudaFree(p);
+        return cuda_fail(e, "upload of packed weights", err);
+    }
+    *dev = p;
+    return 0;
+}
+
+extern "C" void tb_cuda_weights_free(void *dev) {
+    if (dev) cudaFree(dev);
+}
+
+static int gemv_resident_locked(const void *W, int rows, int cols, const int8_t *q, int n, int32_t *acc, tb_err *e) {
+    const int kpad = tb_w2a8_kpad(cols);
+    const size_t qbytes = (size_t)n * kpad, abytes = sizeof(int32_t) * (size_t)n * rows;
+    if (grow(&dev_q, &cap_q, qbytes, e) || grow(&dev_acc, &cap_acc, abytes, e)) return -1;
+    CK(cudaMemset(dev_q, 0, qbytes), "cudaMemset(q)");
+    CK(cudaMemcpy2D(dev_q, (size_t)kpad, q, (size_t)cols, (size_t)cols, (size_t)n, cudaMemcpyHostToDevice),
+       "upload of activations");
+    CK(cudaMemset(dev_acc, 0xA5, abytes), "poisoning acc");
+    if (launch_gemv((const uint32_t *)W, rows, cols, (const int8_t *)dev_q, n, 0, rows, (int32_t *)dev_acc, NULL,
+                    NULL, NULL, e))
+        return -1;
+    CK(cudaMemcpy(acc, dev_acc, abytes, cudaMemcpyDeviceToHost), "download of accumulators");
+    return 0;
+}
+
+extern "C" int tb_cuda_gemv_resident(const void *dev_packed, int rows, int cols, const int8_t *q, int n,
+                                     int32_t *acc, tb_err *e) {
+    if (rows <= 0 || cols <= 0 || n <= 0 || !dev_packed)
+        return tb_fail(e, "cuda gemv: bad shape rows %d cols %d n %d", rows, cols, n);
+    pthread_mutex_lock(&host_mu);
+    int rc = gemv_resident_locked(dev_packed, rows, cols, q, n, acc, e);
+    pthread_mutex_unlock(&host_mu);
+    return rc;
+}
+
 /* ---- device-resident BitLinear ---------------------------------------- */
 struct tb_cuda_linear {
     int rows, cols, kpad, max_n;

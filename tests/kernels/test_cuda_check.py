@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""test_cuda_check.py: `ternbench check` on the CUDA kernel never fails for lack of a GPU.
+
+Runs `$TERNBENCH check --kernel gemv_w2a8_4x512__cuda --quick` and requires exit 0 and
+exactly one result line for the kernel: SKIP with a non-empty reason (no usable GPU or
+built without CUDA) or PASS (a GPU is present and the kernel is bit-exact).  A crash,
+a FAIL line or a non-zero exit fails the test.
+"""
+import os
+import subprocess
+import sys
+
+
+def main():
+    exe = os.environ.get("TERNBENCH")
+    if not exe or not os.path.exists(exe):
+        print("SKIP: $TERNBENCH not set")
+        return 77
+    name = "gemv_w2a8_4x512__cuda"
+    p = subprocess.run([exe, "check", "--kernel", name, "--quick"], capture_output=True, text=True, timeout=600)
+    out = p.stdout + p.stderr
+    print(out)
+    if p.returncode != 0:
+        print("FAIL: exit status %d" % p.returncode)
+        return 1
+    lines = [l for l in out.splitlines() if l.split()[1:2] == [name]]
+    if len(lines) != 1:
+        print("FAIL: expected one result line for %s, got %d" % (name, len(lines)))
+        return 1
+    status, rest = lines[0].split()[0], lines[0].split(None, 2)[2:] or [""]
+    if status == "SKIP" and rest[0].strip():
+        print("ok: skipped with a reason: %s" % rest[0].strip())
+        return 0
+    if status == "PASS":
+        print("ok: passed on a GPU")
+        return 0
+    print("FAIL: unexpected result line: %s" % lines[0])
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
