@@ -1,11 +1,287 @@
-/* cmd_ppl.c: `ternbench ppl` (placeholder until its issue lands). */
+/* cmd_ppl.c: `ternbench ppl`: WikiText-2 perplexity in llama-perplexity's convention,
+ * for the scalar reference and/or registered kernels, with KL divergence and top-1
+ * agreement against the reference; JSON result with provenance. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "kernel.h"
+#include "model.h"
+#include "ppl.h"
+#include "results.h"
+#include "runner.h"
+#include "tokenizer.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ternbench ppl --model PATH [--file F] [options]\n"
+            "\n"
+            "Perplexity as llama-perplexity measures it (the published WikiText-2 PPL of BitNet\n"
+            "b1.58 2B4T is 17.1090 +- 0.1278 at context 512): the whole file is tokenized once with\n"
+            "BOS first and cut into non-overlapping chunks of --ctx tokens; each chunk starts from an\n"
+            "empty KV cache with BOS as its first token; only its second half is scored.  Prints the\n"
+            "running PPL per chunk, then PPL +- standard error, tokens scored and seconds.  With a\n"
+            "kernel, the reference runs over the same chunks too and the kernel's next-token\n"
+            "distributions are compared with it: mean and max KL divergence, top-1 agreement.\n"
+            "\n"
+            "  --model PATH      .gguf (I2_S) or HF checkpoint directory\n"
+            "  --file F          text file (default: DATA/wikitext-2-raw/wiki.test.raw)\n"
+            "  --data DIR        data directory (default $TERNBENCH_DATA or ../shared/data)\n"
+            "  --tokenizer PATH  tokenizer.json / .gguf / directory (default: the model's own:\n"
+            "                    GGUF metadata or the HF directory's tokenizer.json)\n"
+            "  --ctx N           chunk length (default 512)\n"
+            "  --chunks N        evaluate at most N chunks (default: all)\n"
+            "  --kernel LIST     ref (default), a kernel name, a comma-separated list, or 'all'\n"
+            "                    (the reference plus every kernel this machine supports)\n"
+            "  --no-ref          with kernels: do not run the reference (no KL / top-1)\n"
+            "  --threads N       kernel threads (default: all online cores; the reference is 1 thread)\n"
+            "  --isa-max NAME    restrict kernels to scalar|avx2|avx512|avx512vnni|all\n"
+            "  -o FILE           write a JSON result with provenance\n"
+            "  --quiet           no per-chunk progress\n"
+            "\n"
+            "Tokenization uses the Llama-3 regex (see `ternbench tokenize --help`; bitnet.cpp's GGUF\n"
+            "has no tokenizer.ggml.pre).  Exit status: 0 ok, 1 failure, 2 usage error.\n");
+}
+
+typedef struct prog {
+    const char **names;
+    bool quiet, tty;
+} prog;
+
+static void on_progress(void *user, int b, int chunk, int n_chunks, double ppl, double secs) {
+    prog *p = user;
+    if (p->quiet) return;
+    double eta = secs / chunk * (n_chunks - chunk);
+    fprintf(stderr, "%s[%d/%d] %s: PPL %.4f  (%.2f s/chunk, %.0f s left)%s", p->tty ? "\r" : "", chunk, n_chunks,
+            p->names[b], ppl, secs / chunk, eta, p->tty ? "   " : "\n");
+    if (p->tty && chunk == n_chunks) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) {
+        fprintf(stderr, "ternbench ppl: %s wants an integer in %d..%d, got '%s'\n", opt, lo, hi, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
 
 int tb_cmd_ppl(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ternbench ppl: not implemented yet\n");
-    return 1;
+    const char *model_path = NULL, *file = NULL, *data = NULL, *tok_path = NULL, *kernels = "ref", *out = NULL;
+    const char *isa_name = "all";
+    int ctx = 512, max_chunks = 0, threads = 0;
+    bool no_ref = false, quiet = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--model")) { if (!(model_path = tb_arg_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(a, "--file")) { if (!(file = tb_arg_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(a, "--data")) { if (!(data = tb_arg_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(a, "--tokenizer")) { if (!(tok_path = tb_arg_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(a, "--kernel")) { if (!(kernels = tb_arg_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(a, "--isa-max")) { if (!(isa_name = tb_arg_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(a, "-o")) { if (!(out = tb_arg_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(a, "--ctx")) { if (!(v = tb_arg_value(argc, argv, &i)) || parse_int(a, v, 4, 1 << 20, &ctx)) return 2; }
+        else if (!strcmp(a, "--chunks")) { if (!(v = tb_arg_value(argc, argv, &i)) || parse_int(a, v, 1, 1 << 30, &max_chunks)) return 2; }
+        else if (!strcmp(a, "--threads")) { if (!(v = tb_arg_value(argc, argv, &i)) || parse_int(a, v, 0, 4096, &threads)) return 2; }
+        else if (!strcmp(a, "--no-ref")) no_ref = true;
+        else if (!strcmp(a, "--quiet")) quiet = true;
+        else {
+            fprintf(stderr, "ternbench ppl: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+    }
+    if (!model_path) {
+        fprintf(stderr, "ternbench ppl: --model is required (see --help)\n");
+        return 2;
+    }
+    unsigned mask;
+    if (tb_isa_mask_from_name(isa_name, &mask)) {
+        fprintf(stderr, "ternbench ppl: unknown --isa-max '%s'\n", isa_name);
+        return 2;
+    }
+    char def_file[1200];
+    if (!file) {
+        if (!data) data = tb_data_dir();
+        if (!data) {
+            fprintf(stderr, "ternbench ppl: no --file and no data directory (set TERNBENCH_DATA or --data)\n");
+            return 2;
+        }
+        snprintf(def_file, sizeof def_file, "%s/wikitext-2-raw/wiki.test.raw", data);
+        file = def_file;
+    }
+
+    /* ---- which backends: names[0] is what the others are compared against ---- */
+    enum { MAXB = 64 };
+    const tb_kernel *ks[MAXB];
+    const char *names[MAXB];
+    int nb = 0;
+    bool want_ref = !no_ref;
+    tb_err e = {{0}};
+    {
+        char list[1024];
+        snprintf(list, sizeof list, "%s", kernels);
+        bool any_kernel = false;
+        for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            if (!strcmp(tok, "ref")) {
+                want_ref = true;
+            } else if (!strcmp(tok, "all")) {
+                want_ref = !no_ref;
+                for (int k = 0; k < tb_n_kernels && nb < MAXB - 1; k++) {
+                    const char *why = NULL;
+                    if (!tb_kernel_supported(tb_kernels[k], mask, &why)) {
+                        fprintf(stderr, "skip %s: %s\n", tb_kernels[k]->name, why ? why : "unsupported");
+                        continue;
+                    }
+                    ks[nb++] = tb_kernels[k];
+                }
+                any_kernel = true;
+            } else {
+                const tb_kernel *k;
+                if (tb_kernel_resolve(tok, mask, &k, &e)) {
+                    fprintf(stderr, "ternbench ppl: --kernel %s: %s\n", tok, e.msg);
+                    return 2;
+                }
+                if (!k) { want_ref = true; continue; }
+                if (nb < MAXB - 1) ks[nb++] = k;
+                any_kernel = true;
+            }
+        }
+        if (!any_kernel) want_ref = true;
+    }
+    if (!want_ref && nb == 0) {
+        fprintf(stderr, "ternbench ppl: nothing to run (--no-ref without a kernel)\n");
+        return 2;
+    }
+
+    tb_model *m = NULL;
+    tb_tokenizer *t = NULL;
+    tb_runner *runners[MAXB] = {0};
+    const tb_backend *bes[MAXB];
+    tb_ppl_result res[MAXB];
+    char *text = NULL;
+    int32_t *ids = NULL;
+    int rc = 1, n_run = 0;
+
+    if (tb_model_load(model_path, &m, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    if (tok_path) {
+        if (tb_tokenizer_load(tok_path, &t, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    } else if (m->gguf) {
+        if (tb_tokenizer_from_gguf(m->gguf, &t, &e)) { fprintf(stderr, "ternbench ppl: %s (or pass --tokenizer)\n", e.msg); goto done; }
+        tok_path = model_path;
+    } else if (m->tokenizer_json[0]) {
+        if (tb_tokenizer_load(m->tokenizer_json, &t, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+        tok_path = m->tokenizer_json;
+    } else {
+        fprintf(stderr, "ternbench ppl: %s has no tokenizer; pass --tokenizer\n", model_path);
+        goto done;
+    }
+    if (tb_tokenizer_vocab(t) > m->cfg.vocab) {
+        fprintf(stderr, "ternbench ppl: tokenizer has %d tokens but the model only %d\n", tb_tokenizer_vocab(t), m->cfg.vocab);
+        goto done;
+    }
+    if (tb_tokenizer_bos(t) < 0) { fprintf(stderr, "ternbench ppl: the tokenizer has no BOS token\n"); goto done; }
+
+    size_t len, n_ids;
+    if (tb_read_file(file, &text, &len, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    if (len == 0) { fprintf(stderr, "ternbench ppl: %s is empty (no tokens to score)\n", file); goto done; }
+    double t0 = tb_now();
+    if (tb_tokenize(t, text, len, true, true, &ids, &n_ids, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    double t_tok = tb_now() - t0;
+    int n_chunks = tb_ppl_n_chunks(n_ids, ctx, max_chunks, &e);
+    if (n_chunks < 0) { fprintf(stderr, "ternbench ppl: %s: %s\n", file, e.msg); goto done; }
+
+    if (want_ref) {
+        bes[n_run] = NULL;
+        names[n_run++] = "ref";
+    }
+    for (int k = 0; k < nb; k++) {
+        if (tb_runner_new(m, ks[k], threads, &runners[k], &e)) { fprintf(stderr, "ternbench ppl: %s: %s\n", ks[k]->name, e.msg); goto done; }
+        bes[n_run] = tb_runner_backend(runners[k]);
+        names[n_run++] = ks[k]->name;
+    }
+    printf("model %s (%s), tokenizer %s\n", model_path, m->format, tok_path);
+    printf("%s: %zu bytes -> %zu tokens with BOS (%.3f s); %d chunks of %d, scoring %d tokens each\n", file, len,
+           n_ids, t_tok, n_chunks, ctx, ctx - 1 - ctx / 2);
+    fflush(stdout);
+
+    prog p = {names, quiet, isatty(2) != 0};
+    tb_ppl_opts o = {ctx, max_chunks, tb_tokenizer_bos(t), on_progress, &p};
+    if (tb_ppl_run(m, ids, n_ids, bes, n_run, &o, res, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+
+    for (int b = 0; b < n_run; b++) {
+        printf("%-28s PPL = %.4f +/- %.4f   (%ld tokens scored, %.2f s)\n", names[b], res[b].ppl, res[b].ppl_err,
+               res[b].n_scored, res[b].seconds);
+        if (res[b].has_kl)
+            printf("%-28s KL vs %s: mean %.6g +/- %.2g, max %.6g nats; top-1 agreement %.4f%%\n", "", names[0],
+                   res[b].kl_mean, res[b].kl_err, res[b].kl_max, 100.0 * res[b].top1);
+    }
+
+    if (out) {
+        tb_jw w;
+        tb_jw_init(&w);
+        tb_jw_obj_begin(&w, NULL);
+        tb_jw_str(&w, "kind", "perplexity");
+        tb_jw_str(&w, "convention", "llama-perplexity: BOS-first tokenization, non-overlapping chunks, BOS per chunk, "
+                                    "KV cleared per chunk, second half scored");
+        tb_jw_obj_begin(&w, "model");
+        tb_jw_str(&w, "path", model_path);
+        tb_jw_str(&w, "format", m->format);
+        tb_jw_str(&w, "arch", m->cfg.arch);
+        tb_jw_int(&w, "vocab", m->cfg.vocab);
+        tb_jw_obj_end(&w);
+        tb_jw_str(&w, "tokenizer", tok_path);
+        tb_jw_str(&w, "pre_tokenizer", "llama3 regex");
+        tb_jw_str(&w, "file", file);
+        tb_jw_int(&w, "file_bytes", (long long)len);
+        tb_jw_int(&w, "file_tokens", (long long)n_ids);
+        tb_jw_int(&w, "ctx", ctx);
+        tb_jw_int(&w, "chunks", n_chunks);
+        tb_jw_int(&w, "threads", nb ? tb_runner_threads(runners[0]) : 1);
+        tb_jw_str(&w, "isa_max", isa_name);
+        tb_jw_arr_begin(&w, "runs");
+        for (int b = 0; b < n_run; b++) {
+            tb_jw_obj_begin(&w, NULL);
+            tb_jw_str(&w, "kernel", names[b]);
+            tb_jw_num(&w, "ppl", res[b].ppl);
+            tb_jw_num(&w, "ppl_stderr", res[b].ppl_err);
+            tb_jw_num(&w, "mean_nll", res[b].mean_nll);
+            tb_jw_num(&w, "mean_nll_stderr", res[b].nll_err);
+            tb_jw_int(&w, "tokens_scored", res[b].n_scored);
+            tb_jw_num(&w, "seconds", res[b].seconds);
+            if (res[b].has_kl) {
+                tb_jw_str(&w, "compared_with", names[0]);
+                tb_jw_num(&w, "kl_mean", res[b].kl_mean);
+                tb_jw_num(&w, "kl_mean_stderr", res[b].kl_err);
+                tb_jw_num(&w, "kl_max", res[b].kl_max);
+                tb_jw_num(&w, "top1_agreement", res[b].top1);
+            }
+            tb_jw_obj_end(&w);
+        }
+        tb_jw_arr_end(&w);
+        tb_provenance prov;
+        tb_provenance_collect(&prov);
+        tb_provenance_write(&w, "provenance", &prov);
+        tb_jw_obj_end(&w);
+        if (tb_jw_save(&w, out, &e)) {
+            fprintf(stderr, "ternbench ppl: %s\n", e.msg);
+            tb_jw_free(&w);
+            goto done;
+        }
+        tb_jw_free(&w);
+        printf("wrote %s\n", out);
+    }
+    rc = 0;
+done:
+    for (int k = 0; k < nb; k++) tb_runner_free(runners[k]);
+    free(ids);
+    free(text);
+    tb_tokenizer_free(t);
+    tb_model_free(m);
+    return rc;
 }
