@@ -39,7 +39,7 @@ int tb_kernel_resolve(const char *name, unsigned isa_mask, const tb_kernel **k, 
             bool close = strstr(kn, name) != NULL || tb_glob_match(name, kn);
             for (const char *tok = name; !close && *tok;) {
                 size_t l = strcspn(tok, "_");
-                if (l >= 3) {
+                if (l >= 3 && !(l == 4 && strncmp(tok, "gemv", 4) == 0)) { /* every name starts with gemv */
                     char part[64];
                     if (l >= sizeof part) l = sizeof part - 1;
                     memcpy(part, tok, l);

@@ -316,6 +316,48 @@ TB_TEST(model_bit_identical_every_exact_kernel) {
     TB_CHECK(tested >= 2);
 }
 
+/* the real I2_S file from bitnet.cpp (golden/): every exact kernel's runner repacks it
+ * from the on-disk layout and must give logits bit-identical to the reference path */
+TB_TEST(golden_gguf_logits_bit_identical) {
+    const char *dir = getenv("TERNBENCH_DATA");
+    if (!dir || !*dir) TB_SKIP("TERNBENCH_DATA not set");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/tiny-bitnet-i2_s.gguf", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) TB_SKIP("%s is absent", path);
+    fclose(f);
+    tb_model *m = NULL;
+    tb_err e = {{0}};
+    TB_CHECK_MSG(tb_model_load(path, &m, &e) == 0, "%s", e.msg);
+    if (!m) return;
+    const int32_t toks[5] = {128000, 791, 6864, 315, 9822};
+    const size_t V = (size_t)m->cfg.vocab;
+    float *ref = malloc(sizeof(float) * 5 * V), *got = malloc(sizeof(float) * 5 * V);
+    tb_state *st = NULL;
+    TB_CHECK(tb_state_new(m, 8, 5, &st, &e) == 0);
+    TB_CHECK(tb_forward(st, NULL, toks, 5, 0, ref, true, &e) == 0);
+    int tested = 0;
+    for (int i = 0; i < tb_n_kernels && st; i++) {
+        const tb_kernel *k = tb_kernels[i];
+        if (!runnable(k) || !k->exact) continue;
+        tb_runner *run = NULL;
+        TB_CHECK_MSG(tb_runner_new(m, k, 2, &run, &e) == 0, "%s: %s", k->name, e.msg);
+        if (!run) continue;
+        TB_CHECK(tb_runner_threads(run) == 2 && tb_runner_packed_bytes(run) > 0);
+        tb_state_reset(st);
+        memset(got, 0, sizeof(float) * 5 * V);
+        TB_CHECK_MSG(tb_forward(st, tb_runner_backend(run), toks, 5, 0, got, true, &e) == 0, "%s: %s", k->name, e.msg);
+        TB_CHECK_MSG(memcmp(ref, got, sizeof(float) * 5 * V) == 0, "%s: logits differ from the reference path", k->name);
+        tb_runner_free(run);
+        tested++;
+    }
+    TB_CHECK(tested >= 2);
+    tb_state_free(st);
+    free(ref);
+    free(got);
+    tb_model_free(m);
+}
+
 /* ---- the checker catches broken kernels ------------------------------------------ */
 
 /* Like the scalar MAD kernel, but accumulates in int16 across blocks (the peer bug). */
