@@ -137,6 +137,37 @@ def main():
                          "-o", os.path.join(tmp, "bad.json"))
         ok = rc == 0 and np.isfinite(json.load(open(os.path.join(tmp, "bad.json")))["runs"][0]["ppl"])
         check(ok, f"invalid UTF-8 text: byte tokens, finite PPL (rc {rc} {se.strip()[-200:]})")
+        # ---- an exact kernel next to the reference: identical PPL, KL exactly 0, top-1 1
+        kj = os.path.join(tmp, "kern.json")
+        rc, so, se = run("ppl", "--model", MODEL, "--file", slice_path, "--ctx", "16", "--chunks", "2",
+                         "--kernel", "best", "--threads", "1", "-o", kj, "--quiet")
+        ok = rc == 0
+        if ok:
+            runs = json.load(open(kj))["runs"]
+            ok = (len(runs) == 2 and runs[0]["kernel"] == "ref" and runs[1]["ppl"] == runs[0]["ppl"]
+                  and runs[1]["kl_mean"] == 0 and runs[1]["kl_max"] == 0 and runs[1]["top1_agreement"] == 1)
+        check(ok, f"--kernel best (an exact kernel): same PPL as ref, KL 0, top-1 1 (rc {rc} {se.strip()[-200:]})")
+
+        # ---- models written by `ternbench synth` carry the same vocabulary
+        sg = os.path.join(tmp, "synth.gguf")
+        rc, so, se = run("synth", "--preset", "tiny", "--tokenizer", TOKJSON, "--format", "gguf", "-o", sg)
+        if rc == 0:
+            out = os.path.join(tmp, "wiki2.i32")
+            rc, so, se = run("tokenize", "--tokenizer", sg, "--file", WIKI, "-o", out)
+            check(rc == 0 and open(out, "rb").read() == open(GOLD_IDS, "rb").read(),
+                  "tokenize with a `synth --format gguf` model: golden ids")
+        else:
+            check(False, f"synth --format gguf failed: {se.strip()[-200:]}")
+        sh = os.path.join(tmp, "synth_hf")
+        rc, so, se = run("synth", "--preset", "tiny", "--tokenizer", TOKJSON, "--format", "hf", "-o", sh)
+        if rc == 0:
+            rc, so, se = run("tokenize", "--tokenizer", sh, "--text", "<|begin_of_text|>hi<|eot_id|>")
+            check(rc == 0 and so.split() == ["128000", "6151", "128009"], "tokenize with an HF model directory")
+            rc, so, se = run("ppl", "--model", sh, "--file", slice_path, "--ctx", "16", "--chunks", "2", "--quiet")
+            check(rc == 0 and "PPL = " in so, f"ppl on an HF directory uses its tokenizer.json (rc {rc} {se.strip()[-200:]})")
+        else:
+            check(False, f"synth --format hf failed: {se.strip()[-200:]}")
+
         rc, so, se = run("ppl", "--file", WIKI)
         check(rc == 2, "ppl without --model: usage error (2)")
         rc, so, se = run("ppl", "--model", MODEL, "--ctx", "abc")
