@@ -38,18 +38,6 @@ static inline void tl_add_pair_avx2(__m256i lo0, __m256i hi0, __m256i lo1, __m25
     *s_hi = _mm256_add_epi16(*s_hi, _mm256_add_epi16(_mm256_unpackhi_epi8(lo0, hi0), _mm256_unpackhi_epi8(lo1, hi1)));
 }
 
-/* 32 sign bits (bit j = row j) -> 32 bytes 0xff / 0x00 in row order. */
-static inline __m256i tl_expand_signs(const uint8_t *p) {
-    uint32_t wd;
-    memcpy(&wd, p, 4);
-    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2,
-                                          2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bits = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4,
-                                          8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)wd), shuf);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bits), bits);
-}
-
 /* TL1: one pair step. */
 static inline void tl1_step_avx2(const uint8_t *w, const uint8_t *tp, __m256i *s_lo, __m256i *s_hi) {
     __m256i lo0, hi0, lo1, hi1;
@@ -57,19 +45,29 @@ static inline void tl1_step_avx2(const uint8_t *w, const uint8_t *tp, __m256i *s
     tl_add_pair_avx2(lo0, hi0, lo1, hi1, s_lo, s_hi);
 }
 
-/* TL2: one pair step.  A negated group contributes ~v = -v - 1 (XOR of both bytes
- * with 0xff) and +1 through the per-row count *neg (bytes, row order). */
-static inline void tl2_step_avx2(const uint8_t *w, const uint8_t *tp, __m256i *s_lo, __m256i *s_hi,
-                                 __m256i *neg) {
-    __m256i lo0, hi0, lo1, hi1;
-    tl_lookup_pair_avx2(w, tp, &lo0, &hi0, &lo1, &hi1);
-    const __m256i m0 = tl_expand_signs(w + 32), m1 = tl_expand_signs(w + 36);
-    lo0 = _mm256_xor_si256(lo0, m0);
-    hi0 = _mm256_xor_si256(hi0, m0);
-    lo1 = _mm256_xor_si256(lo1, m1);
-    hi1 = _mm256_xor_si256(hi1, m1);
-    *neg = _mm256_sub_epi8(_mm256_sub_epi8(*neg, m0), m1);
-    tl_add_pair_avx2(lo0, hi0, lo1, hi1, s_lo, s_hi);
+/* TL2: the 4 group pairs of one octet (layout tl2_32x24).  Group k of the octet is
+ * negated for row j when bit k of sign byte j is set: that byte mask (and + cmpeq) is
+ * XORed into both table bytes, turning v into ~v = -v - 1; the +1 comes from nneg. */
+static inline void tl2_octet_avx2(const uint8_t *oct, const uint8_t *tp, __m256i *s_lo, __m256i *s_hi) {
+    const __m256i sgn = _mm256_loadu_si256((const __m256i *)(oct + 128));
+    for (int i = 0; i < 4; i++) {
+        __m256i lo0, hi0, lo1, hi1;
+        tl_lookup_pair_avx2(oct + 32 * i, tp + TL_PREP_PAIR * i, &lo0, &hi0, &lo1, &hi1);
+        const __m256i b0 = _mm256_set1_epi8((char)(1 << (2 * i))), b1 = _mm256_set1_epi8((char)(1 << (2 * i + 1)));
+        const __m256i m0 = _mm256_cmpeq_epi8(_mm256_and_si256(sgn, b0), b0);
+        const __m256i m1 = _mm256_cmpeq_epi8(_mm256_and_si256(sgn, b1), b1);
+        lo0 = _mm256_xor_si256(lo0, m0);
+        hi0 = _mm256_xor_si256(hi0, m0);
+        lo1 = _mm256_xor_si256(lo1, m1);
+        hi1 = _mm256_xor_si256(hi1, m1);
+        tl_add_pair_avx2(lo0, hi0, lo1, hi1, s_lo, s_hi);
+    }
+}
+
+/* Adds the tile's int32 nneg[32] (row order) to acc[4]. */
+static inline void tl2_add_nneg_avx2(const uint8_t *nneg, __m256i acc[4]) {
+    for (int i = 0; i < 4; i++)
+        acc[i] = _mm256_add_epi32(acc[i], _mm256_loadu_si256((const __m256i *)(nneg + 32 * i)));
 }
 
 /* Widens a block's int16 sums into the int32 accumulators acc[4] (rows 0-7, 8-15,
@@ -79,15 +77,6 @@ static inline void tl_widen_avx2(__m256i s_lo, __m256i s_hi, __m256i acc[4]) {
     acc[1] = _mm256_add_epi32(acc[1], _mm256_cvtepi16_epi32(_mm256_castsi256_si128(s_hi)));
     acc[2] = _mm256_add_epi32(acc[2], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s_lo, 1)));
     acc[3] = _mm256_add_epi32(acc[3], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s_hi, 1)));
-}
-
-/* Adds the per-row int8 counts (bytes in row order) to acc[4]. */
-static inline void tl_widen_count_avx2(__m256i neg, __m256i acc[4]) {
-    const __m128i a = _mm256_castsi256_si128(neg), b = _mm256_extracti128_si256(neg, 1);
-    acc[0] = _mm256_add_epi32(acc[0], _mm256_cvtepi8_epi32(a));
-    acc[1] = _mm256_add_epi32(acc[1], _mm256_cvtepi8_epi32(_mm_srli_si128(a, 8)));
-    acc[2] = _mm256_add_epi32(acc[2], _mm256_cvtepi8_epi32(b));
-    acc[3] = _mm256_add_epi32(acc[3], _mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)));
 }
 
 static inline void tl_store_acc_avx2(const __m256i acc[4], int32_t d[TL_TILE]) {

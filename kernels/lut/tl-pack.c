@@ -69,33 +69,35 @@ int tl1_unpack_row(const void *packed, int rows, int cols, int r, int8_t *out) {
 
 size_t tl2_packed_size(int rows, int cols) {
     tl_dims d = tl_dims_of(3, rows, cols);
-    return (size_t)d.tiles * d.pairs * TL2_PAIR_BYTES;
+    return (size_t)d.tiles * tl2_tile_bytes(d);
 }
 
 int tl2_pack(const tb_ternary *w, void *dst) {
     if (w->rows < 1 || w->cols < 1) return TB_KERR_SHAPE;
     const tl_dims d = tl_dims_of(3, w->rows, w->cols);
     const int cols = w->cols;
-    uint8_t *out = dst; /* (tiles, pairs, 40) */
+    uint8_t *out = dst; /* (tiles, octets*160 + 128) */
     int8_t *row = malloc((size_t)cols);
     if (!row) return TB_KERR_NOMEM;
-    /* padding: index 0 (zero triple), sign 0 */
+    /* padding: index 0 (zero triple), sign 0, nneg 0 */
     memset(out, 0, tl2_packed_size(w->rows, cols));
     for (int r = 0; r < w->rows; r++) {
         int rc = load_row(w, r, row);
         if (rc) { free(row); return rc; }
-        uint8_t *tile = out + (size_t)(r / TL_TILE) * d.pairs * TL2_PAIR_BYTES;
+        uint8_t *tile = out + (size_t)(r / TL_TILE) * tl2_tile_bytes(d);
         const int j = r % TL_TILE;
+        int32_t nneg = 0;
         for (int k = 0; k < d.groups; k++) {
             int wv[3];
             for (int i = 0; i < 3; i++) wv[i] = 3 * k + i < cols ? row[3 * k + i] : 0;
             int idx, sign;
             tl2_encode(wv[0], wv[1], wv[2], &idx, &sign);
-            uint8_t *pair = tile + (size_t)(k / 2) * TL2_PAIR_BYTES;
-            pair[j] |= (uint8_t)(idx << (4 * (k % 2)));
-            /* sign word of group k: bytes 32 + 4*(k%2) .. , bit j, little-endian */
-            pair[32 + 4 * (k % 2) + j / 8] |= (uint8_t)(sign << (j % 8));
+            uint8_t *oct = tile + (size_t)(k / 8) * TL2_OCTET_BYTES;
+            oct[32 * (k % 8 / 2) + j] |= (uint8_t)(idx << (4 * (k % 2)));
+            oct[128 + j] |= (uint8_t)(sign << (k % 8));
+            nneg += sign;
         }
+        memcpy(tile + (size_t)d.octets * TL2_OCTET_BYTES + 4 * j, &nneg, 4);
     }
     free(row);
     return 0;
@@ -104,19 +106,23 @@ int tl2_pack(const tb_ternary *w, void *dst) {
 int tl2_unpack_row(const void *packed, int rows, int cols, int r, int8_t *out) {
     if (r < 0 || r >= rows || cols < 1) return TB_KERR_SHAPE;
     const tl_dims d = tl_dims_of(3, rows, cols);
-    const uint8_t *tile = (const uint8_t *)packed + (size_t)(r / TL_TILE) * d.pairs * TL2_PAIR_BYTES;
+    const uint8_t *tile = (const uint8_t *)packed + (size_t)(r / TL_TILE) * tl2_tile_bytes(d);
     const int j = r % TL_TILE;
-    for (int k = 0; k < d.groups; k++) {
-        const uint8_t *pair = tile + (size_t)(k / 2) * TL2_PAIR_BYTES;
-        int idx = (pair[j] >> (4 * (k % 2))) & 15;
-        int sign = (pair[32 + 4 * (k % 2) + j / 8] >> (j % 8)) & 1;
+    int32_t nneg = 0, stored;
+    for (int k = 0; k < 8 * d.octets; k++) {
+        const uint8_t *oct = tile + (size_t)(k / 8) * TL2_OCTET_BYTES;
+        int idx = (oct[32 * (k % 8 / 2) + j] >> (4 * (k % 2))) & 15;
+        int sign = (oct[128 + j] >> (k % 8)) & 1;
         if (idx > 13 || (idx == 0 && sign)) return TB_KERR_CODE;
+        nneg += sign;
         for (int i = 0; i < 3; i++) {
             int v = sign ? -tl2_canon[idx][i] : tl2_canon[idx][i];
             if (3 * k + i < cols) out[3 * k + i] = (int8_t)v;
             else if (v != 0) return TB_KERR_CODE; /* padding weight must be 0 */
         }
     }
+    memcpy(&stored, tile + (size_t)d.octets * TL2_OCTET_BYTES + 4 * j, 4);
+    if (stored != nneg) return TB_KERR_CODE; /* count inconsistent with the signs */
     return 0;
 }
 

@@ -11,7 +11,7 @@
  *   group k = activations (a0, a1) = (q[2k], q[2k+1]); index i = 3*(w0+1) + (w1+1) in 0..8,
  *   entry T[i] = w0*a0 + w1*a1 in [-256, 254]; entries 9..15 are 0 (never indexed).
  *   The zero weight pair has i = 4 and T[4] = 0 for every table.
- * ---- TL2 (layout "tl2_32x6", 5 bits per 3 weights = 1.67 bpw) --------------
+ * ---- TL2 (layout "tl2_32x24", 5 bits per 3 weights = 1.67 bpw) -------------
  *   group k = (a0, a1, a2) = q[3k .. 3k+2].  Sign symmetry: every nonzero triple is
  *   +-(a canonical triple whose first nonzero weight is +1); there are 13 of them, plus
  *   the zero triple: index i in 0..13 (4 bits) and a separate sign bit s:
@@ -29,11 +29,18 @@
  *   Let G = ceil(cols/g) groups, P = ceil(G/2) pairs, NT = ceil(rows/32) tiles.
  *   TL1 packed: (NT, P, 32) bytes.  Byte [t][p][j] is row 32t+j:
  *       low nibble = index of group 2p, high nibble = index of group 2p+1.
- *   TL2 packed: (NT, P, 40) bytes.  Bytes [t][p][0..32) as in TL1 (4-bit indices);
- *       bytes [t][p][32..36) = uint32 LE sign word of group 2p (bit j = sign of row 32t+j),
- *       bytes [t][p][36..40) = sign word of group 2p+1.
+ *   TL2 packed: per tile, O = ceil(G/8) octets of 8 groups (P = 4*O pairs), then counts:
+ *       (NT, O*160 + 128) bytes.  Octet o of tile t, at t*(O*160 + 128) + o*160:
+ *         bytes [32i, 32i+32), i = 0..3: 4-bit indices of pair 4o+i as in TL1
+ *             (row j: low nibble = group 8o+2i, high nibble = group 8o+2i+1);
+ *         bytes [128, 160): byte j = the 8 sign bits of row 32t+j (bit k = group 8o+k).
+ *       At t*(O*160 + 128) + O*160: int32 LE nneg[32], the number of negated groups of
+ *       each row (the SIMD kernels add it once: see the sign trick below).
  *   bits per weight: TL1 4 bits / 2 weights = 2.0; TL2 (4+1) bits / 3 weights = 1.67
- *   (plus padding: 1.668 for K = 2560, 1.667 for K = 6912).
+ *   (with padding and counts: 1.6797 for K = 2560, 1.6691 for K = 6912).
+ *   TL2 sign trick (SIMD): a negated group contributes ~v = -v - 1 (XOR of both table
+ *   bytes with 0xff, a byte mask from the sign byte); the missing +1 per negated group
+ *   is nneg[j], added once per tile row.
  *
  * ---- prep (both layouts; one table per group, split in bytes for pshufb) ------
  *   per activation row: (P, 4, 16) bytes:
@@ -45,10 +52,8 @@
  * ---- int16 accumulation bound (used by every SIMD variant) -------------------
  *   The SIMD kernels sum looked-up int16 values in int16 lanes for at most
  *   TL_BLOCK_GROUPS = 64 groups per row before widening to int32.  Each looked-up value
- *   has magnitude <= 256 (TL1) or <= 384 (TL2, also after the one's-complement sign
- *   trick, see the TL2 kernels), so a block sum is <= 64 * 384 = 24576 < 32767: no
- *   int16 overflow for any input.  The TL2 per-row count of negated groups in a block
- *   is <= 64 and is kept in int8 (< 127).
+ *   has magnitude <= 256 (TL1) or <= 384 (TL2: v in [-384, 381], ~v in [-382, 383]),
+ *   so a block sum is <= 64 * 384 = 24576 < 32767: no int16 overflow for any input.
  */
 #ifndef TB_LUT_TL_H
 #define TB_LUT_TL_H
@@ -61,20 +66,25 @@
 #define TL_BLOCK_GROUPS 64  /* groups summed in int16 before widening (see bound above) */
 #define TL_PREP_PAIR 64     /* prep bytes per group pair per activation row */
 #define TL1_PAIR_BYTES 32   /* packed bytes per (tile, pair) */
-#define TL2_PAIR_BYTES 40
+#define TL2_OCTET_BYTES 160  /* packed bytes per (tile, octet of 8 groups) */
+#define TL2_COUNT_BYTES 128  /* int32 nneg[32] per tile */
 
 typedef struct tl_dims {
     int g;      /* weights per group: 2 (TL1) or 3 (TL2) */
     int groups; /* G = ceil(cols / g) */
-    int pairs;  /* P = ceil(G / 2) */
+    int pairs;  /* P = ceil(G / 2) (TL1), 4 * octets (TL2) */
+    int octets; /* TL2: O = ceil(G / 8) */
     int tiles;  /* NT = ceil(rows / 32) */
 } tl_dims;
+
+static inline size_t tl2_tile_bytes(tl_dims d) { return (size_t)d.octets * TL2_OCTET_BYTES + TL2_COUNT_BYTES; }
 
 static inline tl_dims tl_dims_of(int g, int rows, int cols) {
     tl_dims d;
     d.g = g;
     d.groups = (cols + g - 1) / g;
-    d.pairs = (d.groups + 1) / 2;
+    d.octets = (d.groups + 7) / 8;
+    d.pairs = g == 3 ? 4 * d.octets : (d.groups + 1) / 2;
     d.tiles = (rows + TL_TILE - 1) / TL_TILE;
     return d;
 }
@@ -144,10 +154,10 @@ static inline int32_t tl_entry(const uint8_t *lo16, const uint8_t *hi16, int i) 
     .packed_size = tl1_packed_size, .pack = tl1_pack, .unpack_row = tl1_unpack_row,          \
     .prep_size = tl1_prep_size
 
-/* bits_per_weight for a 2560-wide row: 427 pairs * 40 B * 8 / (32 * 2560) */
+/* bits_per_weight for a 2560-wide row: 854 groups = 107 octets; (107*160 + 128) B per 32 rows */
 #define TL2_COMMON                                                                          \
-    .family = "lut", .layout = "tl2_32x6", .tile_rows = TL_TILE, .block_k = 6, .exact = true, \
-    .needs_prep = true, .on_device = false, .bits_per_weight = 427.0 * 40 * 8 / (32 * 2560), \
+    .family = "lut", .layout = "tl2_32x24", .tile_rows = TL_TILE, .block_k = 24, .exact = true, \
+    .needs_prep = true, .on_device = false, .bits_per_weight = (107.0 * 160 + 128) * 8 / (32 * 2560), \
     .packed_size = tl2_packed_size, .pack = tl2_pack, .unpack_row = tl2_unpack_row,          \
     .prep_size = tl2_prep_size
 
