@@ -31,6 +31,18 @@
 
 enum { KIND_UNUSED = 0, KIND_NORMAL = 1, KIND_SPECIAL = 2, KIND_ADDED = 3 };
 
+/* Hash slots keep the full hash beside the id so a probe rarely touches the blob. */
+typedef struct vslot {
+    uint32_t hash;
+    int32_t id;          /* -1 empty */
+} vslot;
+
+typedef struct mslot {
+    uint64_t key;        /* left << 32 | right */
+    int32_t rank;        /* index in the merge list; -1 empty */
+    int32_t res;         /* id of the merged token */
+} mslot;
+
 struct tb_tokenizer {
     int n_vocab;
     char *blob;          /* bytes of every token, concatenated */
@@ -38,12 +50,10 @@ struct tb_tokenizer {
     uint8_t *kind;       /* (n_vocab) KIND_* */
     int max_len;         /* longest token in bytes */
 
-    int32_t *vtab;       /* open addressing over NORMAL tokens: bytes -> id, -1 empty */
+    vslot *vtab;         /* open addressing over NORMAL tokens: bytes -> id */
     uint32_t vmask;
 
-    uint64_t *mkey;      /* open addressing over merges: (left << 32 | right) */
-    int32_t *mrank;      /* rank of the merge (its index in the merge list), -1 empty */
-    int32_t *mres;       /* id of the merged token */
+    mslot *mtab;         /* open addressing over merges: (left, right) -> rank, result */
     uint32_t mmask;
     int n_merges;
 
@@ -128,11 +138,12 @@ static uint32_t pow2_at_least(size_t n) {
 
 /* Id of the NORMAL token with these bytes, or -1. */
 static int32_t vocab_find(const tb_tokenizer *t, const char *s, size_t n) {
-    uint32_t h = hash_bytes(s, n) & t->vmask;
+    uint32_t hv = hash_bytes(s, n), h = hv & t->vmask;
     for (;;) {
-        int32_t id = t->vtab[h];
+        int32_t id = t->vtab[h].id;
         if (id < 0) return -1;
-        if (t->off[id + 1] - t->off[id] == n && !memcmp(t->blob + t->off[id], s, n)) return id;
+        if (t->vtab[h].hash == hv && t->off[id + 1] - t->off[id] == n && !memcmp(t->blob + t->off[id], s, n))
+            return id;
         h = (h + 1) & t->vmask;
     }
 }
@@ -141,7 +152,7 @@ static int32_t vocab_find(const tb_tokenizer *t, const char *s, size_t n) {
 static uint32_t merge_slot(const tb_tokenizer *t, int32_t a, int32_t b) {
     uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
     uint32_t h = hash_u64(key) & t->mmask;
-    while (t->mrank[h] >= 0 && t->mkey[h] != key) h = (h + 1) & t->mmask;
+    while (t->mtab[h].rank >= 0 && t->mtab[h].key != key) h = (h + 1) & t->mmask;
     return h;
 }
 
@@ -216,7 +227,7 @@ static int builder_finish(builder *b, tb_tokenizer *t, tb_err *e) {
     t->vtab = malloc(((size_t)t->vmask + 1) * sizeof *t->vtab);
     t->added = malloc((size_t)b->n * sizeof *t->added);
     if (!t->blob || !t->off || !t->kind || !t->vtab || !t->added) return tb_fail(e, "%s: out of memory", b->src);
-    memset(t->vtab, 0xff, ((size_t)t->vmask + 1) * sizeof *t->vtab);
+    for (size_t i = 0; i <= t->vmask; i++) t->vtab[i].id = -1;
     memcpy(t->kind, b->kind, (size_t)b->n);
     size_t o = 0;
     for (int i = 0; i < b->n; i++) {
@@ -229,9 +240,10 @@ static int builder_finish(builder *b, tb_tokenizer *t, tb_err *e) {
     for (int i = 0; i < b->n; i++) {
         if (b->kind[i] == KIND_NORMAL) {
             if (vocab_find(t, t->blob + t->off[i], b->len[i]) >= 0) continue; /* first id wins */
-            uint32_t h = hash_bytes(t->blob + t->off[i], b->len[i]) & t->vmask;
-            while (t->vtab[h] >= 0) h = (h + 1) & t->vmask;
-            t->vtab[h] = i;
+            uint32_t hv = hash_bytes(t->blob + t->off[i], b->len[i]), h = hv & t->vmask;
+            while (t->vtab[h].id >= 0) h = (h + 1) & t->vmask;
+            t->vtab[h].hash = hv;
+            t->vtab[h].id = i;
         } else if (b->kind[i] == KIND_SPECIAL || b->kind[i] == KIND_ADDED) {
             t->added[t->n_added++] = i;
             t->added_first[(unsigned char)t->blob[t->off[i]]] = 1;
@@ -269,21 +281,19 @@ static int add_merge(tb_tokenizer *t, const builder *b, int rank, const char *a,
         return tb_fail(e, "%s: merge %d ('%.*s' '%.*s') refers to a token not in the vocabulary", b->src, rank,
                        (int)na, a, (int)nb, bb);
     uint32_t h = merge_slot(t, ia, ib);
-    if (t->mrank[h] >= 0) return 0; /* duplicate: the lower rank stays */
-    t->mkey[h] = (uint64_t)(uint32_t)ia << 32 | (uint32_t)ib;
-    t->mrank[h] = rank;
-    t->mres[h] = ir;
+    if (t->mtab[h].rank >= 0) return 0; /* duplicate: the lower rank stays */
+    t->mtab[h].key = (uint64_t)(uint32_t)ia << 32 | (uint32_t)ib;
+    t->mtab[h].rank = rank;
+    t->mtab[h].res = ir;
     t->n_merges++;
     return 0;
 }
 
 static int alloc_merges(tb_tokenizer *t, size_t n, const char *src, tb_err *e) {
     t->mmask = pow2_at_least(n * 2) - 1;
-    t->mkey = malloc(((size_t)t->mmask + 1) * sizeof *t->mkey);
-    t->mrank = malloc(((size_t)t->mmask + 1) * sizeof *t->mrank);
-    t->mres = malloc(((size_t)t->mmask + 1) * sizeof *t->mres);
-    if (!t->mkey || !t->mrank || !t->mres) return tb_fail(e, "%s: out of memory", src);
-    memset(t->mrank, 0xff, ((size_t)t->mmask + 1) * sizeof *t->mrank);
+    t->mtab = malloc(((size_t)t->mmask + 1) * sizeof *t->mtab);
+    if (!t->mtab) return tb_fail(e, "%s: out of memory", src);
+    for (size_t i = 0; i <= t->mmask; i++) t->mtab[i].rank = -1;
     return 0;
 }
 
@@ -301,9 +311,7 @@ void tb_tokenizer_free(tb_tokenizer *t) {
     free(t->off);
     free(t->kind);
     free(t->vtab);
-    free(t->mkey);
-    free(t->mrank);
-    free(t->mres);
+    free(t->mtab);
     free(t->added);
     free(t);
 }
@@ -631,8 +639,8 @@ static int queue_pair(encoder *c, uint32_t pos, uint32_t len) {
     if (r >= len) return 0;
     const tb_tokenizer *t = c->t;
     uint32_t h = merge_slot(t, c->sym[pos], c->sym[r]);
-    if (t->mrank[h] < 0) return 0;
-    pair_ent x = {t->mrank[h], pos, c->sym[pos], c->sym[r], t->mres[h]};
+    if (t->mtab[h].rank < 0) return 0;
+    pair_ent x = {t->mtab[h].rank, pos, c->sym[pos], c->sym[r], t->mtab[h].res};
     return heap_push(c, x);
 }
 
