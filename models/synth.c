@@ -54,9 +54,33 @@ static void synth_norm(uint64_t seed, int idx, int n, float *out) {
     for (int i = 0; i < n; i++) out[i] = round_bf16((float)(0.5 + tb_rng_uniform(&r)));
 }
 
-/* Next embedding value of the stream: N(0, 0.08^2) at bf16 precision, exact in f16 too. */
-static float synth_embd_value(tb_rng *r) {
-    float v = round_bf16((float)(0.08 * tb_rng_normal(r)));
+/* Embedding stream: N(0, 0.08^2) by Marsaglia's polar method (two values per log,
+ * no trig: the embedding is 328M values for 2B4T), at bf16 precision and exact in
+ * f16 too (magnitudes below 2^-14 flushed to 0). */
+typedef struct {
+    tb_rng r;
+    float spare;
+    int has_spare;
+} embd_stream;
+
+static float synth_embd_value(embd_stream *s) {
+    float v;
+    if (s->has_spare) {
+        v = s->spare;
+        s->has_spare = 0;
+    } else {
+        double u, w, x;
+        do {
+            u = 2.0 * tb_rng_uniform(&s->r) - 1.0;
+            w = 2.0 * tb_rng_uniform(&s->r) - 1.0;
+            x = u * u + w * w;
+        } while (x >= 1.0 || x == 0.0);
+        double f = sqrt(-2.0 * log(x) / x);
+        v = (float)(0.08 * u * f);
+        s->spare = (float)(0.08 * w * f);
+        s->has_spare = 1;
+    }
+    v = round_bf16(v);
     return fabsf(v) < 0x1p-14f ? 0.0f : v;
 }
 
@@ -262,15 +286,15 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
     if (tb_gguf_w_begin(w, o->out, e) < 0) goto done;
 
     /* token_embd: one stream, streamed in chunks of rows */
-    tb_rng er;
-    tensor_rng(&er, o->seed, 0);
+    embd_stream er = {0};
+    tensor_rng(&er.r, o->seed, 0);
     for (int r0 = 0; r0 < c->vocab; r0 += EMBD_CHUNK_ROWS) {
         int nr = c->vocab - r0 < EMBD_CHUNK_ROWS ? c->vocab - r0 : EMBD_CHUNK_ROWS;
         size_t n = (size_t)nr * (size_t)c->hidden;
         for (size_t i = 0; i < n; i++) half[i] = tb_f32_to_f16(synth_embd_value(&er));
         if (tb_gguf_w_data(w, half, n * 2, e) < 0) goto done;
+        report(&pr, "token_embd.weight", n * 2);
     }
-    report(&pr, "token_embd.weight", (uint64_t)c->hidden * (uint64_t)c->vocab * 2);
     for (int l = 0; l < c->layers; l++) {
         static const int order[11] = {-1, 0, 1, 2, 3, -2, -3, 4, 5, 6, -4};
         for (int j = 0; j < 11; j++) {
@@ -436,15 +460,15 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
     uint64_t hl = h.len;
     int bad = fwrite(&hl, 8, 1, f) != 1 || fwrite(h.s, 1, h.len, f) != h.len;
     /* embedding */
-    tb_rng er;
-    tensor_rng(&er, o->seed, 0);
+    embd_stream er = {0};
+    tensor_rng(&er.r, o->seed, 0);
     for (int r0 = 0; r0 < c->vocab && !bad; r0 += EMBD_CHUNK_ROWS) {
         int nr = c->vocab - r0 < EMBD_CHUNK_ROWS ? c->vocab - r0 : EMBD_CHUNK_ROWS;
         size_t n = (size_t)nr * (size_t)c->hidden;
         for (size_t i = 0; i < n; i++) half[i] = tb_f32_to_bf16(synth_embd_value(&er));
         bad |= fwrite(half, 2, n, f) != n;
+        report(&pr, "model.embed_tokens.weight", n * 2);
     }
-    report(&pr, "model.embed_tokens.weight", (uint64_t)c->vocab * (uint64_t)c->hidden * 2);
     /* norms */
     synth_norm(o->seed, 1, c->hidden, normv);
     for (int i = 0; i < c->hidden; i++) half[i] = tb_f32_to_bf16(normv[i]);
