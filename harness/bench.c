@@ -468,6 +468,7 @@ int tb_bench_run(const tb_bench_config *cfg, tb_bench_row **rows_out, int *n_row
         bool ok;
         char why[200];
     } *kcheck = NULL;
+    tb_bench_kcheck *kout = NULL;
     int n_rows = 0, n_cases = 0, rc = 0;
     if (!rows || !cases || !sd || !pl) {
         rc = tb_fail(e, "bench: out of memory");
@@ -481,8 +482,23 @@ int tb_bench_run(const tb_bench_config *cfg, tb_bench_row **rows_out, int *n_row
         rc = tb_fail(e, "bench: out of memory");
         goto done;
     }
+    if (cfg->checks_out) {
+        kout = calloc((size_t)nk, sizeof *kout);
+        if (!kout) {
+            rc = tb_fail(e, "bench: out of memory");
+            goto done;
+        }
+        for (int ki = 0; ki < nk; ki++) {
+            snprintf(kout[ki].kernel, sizeof kout[ki].kernel, "%s", ks[ki]->name);
+            snprintf(kout[ki].status, sizeof kout[ki].status, "skip");
+        }
+    }
     for (int ki = 0; ki < nk; ki++) {
-        if (!tb_kernel_supported(ks[ki], cfg->isa_mask, NULL)) continue;
+        const char *skipwhy = NULL;
+        if (!tb_kernel_supported(ks[ki], cfg->isa_mask, &skipwhy)) {
+            if (kout) snprintf(kout[ki].why, sizeof kout[ki].why, "%.190s", skipwhy ? skipwhy : "not supported");
+            continue;
+        }
         progress(cfg, "check %s (kernel checker, %s)", ks[ki]->name, cfg->full_check ? "full" : "quick");
         tb_check_opts o;
         tb_check_opts_default(&o);
@@ -493,6 +509,15 @@ int tb_bench_run(const tb_bench_config *cfg, tb_bench_row **rows_out, int *n_row
         memset(&cr, 0, sizeof cr);
         tb_err ce = {{0}};
         int crc = tb_check_kernel(ks[ki], &o, &cr, &ce);
+        if (kout) {
+            tb_bench_kcheck *o2 = &kout[ki];
+            o2->cases = cr.cases;
+            o2->passed = cr.passed;
+            o2->failed = cr.failed;
+            o2->seconds = cr.seconds;
+            snprintf(o2->status, sizeof o2->status, "%s", crc == 0 && cr.failed == 0 ? "pass" : "fail");
+            snprintf(o2->why, sizeof o2->why, "%.190s", crc < 0 ? ce.msg : cr.first_failure);
+        }
         if (crc < 0) snprintf(kcheck[ki].why, sizeof kcheck[ki].why, "kernel checker error: %.150s", ce.msg);
         else if (crc > 0 || cr.failed > 0)
             snprintf(kcheck[ki].why, sizeof kcheck[ki].why, "failed the kernel checker (%d of %d cases): %.120s",
@@ -623,7 +648,14 @@ done:
     free(kcheck);
     if (rc < 0) {
         free(rows);
+        free(kout);
         return -1;
+    }
+    if (cfg->checks_out) {
+        *cfg->checks_out = kout;
+        *cfg->n_checks_out = nk;
+    } else {
+        free(kout);
     }
     int timed = 0;
     for (int i = 0; i < n_rows; i++) timed += rows[i].timed;

@@ -61,6 +61,15 @@ typedef struct tb_bench_row {
 
 typedef void (*tb_bench_progress_fn)(void *user, const char *line);
 
+/* The kernel checker's verdict on one kernel (harness/check.h), as run by tb_bench_run. */
+typedef struct tb_bench_kcheck {
+    char kernel[64];
+    char status[8];        /* "pass", "fail", "skip" (not supported here) */
+    int cases, passed, failed;
+    double seconds;
+    char why[200];         /* skip reason or first failure */
+} tb_bench_kcheck;
+
 typedef struct tb_bench_config {
     const char *kernel_glob;     /* NULL/"" = every registered kernel */
     const tb_kernel *const *extra; /* kernels outside the registry (tests); may be NULL */
@@ -87,6 +96,9 @@ typedef struct tb_bench_config {
     char **gb_argv;
     tb_bench_progress_fn progress;
     void *progress_user;
+    /* Optional out: the checker verdict per kernel (malloc'd; caller frees). */
+    tb_bench_kcheck **checks_out;
+    int *n_checks_out;
 } tb_bench_config;
 
 /* Sensible defaults: all kernels, the 2B4T shapes, threads {1}, n_tok 1, cold, LLC from

@@ -1,11 +1,162 @@
-/* cmd_sweep.c: `ternbench sweep` (placeholder until its issue lands). */
+/* cmd_sweep.c: `ternbench sweep`: bandwidth, kernel checker + benchmarks,
+ * end-to-end, perplexity, modelled energy and the paper table into
+ * results/<run>/, then the plots (scripts/plot_results.py). */
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "bandwidth.h"
+#include "bench.h"
 #include "cli.h"
+#include "sweep.h"
+
+extern char **environ;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ternbench sweep [--quick] [--model PATH] [-o results/<run>] [options]\n\n"
+            "The main job.  Measures the read bandwidth, runs the kernel checker and the kernel\n"
+            "benchmarks (every kernel x 2B4T GEMV shape x threads, weights cold), end-to-end decode\n"
+            "and batched prefill per kernel, perplexity/KL/top-1 per kernel (when the shared data\n"
+            "has WikiText-2 and a tokenizer), the modelled energy and the paper table; writes\n"
+            "results.json (with provenance) and gbench.json, then the plots.\n\n"
+            "  --quick            tiny synthetic model, 3 shapes, short timings (a few minutes)\n"
+            "  --model PATH       a model (.gguf or HF dir) instead of the synthetic one; the default\n"
+            "                     sweep generates the 2B4T-shaped synthetic model once and caches it\n"
+            "                     ($TERNBENCH_CACHE or ~/.cache/ternbench)\n"
+            "  -o, --out DIR      results directory (default results/<date>-<host>[-quick])\n"
+            "  --kernel GLOB      only these kernels\n"
+            "  --threads-max N    largest thread count (default: all cores)\n"
+            "  --llc-bytes SIZE   cache size to defeat (default: sysfs L3 if <= 256M, else 64M)\n"
+            "  --seed N           data seed (default 1)\n"
+            "  --own-timer        the harness timer instead of Google Benchmark\n"
+            "  --no-ppl           skip the perplexity step\n"
+            "  --no-plots         do not run scripts/plot_results.py\n"
+            "  --target-bw GBPS   bandwidth of the machine the paper-table latency is projected to\n"
+            "                     (default 83.2: i7-13800H, DDR5-5200 dual channel, theoretical)\n"
+            "Plots can be regenerated from the JSON alone: scripts/plot_results.py results/<run>\n");
+}
+
+static double t0;
+static void progress(void *user, const char *line) {
+    (void)user;
+    fprintf(stderr, "[%6.1fs] %s\n", tb_now() - t0, line);
+}
+
+static int run_plots(const char *dir) {
+    char script[1200];
+    snprintf(script, sizeof script, "%s/scripts/plot_results.py", TB_SOURCE_ROOT);
+    if (access("/usr/bin/python3", X_OK) != 0 || access(script, R_OK) != 0) {
+        fprintf(stderr, "sweep: plots skipped (need /usr/bin/python3 and %s); regenerate later with "
+                        "scripts/plot_results.py %s\n", script, dir);
+        return 0;
+    }
+    char *argv[] = {"/usr/bin/python3", script, (char *)dir, NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0) {
+        fprintf(stderr, "sweep: cannot start the plot script\n");
+        return 1;
+    }
+    int st;
+    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "sweep: the plot script failed (results.json is complete; rerun scripts/plot_results.py %s)\n",
+                dir);
+        return 1;
+    }
+    return 0;
+}
 
 int tb_cmd_sweep(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ternbench sweep: not implemented yet\n");
-    return 1;
+    tb_sweep_opts o;
+    memset(&o, 0, sizeof o);
+    o.seed = 1;
+    o.use_gbench = tb_bench_have_gbench();
+    bool plots = true;
+    const char *llc = NULL, *tmax = NULL, *seed = NULL, *tbw = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--quick")) o.quick = true;
+        else if (!strcmp(a, "--own-timer")) o.use_gbench = false;
+        else if (!strcmp(a, "--no-ppl")) o.skip_ppl = true;
+        else if (!strcmp(a, "--no-plots")) plots = false;
+        else if (!strcmp(a, "--model")) {
+            if (!(o.model = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+            if (!(o.out_dir = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--kernel")) {
+            if (!(o.kernel_glob = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--llc-bytes")) {
+            if (!(llc = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--threads-max")) {
+            if (!(tmax = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--seed")) {
+            if (!(seed = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--target-bw")) {
+            if (!(tbw = tb_arg_value(argc, argv, &i))) return 2;
+        } else {
+            fprintf(stderr, "ternbench sweep: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+    }
+    char *end;
+    if (llc && !(o.llc_bytes = tb_parse_size(llc))) {
+        fprintf(stderr, "ternbench sweep: bad --llc-bytes '%s' (e.g. 32M)\n", llc);
+        return 2;
+    }
+    if (tmax) {
+        long v = strtol(tmax, &end, 10);
+        if (*end || v < 1 || v > 256) {
+            fprintf(stderr, "ternbench sweep: bad --threads-max '%s' (1..256)\n", tmax);
+            return 2;
+        }
+        o.max_threads = (int)v;
+    }
+    if (seed) {
+        unsigned long long v = strtoull(seed, &end, 10);
+        if (*end || !*seed) {
+            fprintf(stderr, "ternbench sweep: bad --seed '%s'\n", seed);
+            return 2;
+        }
+        o.seed = v;
+    }
+    if (tbw) {
+        double v = strtod(tbw, &end);
+        if (*end || !(v > 0) || v > 1e5) {
+            fprintf(stderr, "ternbench sweep: bad --target-bw '%s' (GB/s)\n", tbw);
+            return 2;
+        }
+        o.bw_target_gbps = v;
+    }
+    char outbuf[512];
+    if (!o.out_dir) {
+        char host[64] = "host", date[32];
+        gethostname(host, sizeof host);
+        host[sizeof host - 1] = 0;
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(date, sizeof date, "%Y%m%d-%H%M%S", &tm);
+        snprintf(outbuf, sizeof outbuf, "results/%s-%s%s", date, host, o.quick ? "-quick" : "");
+        o.out_dir = outbuf;
+    }
+    o.data_dir = tb_data_dir();
+    o.progress = progress;
+    t0 = tb_now();
+    if (!o.use_gbench) fprintf(stderr, "sweep: timing with the harness's own timer (%s)\n", tb_bench_timer_name(false));
+    tb_err e;
+    if (tb_sweep_run(&o, &e) < 0) {
+        fprintf(stderr, "ternbench sweep: %s\n", e.msg);
+        return 1;
+    }
+    int rc = plots ? run_plots(o.out_dir) : 0;
+    fprintf(stderr, "sweep: done in %.0f s -> %s/\n", tb_now() - t0, o.out_dir);
+    return rc;
 }

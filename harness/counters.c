@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "results.h"
 #include "tb_build_config.h"
 #if TB_HAVE_PAPI
 #include <papi.h>
@@ -336,4 +337,36 @@ void tb_counters_describe(const tb_counter_report *r, char *buf, size_t n) {
     if (r->gpu_energy_ok) ADD("; gpu energy %.3f J (%s)", r->gpu_joules, r->gpu_energy_source);
     else ADD("; gpu energy n/a (%s)", r->gpu_energy_why);
 #undef ADD
+}
+
+void tb_counters_write(struct tb_jw *w, const char *key, const tb_counter_report *r) {
+    tb_jw_obj_begin(w, key);
+    tb_jw_num(w, "seconds", r->seconds);
+    tb_jw_obj_begin(w, "papi");
+    tb_jw_bool(w, "available", r->papi_ok);
+    if (!r->papi_ok) tb_jw_str(w, "why", r->papi_why);
+    tb_jw_str(w, "scope", "calling thread");
+    tb_jw_obj_begin(w, "events");
+    for (int i = 0; i < r->n_events; i++) tb_jw_int(w, r->event[i], r->value[i]);
+    tb_jw_obj_end(w);
+    tb_jw_obj_end(w);
+    tb_jw_obj_begin(w, "cpu_energy");
+    if (r->cpu_energy_ok) {
+        tb_jw_num(w, "joules", r->cpu_joules);
+        tb_jw_str(w, "source", r->cpu_energy_source);
+    } else {
+        tb_jw_null(w, "joules");
+        tb_jw_str(w, "why", r->cpu_energy_why);
+    }
+    tb_jw_obj_end(w);
+    tb_jw_obj_begin(w, "gpu_energy");
+    if (r->gpu_energy_ok) {
+        tb_jw_num(w, "joules", r->gpu_joules);
+        tb_jw_str(w, "source", r->gpu_energy_source);
+    } else {
+        tb_jw_null(w, "joules");
+        tb_jw_str(w, "why", r->gpu_energy_why);
+    }
+    tb_jw_obj_end(w);
+    tb_jw_obj_end(w);
 }

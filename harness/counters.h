@@ -51,6 +51,10 @@ void tb_counters_free(tb_counters *c);
 /* One-line summary ("papi n/a (reason); cpu energy 12.3 J (powercap); ..."). */
 void tb_counters_describe(const tb_counter_report *r, char *buf, size_t n);
 
+/* Writes the report as an object under key: unavailable values are null with a "why". */
+struct tb_jw;
+void tb_counters_write(struct tb_jw *w, const char *key, const tb_counter_report *r);
+
 #ifdef __cplusplus
 }
 #endif

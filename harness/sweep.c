@@ -1,1 +1,627 @@
-/* sweep.c: (in progress) */
+/* sweep.c: the main job (bandwidth -> kernel checker + benchmarks -> end-to-end
+ * -> perplexity -> modelled energy -> paper table -> results.json), the
+ * synthetic-model cache, and the paper table shared with `ternbench paper`. */
+#include "sweep.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "counters.h"
+#include "driver.h"
+#include "ppl.h"
+#include "results.h"
+#include "runner.h"
+#include "synth.h"
+#include "tokenizer.h"
+
+/* ---- cache ------------------------------------------------------------------------ */
+
+int tb_cache_dir(char *buf, size_t n, tb_err *e) {
+    const char *env = getenv("TERNBENCH_CACHE");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    int w;
+    if (env && *env) w = snprintf(buf, n, "%s", env);
+    else if (xdg && *xdg) w = snprintf(buf, n, "%s/ternbench", xdg);
+    else if (home && *home) w = snprintf(buf, n, "%s/.cache/ternbench", home);
+    else return tb_fail(e, "cache: set TERNBENCH_CACHE (no XDG_CACHE_HOME or HOME)");
+    if (w < 0 || (size_t)w >= n) return tb_fail(e, "cache: path too long");
+    return tb_mkdir_p(buf, e);
+}
+
+typedef struct synth_prog {
+    void (*fn)(void *, const char *);
+    void *user;
+    double last;
+} synth_prog;
+
+static void on_synth(void *ctx, const char *tensor, uint64_t done, uint64_t total) {
+    synth_prog *p = ctx;
+    double now = tb_now();
+    if (!p->fn || (now - p->last < 2.0 && done < total)) return;
+    p->last = now;
+    char line[256];
+    snprintf(line, sizeof line, "synth: %.0f%% (%s)", total ? 100.0 * (double)done / (double)total : 100.0, tensor);
+    p->fn(p->user, line);
+}
+
+int tb_synth_cached(const char *preset, uint64_t seed, const char *tokenizer_json, char *path, size_t n,
+                    void (*progress)(void *user, const char *line), void *user, tb_err *e) {
+    char dir[1024];
+    if (tb_cache_dir(dir, sizeof dir, e) < 0) return -1;
+    if ((size_t)snprintf(path, n, "%s/synth-%s-seed%llu%s.gguf", dir, preset, (unsigned long long)seed,
+                         tokenizer_json ? "-tok" : "") >= n)
+        return tb_fail(e, "cache: path too long");
+    struct stat st;
+    if (stat(path, &st) == 0 && st.st_size > 0) return 0; /* written completely (synth writes via a temp file) */
+    tb_synth_opts o;
+    memset(&o, 0, sizeof o);
+    if (tb_config_preset(preset, &o.cfg) < 0) return tb_fail(e, "synth: unknown preset '%s' (tiny, 2b4t)", preset);
+    o.seed = seed;
+    o.format = TB_SYNTH_GGUF;
+    o.tokenizer_json = tokenizer_json;
+    o.out = path;
+    synth_prog sp = {progress, user, 0};
+    o.progress = on_synth;
+    o.progress_ctx = &sp;
+    if (progress) {
+        char line[1200];
+        snprintf(line, sizeof line, "synth: generating the %s model (seed %llu) into %s (first use; cached after)",
+                 preset, (unsigned long long)seed, path);
+        progress(user, line);
+    }
+    return tb_synth_write(&o, e);
+}
+
+/* ---- paper table ------------------------------------------------------------------ */
+
+int tb_paper_table(const tb_paper_in *in, tb_paper_row *rows, int max) {
+    int n = 0;
+    tb_energy_counts cnt;
+    tb_err e;
+    double params = 0;
+    if (tb_energy_count(in->cfg, 512, &cnt, &e) == 0) params = cnt.lin_weights;
+    const char *shape = in->model_is_2b4t ? "" : " (NOTE: the model measured is not the 2B4T shape)";
+#define ROW(q, pub, ...)                                                          \
+    do {                                                                          \
+        if (n < max) {                                                            \
+            snprintf(rows[n].quantity, sizeof rows[n].quantity, "%s", q);         \
+            snprintf(rows[n].published, sizeof rows[n].published, "%s", pub);     \
+            snprintf(rows[n].here, sizeof rows[n].here, __VA_ARGS__);             \
+            n++;                                                                  \
+        }                                                                         \
+    } while (0)
+#define NOTE(...) snprintf(rows[n - 1].note, sizeof rows[n - 1].note, __VA_ARGS__)
+
+    /* 1. memory of the non-embedding weights */
+    ROW("memory, non-embedding weights", "0.4 GB", "%.3f GB at %.3f bpw", params * in->best_bpw / 8e9, in->best_bpw);
+    NOTE("%.4g ternary weights; the report's 0.4 GB is log2(3) = 1.58 bits each (%.3f GB), an entropy bound no "
+         "byte-aligned layout reaches; kernel layout here: %s%s",
+         params, params * 1.58496 / 8e9, in->best_kernel ? in->best_kernel : "?", shape);
+
+    /* 2. decode latency */
+    if (in->ms_per_token == in->ms_per_token && in->ms_per_token > 0) {
+        ROW("decode latency (measured here)", "29 ms/token", "%.1f ms/token", in->ms_per_token);
+        NOTE("%s, %d thread%s, read bandwidth here %.1f GB/s (measured in the same run)%s",
+             in->best_kernel ? in->best_kernel : "?", in->threads, in->threads > 1 ? "s" : "", in->bw_here_gbps, shape);
+        if (in->bw_here_gbps > 0 && in->bw_target_gbps > 0) {
+            double proj = in->ms_per_token * in->bw_here_gbps / in->bw_target_gbps;
+            ROW("decode latency (projected)", "29 ms/token", "%.1f ms/token", proj);
+            NOTE("ASSUMPTION: decode is memory-bound and reaches the same fraction of bandwidth on the target, so "
+                 "latency scales by %.1f / %.1f GB/s; target: %s",
+                 in->bw_here_gbps, in->bw_target_gbps, in->target_desc ? in->target_desc : "?");
+        }
+    } else {
+        ROW("decode latency", "29 ms/token", "n/a");
+        NOTE("not measured in this run");
+    }
+
+    /* 3. energy (modelled) */
+    tb_energy_result er;
+    if (tb_energy_model(in->cfg, 512, 512, &tb_energy_7nm, &er, &e) == 0) {
+        ROW("energy (modelled)", "0.028 J", "%.4f J (modelled)", er.tern_j_seq);
+        NOTE("modelled, 7 nm per-op energies: INT8 add per ternary weight + FP16 attention at context 512, x 512 "
+             "tokens (the convention that reproduces the report's FP baselines); per token %.1f uJ; FP16 baseline of "
+             "the same shape %.3f J (x%.1f)%s",
+             er.tern_j_token * 1e6, er.fp16_j_seq, er.ratio, shape);
+    }
+
+    /* 4. perplexity */
+    if (in->ppl == in->ppl) {
+        ROW("WikiText-2 perplexity", "17.109", "%.3f", in->ppl);
+        NOTE("%s", in->ppl_note ? in->ppl_note : "");
+    } else {
+        ROW("WikiText-2 perplexity", "17.109", "n/a");
+        NOTE("%s", in->ppl_note ? in->ppl_note : "needs the real weights (ggml-model-i2_s.gguf), which the user provides");
+    }
+#undef ROW
+#undef NOTE
+    return n;
+}
+
+static void paper_write(tb_jw *w, const char *key, const tb_paper_row *rows, int n, const tb_paper_in *in) {
+    tb_jw_obj_begin(w, key);
+    tb_jw_str(w, "source", "BitNet b1.58 2B4T Technical Report, arXiv 2504.12285, Table 1");
+    tb_jw_num(w, "bw_here_gbps", in->bw_here_gbps);
+    tb_jw_num(w, "bw_target_gbps", in->bw_target_gbps);
+    tb_jw_str(w, "target", in->target_desc);
+    tb_jw_arr_begin(w, "rows");
+    for (int i = 0; i < n; i++) {
+        tb_jw_obj_begin(w, NULL);
+        tb_jw_str(w, "quantity", rows[i].quantity);
+        tb_jw_str(w, "published", rows[i].published);
+        tb_jw_str(w, "here", rows[i].here);
+        tb_jw_str(w, "note", rows[i].note);
+        tb_jw_obj_end(w);
+    }
+    tb_jw_arr_end(w);
+    tb_jw_obj_end(w);
+}
+
+/* ---- sweep ------------------------------------------------------------------------ */
+
+static void say(const tb_sweep_opts *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void say(const tb_sweep_opts *o, const char *fmt, ...) {
+    if (!o->progress) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    o->progress(o->user, line);
+}
+
+static void bench_progress(void *user, const char *line) {
+    const tb_sweep_opts *o = user;
+    if (!strncmp(line, "pre-check", 9)) return;
+    say(o, "  %s", line);
+}
+
+typedef struct e2e_prog {
+    const tb_sweep_opts *o;
+    const char *kernel;
+    double last;
+} e2e_prog;
+
+static void on_e2e(void *user, int done, int total, double seconds) {
+    e2e_prog *p = user;
+    double now = tb_now();
+    if (now - p->last < 5.0 && done < total) return;
+    p->last = now;
+    say(p->o, "  e2e %s: %d/%d tokens, %.2f tok/s", p->kernel, done, total, done / seconds);
+}
+
+typedef struct ppl_prog {
+    const tb_sweep_opts *o;
+    const char *const *names;
+    double last;
+} ppl_prog;
+
+static void on_ppl(void *user, int backend, int chunk, int n_chunks, double ppl, double seconds) {
+    ppl_prog *p = user;
+    say(p->o, "  ppl %s: chunk %d/%d, ppl %.4f, %.1f s", p->names[backend], chunk, n_chunks, ppl, seconds);
+}
+
+static bool is_2b4t(const tb_config *c) {
+    return c->hidden == 2560 && c->layers == 30 && c->heads == 20 && c->kv_heads == 5 && c->head_dim == 128 &&
+           c->ffn == 6912 && c->vocab == 128256;
+}
+
+static double bw_at(const tb_bw_result *bw, int n, int threads) {
+    for (int i = 0; i < n; i++)
+        if (bw[i].threads == threads) return bw[i].gbps_median;
+    return NAN;
+}
+
+#define MAX_E2E 64
+
+int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
+    int rc = -1;
+    double t_start = tb_now();
+    tb_model *m = NULL;
+    tb_bench_row *rows = NULL;
+    tb_bench_kcheck *checks = NULL;
+    int n_rows = 0, n_checks = 0;
+    tb_e2e_result *e2e = calloc(MAX_E2E, sizeof *e2e);
+    char(*e2e_why)[256] = calloc(MAX_E2E, sizeof *e2e_why);
+    tb_counter_report *e2e_cnt = calloc(MAX_E2E, sizeof *e2e_cnt);
+    int n_e2e = 0;
+    tb_jw w;
+    tb_jw_init(&w);
+    if (!e2e || !e2e_why || !e2e_cnt) {
+        tb_fail(e, "sweep: out of memory");
+        goto done;
+    }
+    if (tb_mkdir_p(o->out_dir, e) < 0) goto done;
+
+    tb_provenance prov;
+    tb_provenance_collect(&prov);
+    int ncores = tb_ncores();
+    int maxt = o->max_threads > 0 ? o->max_threads : ncores;
+    int threads[16];
+    int nthreads = tb_bench_default_threads(maxt, threads, 16);
+    char llc_src[160];
+    size_t llc = tb_llc_bytes(o->llc_bytes, llc_src, sizeof llc_src);
+    say(o, "sweep: %s, %d cores, LLC %zu MiB (%s), timer: %s", o->quick ? "quick" : "full", ncores, llc >> 20, llc_src,
+        tb_bench_timer_name(o->use_gbench));
+
+    /* ---- model ---- */
+    char model_path[1200];
+    bool synthetic = o->model == NULL;
+    char tok_json[1100] = "";
+    if (o->data_dir) {
+        snprintf(tok_json, sizeof tok_json, "%s/llama3-tokenizer/tokenizer.json", o->data_dir);
+        if (access(tok_json, R_OK) != 0) tok_json[0] = 0;
+    }
+    if (synthetic) {
+        if (tb_synth_cached(o->quick ? "tiny" : "2b4t", 1, tok_json[0] ? tok_json : NULL, model_path, sizeof model_path,
+                            o->progress, o->user, e) < 0)
+            goto done;
+    } else {
+        snprintf(model_path, sizeof model_path, "%s", o->model);
+    }
+    say(o, "model: %s", model_path);
+    if (tb_model_load(model_path, &m, e) < 0) goto done;
+
+    /* ---- 1. bandwidth ---- */
+    say(o, "[1/6] memory read bandwidth (STREAM-like, median of repetitions)");
+    tb_bw_result bw[16];
+    int nbw = 0;
+    size_t bw_bytes = o->quick ? (llc * 4 > (128u << 20) ? llc * 4 : (128u << 20)) : (llc * 4 > (256u << 20) ? llc * 4 : (256u << 20));
+    for (int i = 0; i < nthreads; i++) {
+        if (tb_bandwidth_measure(bw_bytes, threads[i], o->quick ? 3 : 7, &bw[nbw], e) < 0) goto done;
+        say(o, "  %d thread%s: %.2f GB/s", threads[i], threads[i] > 1 ? "s" : "", bw[nbw].gbps_median);
+        nbw++;
+    }
+
+    /* ---- 2. kernel checker + benchmarks ---- */
+    say(o, "[2/6] kernel checker, then kernel benchmarks (weights cold)");
+    tb_bench_config bc;
+    tb_bench_config_default(&bc);
+    static const tb_bench_shape quick_shapes[] = {{"qo", 2560, 2560}, {"kv", 640, 2560}, {"down", 2560, 6912}};
+    bc.kernel_glob = o->kernel_glob;
+    if (o->quick) {
+        bc.shapes = quick_shapes;
+        bc.n_shapes = 3;
+    }
+    bc.threads = threads;
+    bc.n_threads = nthreads;
+    bc.llc_bytes = llc;
+    bc.bw = bw;
+    bc.n_bw = nbw;
+    bc.min_time = o->quick ? 0.03 : 0.2;
+    bc.reps = o->quick ? 1 : 3;
+    bc.seed = o->seed;
+    bc.use_gbench = o->use_gbench;
+    bc.progress = bench_progress;
+    bc.progress_user = (void *)o;
+    bc.checks_out = &checks;
+    bc.n_checks_out = &n_checks;
+    char gbpath[1200], gbflag[1300];
+    snprintf(gbpath, sizeof gbpath, "%s/gbench.json", o->out_dir);
+    snprintf(gbflag, sizeof gbflag, "--benchmark_out=%s", gbpath);
+    char *gbargv[1] = {gbflag};
+    if (o->use_gbench) {
+        bc.gb_argc = 1;
+        bc.gb_argv = gbargv;
+    }
+    if (tb_bench_run(&bc, &rows, &n_rows, e) < 0) goto done;
+
+    /* ---- 3. end to end ---- */
+    say(o, "[3/6] end-to-end decode and batched prefill per kernel (%s)", synthetic ? "synthetic model" : model_path);
+    int n_prompt = o->quick ? 32 : 64, n_decode = o->quick ? 16 : 32;
+    const tb_kernel *e2e_k[MAX_E2E];
+    int e2e_t[MAX_E2E], n_run = 0;
+    /* the scalar reference (tiny/quick only: on 2B4T it takes minutes per token batch) */
+    if (o->quick || !is_2b4t(&m->cfg)) {
+        e2e_k[n_run] = NULL;
+        e2e_t[n_run++] = 1;
+    }
+    const tb_kernel *best = NULL;
+    double best_gbps = 0;
+    for (int i = 0; i < n_checks && n_run < MAX_E2E - 1; i++) {
+        if (strcmp(checks[i].status, "pass") != 0) continue;
+        const tb_kernel *k = tb_kernel_find(checks[i].kernel);
+        if (!k || k->on_device) continue;
+        e2e_k[n_run] = k;
+        e2e_t[n_run++] = maxt;
+        /* best = fastest timed at maxt on the largest shape */
+        for (int r = 0; r < n_rows; r++)
+            if (rows[r].timed && !strcmp(rows[r].kernel, k->name) && rows[r].threads == maxt &&
+                rows[r].rows * (double)rows[r].cols >= 2560.0 * 6912 && rows[r].gbps > best_gbps) {
+                best_gbps = rows[r].gbps;
+                best = k;
+            }
+    }
+    if (best && maxt > 1 && n_run < MAX_E2E) { /* single-thread point for the best kernel */
+        e2e_k[n_run] = best;
+        e2e_t[n_run++] = 1;
+    }
+    tb_counters *cnt = NULL;
+    if (tb_counters_open(&cnt, e) < 0) goto done;
+    for (int i = 0; i < n_run; i++) {
+        tb_e2e_opts eo;
+        memset(&eo, 0, sizeof eo);
+        eo.threads = e2e_t[i];
+        eo.n_prompt = n_prompt;
+        eo.n_decode = n_decode;
+        eo.seed = o->seed;
+        eo.max_decode_seconds = o->quick ? 10 : 60;
+        eo.bw_gbps = bw_at(bw, nbw, e2e_t[i]);
+        e2e_prog ep = {o, e2e_k[i] ? e2e_k[i]->name : "ref", 0};
+        eo.progress = on_e2e;
+        eo.user = &ep;
+        say(o, "  e2e %s, %d thread%s: prefill %d tokens, decode %d", ep.kernel, e2e_t[i], e2e_t[i] > 1 ? "s" : "",
+            n_prompt, n_decode);
+        tb_err ee = {{0}};
+        tb_counters_start(cnt);
+        int r = tb_e2e_run(m, e2e_k[i], &eo, &e2e[n_e2e], &ee);
+        tb_counters_stop(cnt, &e2e_cnt[n_e2e]);
+        if (r < 0) {
+            snprintf(e2e[n_e2e].kernel, sizeof e2e[n_e2e].kernel, "%s", ep.kernel);
+            e2e[n_e2e].threads = e2e_t[i];
+            snprintf(e2e_why[n_e2e], sizeof e2e_why[0], "%.250s", ee.msg);
+            say(o, "  e2e %s FAILED: %s", ep.kernel, ee.msg);
+        } else {
+            say(o, "  e2e %s: decode %.2f tok/s (%.1f ms/token), prefill %.1f tok/s, %.1f MB/token, %.2f GB/s",
+                ep.kernel, e2e[n_e2e].decode_tok_s, e2e[n_e2e].ms_per_token_mean, e2e[n_e2e].prefill_tok_s,
+                e2e[n_e2e].bytes_per_token / 1e6, e2e[n_e2e].achieved_gbps);
+        }
+        n_e2e++;
+    }
+    tb_counters_free(cnt);
+
+    /* ---- 4. perplexity ---- */
+    say(o, "[4/6] perplexity, KL and top-1 per kernel");
+    char ppl_why[512] = "";
+    tb_ppl_result pres[MAX_E2E];
+    const char *pnames[MAX_E2E];
+    int n_pb = 0, ppl_ctx = o->quick ? 128 : 256, ppl_chunks = o->quick ? 2 : 1;
+    size_t n_scored_tokens = 0;
+    char text_path[1100] = "";
+    if (o->data_dir) snprintf(text_path, sizeof text_path, "%s/wikitext-2-raw/wiki.test.raw", o->data_dir);
+    if (o->skip_ppl) {
+        snprintf(ppl_why, sizeof ppl_why, "skipped (--no-ppl)");
+    } else if (!text_path[0] || access(text_path, R_OK) != 0) {
+        snprintf(ppl_why, sizeof ppl_why, "no WikiText-2 text (set TERNBENCH_DATA to the shared data directory)");
+    } else {
+        tb_tokenizer *tok = NULL;
+        tb_err te = {{0}};
+        int trc = -1;
+        if (m->gguf) trc = tb_tokenizer_from_gguf(m->gguf, &tok, &te);
+        if (trc < 0 && tok_json[0]) trc = tb_tokenizer_load(tok_json, &tok, &te);
+        if (trc < 0) {
+            snprintf(ppl_why, sizeof ppl_why, "no tokenizer (%.400s)", te.msg);
+        } else if (tb_tokenizer_vocab(tok) != m->cfg.vocab) {
+            snprintf(ppl_why, sizeof ppl_why, "tokenizer vocabulary %d != model vocabulary %d", tb_tokenizer_vocab(tok),
+                     m->cfg.vocab);
+        } else {
+            char *text = NULL;
+            size_t tlen = 0;
+            int32_t *ids = NULL;
+            size_t nids = 0;
+            if (tb_read_file(text_path, &text, &tlen, &te) < 0 || tb_tokenize(tok, text, tlen, true, false, &ids, &nids, &te) < 0) {
+                snprintf(ppl_why, sizeof ppl_why, "%.500s", te.msg);
+            } else {
+                /* backends: reference first when cheap, else the best kernel (exact kernels are
+                 * bit-identical to the reference: proven by the kernel checker's model check) */
+                tb_runner *runners[MAX_E2E] = {0};
+                const tb_backend *bes[MAX_E2E];
+                bool ok = true;
+                if (o->quick || !is_2b4t(&m->cfg)) {
+                    bes[n_pb] = NULL;
+                    pnames[n_pb++] = "ref";
+                }
+                bool big = !o->quick && is_2b4t(&m->cfg);
+                /* candidates: on the full 2B4T sweep the best kernel first, then the other SIMD
+                 * kernels (portable scalar ones would take too long); otherwise every CPU kernel */
+                const tb_kernel *cand[MAX_E2E];
+                int nc = 0;
+                if (big && best) cand[nc++] = best;
+                for (int i = 0; i < n_checks && nc < MAX_E2E; i++) {
+                    if (strcmp(checks[i].status, "pass") != 0) continue;
+                    const tb_kernel *k = tb_kernel_find(checks[i].kernel);
+                    if (!k || k->on_device || (big && (k == best || k->isa == 0))) continue;
+                    cand[nc++] = k;
+                }
+                for (int i = 0; i < nc && n_pb < MAX_E2E; i++) {
+                    if (tb_runner_new(m, cand[i], maxt, &runners[n_pb], &te) < 0) {
+                        snprintf(ppl_why, sizeof ppl_why, "%.500s", te.msg);
+                        ok = false;
+                        break;
+                    }
+                    bes[n_pb] = tb_runner_backend(runners[n_pb]);
+                    pnames[n_pb++] = cand[i]->name;
+                }
+                if (ok && n_pb > 0) {
+                    tb_ppl_opts po;
+                    memset(&po, 0, sizeof po);
+                    po.ctx = ppl_ctx;
+                    po.max_chunks = ppl_chunks;
+                    po.bos = m->cfg.bos;
+                    ppl_prog pp = {o, pnames, 0};
+                    po.progress = on_ppl;
+                    po.user = &pp;
+                    if (tb_ppl_run(m, ids, nids, bes, n_pb, &po, pres, &te) < 0) {
+                        snprintf(ppl_why, sizeof ppl_why, "%.500s", te.msg);
+                        n_pb = 0;
+                    } else {
+                        n_scored_tokens = (size_t)pres[0].n_scored;
+                    }
+                } else if (ok) {
+                    snprintf(ppl_why, sizeof ppl_why, "no kernel to measure");
+                }
+                if (!ok) n_pb = 0;
+                for (int i = 0; i < MAX_E2E; i++) tb_runner_free(runners[i]);
+            }
+            free(ids);
+            free(text);
+        }
+        tb_tokenizer_free(tok);
+    }
+    if (ppl_why[0]) say(o, "  perplexity n/a: %s", ppl_why);
+    (void)n_scored_tokens;
+
+    /* ---- 5. modelled energy ---- */
+    say(o, "[5/6] modelled energy (operation counts x per-op energies; NOT a measurement)");
+    tb_energy_result en;
+    if (tb_energy_model(&m->cfg, 512, 512, &tb_energy_7nm, &en, e) < 0) goto done;
+
+    /* ---- 6. paper table ---- */
+    say(o, "[6/6] paper table");
+    tb_paper_in pin;
+    memset(&pin, 0, sizeof pin);
+    pin.cfg = &m->cfg;
+    pin.model_is_2b4t = is_2b4t(&m->cfg);
+    pin.best_kernel = best ? best->name : NULL;
+    pin.best_bpw = best ? (double)best->packed_size(2560, 6912) * 8 / (2560.0 * 6912) : 2.0;
+    pin.ms_per_token = NAN;
+    for (int i = 0; i < n_e2e; i++)
+        if (best && !strcmp(e2e[i].kernel, best->name) && e2e[i].threads == maxt && !e2e_why[i][0])
+            pin.ms_per_token = e2e[i].ms_per_token_mean;
+    pin.threads = maxt;
+    pin.bw_here_gbps = bw_at(bw, nbw, maxt);
+    pin.bw_target_gbps = o->bw_target_gbps > 0 ? o->bw_target_gbps : 83.2;
+    pin.target_desc = o->bw_target_gbps > 0 ? "user-given bandwidth (--target-bw)"
+                                            : "Intel i7-13800H (bitnet.cpp's benchmark CPU), DDR5-5200 dual channel: "
+                                              "83.2 GB/s theoretical peak (a measured STREAM figure there is lower, "
+                                              "so this projection is optimistic)";
+    pin.ppl = NAN;
+    char pnote[300];
+    if (synthetic) snprintf(pnote, sizeof pnote, "n/a: this run used a synthetic model; pass --model ggml-model-i2_s.gguf (real weights)");
+    else if (n_pb > 0) {
+        pin.ppl = pres[0].ppl;
+        snprintf(pnote, sizeof pnote, "%s, ctx %d, %d chunk%s only (the published figure uses all chunks at ctx 512)",
+                 pnames[0], ppl_ctx, pres[0].n_chunks, pres[0].n_chunks > 1 ? "s" : "");
+    } else snprintf(pnote, sizeof pnote, "n/a: %s", ppl_why);
+    pin.ppl_note = pnote;
+    tb_paper_row prow[8];
+    int nprow = tb_paper_table(&pin, prow, 8);
+
+    /* ---- results.json ---- */
+    tb_jw_obj_begin(&w, NULL);
+    tb_jw_str(&w, "schema", "ternbench-results/1");
+    tb_jw_str(&w, "tool", "ternbench sweep");
+    tb_jw_obj_begin(&w, "run");
+    tb_jw_bool(&w, "quick", o->quick);
+    tb_jw_str(&w, "model", model_path);
+    tb_jw_bool(&w, "synthetic_model", synthetic);
+    char desc[200];
+    snprintf(desc, sizeof desc, "%s%s: hidden %d, %d layers, FFN %d, vocab %d", synthetic ? "synthetic " : "",
+             is_2b4t(&m->cfg) ? "2B4T shape" : "model", m->cfg.hidden, m->cfg.layers, m->cfg.ffn, m->cfg.vocab);
+    tb_jw_str(&w, "model_desc", desc);
+    tb_jw_str(&w, "kernel_glob", o->kernel_glob ? o->kernel_glob : "*");
+    tb_jw_int(&w, "seed", (long long)o->seed);
+    tb_jw_int(&w, "max_threads", maxt);
+    tb_jw_num(&w, "seconds", tb_now() - t_start);
+    tb_jw_obj_end(&w);
+    tb_provenance_write(&w, "provenance", &prov);
+    tb_jw_str(&w, "timer", tb_bench_timer_name(o->use_gbench));
+    if (o->use_gbench) tb_jw_str(&w, "gbench_json", "gbench.json");
+    else tb_jw_null(&w, "gbench_json");
+    tb_jw_obj_begin(&w, "llc");
+    tb_jw_num(&w, "bytes", (double)llc);
+    tb_jw_str(&w, "source", llc_src);
+    tb_jw_obj_end(&w);
+    tb_jw_arr_begin(&w, "kernel_list");
+    for (int i = 0; i < tb_n_kernels; i++) tb_jw_str(&w, NULL, tb_kernels[i]->name);
+    tb_jw_arr_end(&w);
+    tb_jw_arr_begin(&w, "check");
+    for (int i = 0; i < n_checks; i++) {
+        tb_jw_obj_begin(&w, NULL);
+        tb_jw_str(&w, "kernel", checks[i].kernel);
+        tb_jw_str(&w, "status", checks[i].status);
+        tb_jw_int(&w, "cases", checks[i].cases);
+        tb_jw_int(&w, "passed", checks[i].passed);
+        tb_jw_int(&w, "failed", checks[i].failed);
+        tb_jw_num(&w, "seconds", checks[i].seconds);
+        tb_jw_str(&w, "why", checks[i].why[0] ? checks[i].why : NULL);
+        tb_jw_obj_end(&w);
+    }
+    tb_jw_arr_end(&w);
+    tb_bw_write(&w, "bandwidth", bw, nbw);
+    tb_bench_rows_write(&w, "kernels", rows, n_rows);
+    tb_jw_arr_begin(&w, "e2e");
+    for (int i = 0; i < n_e2e; i++) {
+        if (e2e_why[i][0]) {
+            tb_jw_obj_begin(&w, NULL);
+            tb_jw_str(&w, "kernel", e2e[i].kernel);
+            tb_jw_int(&w, "threads", e2e[i].threads);
+            tb_jw_null(&w, "decode_tok_s");
+            tb_jw_str(&w, "why", e2e_why[i]);
+            tb_jw_obj_end(&w);
+        } else {
+            tb_e2e_write(&w, &e2e[i]);
+        }
+    }
+    tb_jw_arr_end(&w);
+    tb_jw_arr_begin(&w, "e2e_counters");
+    for (int i = 0; i < n_e2e; i++) tb_counters_write(&w, NULL, &e2e_cnt[i]);
+    tb_jw_arr_end(&w);
+    tb_jw_obj_begin(&w, "ppl_setup");
+    tb_jw_int(&w, "ctx", ppl_ctx);
+    tb_jw_int(&w, "max_chunks", ppl_chunks);
+    tb_jw_str(&w, "text", text_path[0] ? text_path : NULL);
+    tb_jw_str(&w, "why", ppl_why[0] ? ppl_why : NULL);
+    tb_jw_str(&w, "kl_reference", n_pb > 0 ? pnames[0] : NULL);
+    tb_jw_obj_end(&w);
+    tb_jw_arr_begin(&w, "ppl");
+    for (int i = 0; i < n_pb; i++) {
+        tb_jw_obj_begin(&w, NULL);
+        tb_jw_str(&w, "kernel", pnames[i]);
+        tb_jw_num(&w, "ppl", pres[i].ppl);
+        tb_jw_num(&w, "ppl_stderr", pres[i].ppl_err);
+        tb_jw_num(&w, "kl", i > 0 && pres[i].has_kl ? pres[i].kl_mean : (i == 0 ? 0.0 : NAN));
+        tb_jw_num(&w, "kl_max", i > 0 && pres[i].has_kl ? pres[i].kl_max : NAN);
+        tb_jw_num(&w, "top1", i > 0 && pres[i].has_kl ? pres[i].top1 : (i == 0 ? 1.0 : NAN));
+        tb_jw_int(&w, "tokens", pres[i].n_scored);
+        tb_jw_int(&w, "chunks", pres[i].n_chunks);
+        tb_jw_num(&w, "seconds", pres[i].seconds);
+        tb_jw_str(&w, "why", i == 0 ? "KL/top-1 reference" : NULL);
+        tb_jw_obj_end(&w);
+    }
+    tb_jw_arr_end(&w);
+    tb_jw_obj_begin(&w, "energy_modelled");
+    tb_jw_str(&w, "label", "modelled (operation counts x per-operation energy; not a measurement)");
+    tb_jw_str(&w, "node", en.node);
+    tb_jw_str(&w, "constants_source", tb_energy_7nm.source);
+    tb_jw_int(&w, "context", en.context);
+    tb_jw_int(&w, "tokens", en.tokens);
+    tb_jw_num(&w, "linear_ops_per_token", en.n.lin_weights);
+    tb_jw_num(&w, "attention_macs_per_token", en.n.attn_macs);
+    tb_jw_num(&w, "ternary_j_per_token", en.tern_j_token);
+    tb_jw_num(&w, "fp16_j_per_token", en.fp16_j_token);
+    tb_jw_num(&w, "ternary_j_per_sequence", en.tern_j_seq);
+    tb_jw_num(&w, "fp16_j_per_sequence", en.fp16_j_seq);
+    tb_jw_num(&w, "ternary_nj_per_param", en.tern_nj_param);
+    tb_jw_num(&w, "fp16_nj_per_param", en.fp16_nj_param);
+    tb_jw_num(&w, "ratio", en.ratio);
+    tb_jw_num(&w, "lm_head_j_per_token_not_included", en.lm_head_j_token);
+    tb_jw_obj_end(&w);
+    paper_write(&w, "paper", prow, nprow, &pin);
+    tb_jw_obj_end(&w);
+    char jpath[1200];
+    snprintf(jpath, sizeof jpath, "%s/results.json", o->out_dir);
+    if (tb_jw_save(&w, jpath, e) < 0) goto done;
+    say(o, "results: %s (%.0f s)", jpath, tb_now() - t_start);
+    rc = 0;
+done:
+    tb_jw_free(&w);
+    tb_model_free(m);
+    free(rows);
+    free(checks);
+    free(e2e);
+    free(e2e_why);
+    free(e2e_cnt);
+    return rc;
+}

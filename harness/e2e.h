@@ -1,0 +1,64 @@
+/* e2e.h: end-to-end speed of a kernel on a whole model: batched prefill
+ * tokens/s (one tb_forward call over the whole prompt), decode tokens/s and
+ * latency per token (greedy, one token per call), resident memory, bytes read
+ * per token and the achieved GB/s.
+ *
+ * Bytes read per decode token (the quantity that bounds batch-1 decode):
+ *   packed ternary weights in the kernel's layout (all 7 linears x layers)
+ *   + the LM head (the tied embedding matrix, read whole for the logits)
+ *   + the KV cache read by attention (2 x layers x kv_dim x position x 4 bytes, f32),
+ *     averaged over the decoded positions.
+ * Norm weights and the one embedding row are ignored (< 0.1%).
+ */
+#ifndef TB_E2E_H
+#define TB_E2E_H
+
+#include "kernel.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tb_e2e_opts {
+    int threads;     /* runner threads (>= 1) */
+    int n_prompt;    /* prompt tokens, evaluated as ONE batched prefill (>= 1) */
+    int n_decode;    /* tokens decoded after the prompt (>= 1) */
+    uint64_t seed;   /* prompt token ids (BOS first, then seeded ids) */
+    double max_decode_seconds; /* stop decoding early (after >= 2 tokens) past this; <= 0: never */
+    double bw_gbps;  /* measured read bandwidth at `threads` for roofline_frac (<= 0: none) */
+    /* Optional progress after each decoded token. */
+    void (*progress)(void *user, int done, int total, double seconds);
+    void *user;
+} tb_e2e_opts;
+
+typedef struct tb_e2e_result {
+    char kernel[64];          /* kernel name, or "ref" (scalar reference) */
+    int threads, n_prompt, n_decode; /* n_decode: tokens actually decoded */
+    bool stopped_early;       /* max_decode_seconds reached */
+    double prefill_s, prefill_tok_s;
+    double decode_s, decode_tok_s;
+    double ms_per_token_mean, ms_per_token_median, ms_per_token_min, ms_per_token_max;
+    double weight_bytes;      /* packed ternary bytes (kernel layout) */
+    double lm_head_bytes;
+    double kv_bytes_per_token;/* average over the decoded positions */
+    double bytes_per_token;   /* sum of the three */
+    double achieved_gbps;     /* bytes_per_token * decode_tok_s / 1e9 */
+    double roofline_frac;     /* achieved / bw (NAN when no bandwidth given) */
+    double rss_bytes, hwm_bytes; /* VmRSS, VmHWM after the run (NAN if unreadable) */
+    int first_token;          /* the first greedy token after the prompt (for cross-checks) */
+} tb_e2e_result;
+
+/* k == NULL runs the scalar reference.  Errors: bad options, runner/forward failures. */
+int tb_e2e_run(const tb_model *m, const tb_kernel *k, const tb_e2e_opts *o, tb_e2e_result *r, tb_err *e);
+
+/* VmRSS / VmHWM of this process in bytes (NAN if /proc is unreadable). */
+void tb_e2e_rss(double *rss, double *hwm);
+
+struct tb_jw;
+void tb_e2e_write(struct tb_jw *w, const tb_e2e_result *r); /* one object (no key: in an array) */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
