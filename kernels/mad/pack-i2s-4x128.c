@@ -9,28 +9,67 @@ size_t tb_i2s4_packed_size(int rows, int cols) {
     return (size_t)tb_i2s4_rp(rows) / 4 * (size_t)(tb_i2s4_kp(cols) / TB_I2S4_BLOCK) * 128;
 }
 
+/* Fast path for GGUF I2_S rows made of whole 128-weight blocks (every 2B4T tensor):
+ * an I2_S block byte holds K index j at bits 7:6, j+32 at 5:4, j+64 at 3:2, j+96 at 1:0
+ * (SPEC §3a), ours the same four codes in the opposite order, so each byte maps through
+ * a 256-entry table; bytes holding the never-written code 3 are rejected. */
+static int pack_from_i2s(const tb_ternary *w, uint8_t *out) {
+    static uint8_t rev[256], bad[256];
+    static int ready;
+    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
+        for (int v = 0; v < 256; v++) {
+            int r = 0, b = 0;
+            for (int s = 0; s < 4; s++) {
+                int code = (v >> (2 * s)) & 3;
+                r |= code << (6 - 2 * s);
+                b |= code == 3;
+            }
+            rev[v] = (uint8_t)r;
+            bad[v] = (uint8_t)b;
+        }
+        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+    }
+    const int rows = w->rows, nb = w->cols / 128;
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *src = w->data + (size_t)r * nb * 32;
+        uint8_t *dr = out + (size_t)(r / 4) * nb * 128 + (size_t)(r % 4) * 32;
+        int anybad = 0;
+        for (int b = 0; b < nb; b++)
+            for (int j = 0; j < 32; j++) {
+                const uint8_t v = src[(size_t)b * 32 + j];
+                anybad |= bad[v];
+                dr[(size_t)b * 128 + j] = rev[v];
+            }
+        if (anybad) return TB_KERR_CODE;
+    }
+    return 0;
+}
+
 int tb_i2s4_pack(const tb_ternary *w, void *dst) {
     const int rows = w->rows, cols = w->cols;
     if (rows < 1 || cols < 1) return TB_KERR_SHAPE;
-    const int nb = tb_i2s4_kp(cols) / TB_I2S4_BLOCK;
+    const int kp = tb_i2s4_kp(cols), nb = kp / TB_I2S4_BLOCK;
     uint8_t *out = dst;
-    /* all codes 1 (weight 0) = 0b01010101: rows/K padding stays zero weight */
+    /* padding rows of the last tile: all codes 1 (weight 0) = 0b01010101 */
     memset(out, 0x55, tb_i2s4_packed_size(rows, cols));
-    int8_t *row = malloc((size_t)cols); /* (cols) */
+    if (w->layout == TB_TERN_I2S && cols % 128 == 0) return pack_from_i2s(w, out);
+    int8_t *row = malloc((size_t)kp); /* (Kp): the row, then weight 0 up to Kp */
     if (!row) return TB_KERR_NOMEM;
+    memset(row, 0, (size_t)kp);
     for (int r = 0; r < rows; r++) {
         tb_ternary_row(w, r, row);
-        uint8_t *tile = out + (size_t)(r / 4) * nb * 128 + (size_t)(r % 4) * 32;
-        for (int c = 0; c < cols; c++) {
-            int v = row[c];
-            if (v < -1 || v > 1) {
-                free(row);
-                return TB_KERR_CODE;
-            }
-            int b = c / 128, j = c % 128;
-            uint8_t *byte = tile + (size_t)b * 128 + (j & 31);
-            int sh = 2 * (j >> 5);
-            *byte = (uint8_t)((*byte & ~(3u << sh)) | ((unsigned)(v + 1) << sh));
+        int bad = 0;
+        for (int c = 0; c < cols; c++) bad |= (uint8_t)(row[c] + 1) > 2;
+        if (bad) {
+            free(row);
+            return TB_KERR_CODE;
+        }
+        uint8_t *dr = out + (size_t)(r / 4) * nb * 128 + (size_t)(r % 4) * 32;
+        for (int b = 0; b < nb; b++) {
+            const int8_t *src = row + (size_t)b * 128;
+            uint8_t *d = dr + (size_t)b * 128;
+            for (int j = 0; j < 32; j++)
+                d[j] = (uint8_t)((src[j] + 1) | (src[j + 32] + 1) << 2 | (src[j + 64] + 1) << 4 | (src[j + 96] + 1) << 6);
         }
     }
     free(row);

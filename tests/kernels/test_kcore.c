@@ -241,6 +241,49 @@ TB_TEST(packers_reject_bad_codes) {
     }
 }
 
+/* every packer gives the same bytes from the GGUF I2_S layout, the HF packed layout and
+ * plain codes (the MAD packer has a byte-table fast path for I2_S), and rejects an I2_S
+ * code 3 */
+TB_TEST(packers_agree_across_source_layouts) {
+    /* 8x208: I2_S blocks straddle rows (slow path); rows*cols must be a multiple of 128, else
+     * the I2_S scale (at byte rows*cols/4) overlaps the last block */
+    const int shp[][2] = {{8, 256}, {12, 2560}, {8, 208}};
+    for (size_t s = 0; s < 3; s++) {
+        const int rows = shp[s][0], cols = shp[s][1];
+        packed_w w;
+        fill_codes(&w, rows, cols, 40 + s);
+        uint8_t *i2s = malloc(tb_i2s_nbytes(rows, cols)), *hf = malloc((size_t)rows / 4 * cols);
+        tb_i2s_pack(w.codes, rows, cols, 1.0f, i2s);
+        tb_hf_pack(w.codes, rows, cols, hf);
+        tb_ternary ti = w.t, th = w.t;
+        ti.layout = TB_TERN_I2S, ti.data = i2s;
+        th.layout = TB_TERN_HF_PACKED, th.data = hf;
+        for (int i = 0; i < tb_n_kernels; i++) {
+            const tb_kernel *k = tb_kernels[i];
+            const size_t ps = k->packed_size(rows, cols);
+            uint8_t *a = tb_alloc(ps), *b = tb_alloc(ps), *c = tb_alloc(ps);
+            int ra = k->pack(&w.t, a), rb = k->pack(&ti, b), rc = k->pack(&th, c);
+            if (ra == TB_KERR_SHAPE) goto next;
+            TB_CHECK_MSG(ra == 0 && rb == 0 && rc == 0, "%s: %d %d %d", k->name, ra, rb, rc);
+            TB_CHECK_MSG(memcmp(a, b, ps) == 0, "%s: I2_S-sourced pack differs (%dx%d)", k->name, rows, cols);
+            TB_CHECK_MSG(memcmp(a, c, ps) == 0, "%s: HF-sourced pack differs (%dx%d)", k->name, rows, cols);
+            if (strcmp(k->family, "mad") == 0) {
+                uint8_t save = i2s[5];
+                i2s[5] |= 0x30; /* a code-3 field */
+                TB_CHECK_EQ_INT(k->pack(&ti, b), TB_KERR_CODE);
+                i2s[5] = save;
+            }
+        next:
+            tb_free(a);
+            tb_free(b);
+            tb_free(c);
+        }
+        free(i2s);
+        free(hf);
+        free(w.codes);
+    }
+}
+
 /* The adversarial case: all +1 weights x all -128 activations over K = 6912 (a peer's
  * int16 accumulation wraps here), and its mirror image, for every runnable kernel. */
 TB_TEST(adversarial_k6912_every_kernel) {
