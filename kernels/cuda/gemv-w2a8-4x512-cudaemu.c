@@ -1,8 +1,10 @@
 /* gemv-w2a8-4x512-cudaemu.c: host emulation of the CUDA W2A8 kernels (w2a8.cu).
  *
- * Walks the warp-packed bytes (w2a8_layout.h) exactly as the device threads do:
- * token groups of 8/4/2/1, one warp per 4-row tile (ksplit warps sharing a tile take
- * its 512-weight chunks round-robin), each lane loading one 32-bit word per row and
+ * Walks the warp-packed bytes (w2a8_layout.h) exactly as the device threads do, with
+ * the same launch geometry helpers: one launch per token group of 8/4/2/1, blocks of
+ * 4 warps, one warp per 4-row tile (ksplit warps sharing a tile take its 512-weight
+ * chunks round-robin, partials through "shared memory"), each lane loading one 32-bit
+ * word per row and
  * its 16 activations as 4 int8x4 words, the same decode bit operations, dp4a emulated
  * in C, the sum(q) correction, the xor-butterfly reduction and the partials summed in
  * warp order.  Portable C, exact.  Registered as gemv_w2a8_4x512__cudaemu (family
@@ -89,20 +91,44 @@ int tb_w2a8_gemv_emu(const void *packed, int rows, int cols, const int8_t *q, in
     if (rows <= 0 || cols <= 0 || n <= 0 || r0 < 0 || r1 > rows || r0 >= r1) return TB_KERR_SHAPE;
     if (ksplit != 1 && ksplit != 2 && ksplit != 4) return TB_KERR_SHAPE;
     const int nchunks = tb_w2a8_nchunks(cols);
-    const int t0 = r0 / TB_W2A8_TILE_ROWS, t1 = tb_w2a8_tiles(r1);
-    for (int g = 0; g < n; g += tb_w2a8_group(n - g)) {
+    const int tile0 = r0 / TB_W2A8_TILE_ROWS, ntiles = tb_w2a8_tiles(r1) - tile0;
+    const int blocks = tb_w2a8_blocks(ntiles, ksplit);
+    for (int g = 0; g < n; g += tb_w2a8_group(n - g)) { /* one launch per token group */
         const int nt = tb_w2a8_group(n - g);
         const int8_t *qg = q + (size_t)g * cols;
-        for (int tile = t0; tile < t1; tile++) {
-            int32_t part[4][TB_W2A8_TILE_ROWS][TB_W2A8_MAX_TOK]; /* (ksplit warps, rows, tokens) */
-            for (int kp = 0; kp < ksplit; kp++) warp_emu(packed, nchunks, cols, qg, nt, tile, kp, ksplit, part[kp]);
-            for (int i = 0; i < TB_W2A8_TILE_ROWS; i++) {
-                const int r = tile * TB_W2A8_TILE_ROWS + i;
-                if (r < r0 || r >= r1) continue;
-                for (int t = 0; t < nt; t++) {
-                    int32_t s = 0;
-                    for (int kp = 0; kp < ksplit; kp++) s += part[kp][i][t];
-                    acc[(size_t)(g + t) * rows + r] = s;
+        int32_t *ag = acc + (size_t)g * rows;
+        for (int block = 0; block < blocks; block++) {
+            int32_t mine[TB_W2A8_WARPS][TB_W2A8_LANES];                       /* each lane's output value */
+            int32_t part[TB_W2A8_WARPS][TB_W2A8_TILE_ROWS][TB_W2A8_MAX_TOK]; /* shared memory */
+            for (int warp = 0; warp < TB_W2A8_WARPS; warp++) {
+                int tile_local, kp;
+                tb_w2a8_warp_role(block, warp, ksplit, &tile_local, &kp);
+                int32_t sums[TB_W2A8_TILE_ROWS][TB_W2A8_MAX_TOK] = {{0}}; /* idle warps reduce zeros */
+                if (tile_local < ntiles) warp_emu(packed, nchunks, cols, qg, nt, tile0 + tile_local, kp, ksplit, sums);
+                for (int lane = 0; lane < TB_W2A8_LANES; lane++) {
+                    int i, t;
+                    tb_w2a8_lane_out(lane, nt, &i, &t);
+                    mine[warp][lane] = lane < TB_W2A8_TILE_ROWS * nt ? sums[i][t] : 0;
+                    if (ksplit > 1 && lane < TB_W2A8_TILE_ROWS * nt) part[warp][i][t] = mine[warp][lane];
+                }
+            }
+            /* __syncthreads(); then the kp == 0 warp of each tile adds its siblings in order */
+            for (int warp = 0; warp < TB_W2A8_WARPS; warp++) {
+                int tile_local, kp;
+                tb_w2a8_warp_role(block, warp, ksplit, &tile_local, &kp);
+                if (kp != 0) continue;
+                for (int lane = 0; lane < TB_W2A8_TILE_ROWS * nt; lane++) {
+                    int i, t;
+                    tb_w2a8_lane_out(lane, nt, &i, &t);
+                    int32_t v = mine[warp][lane];
+                    if (ksplit > 1) {
+                        v = 0;
+                        for (int k = 0; k < ksplit; k++) v += part[warp + k][i][t];
+                    }
+                    if (tile_local >= ntiles) continue;
+                    const int r = (tile0 + tile_local) * TB_W2A8_TILE_ROWS + i;
+                    if (r < r0 || r >= r1) continue;
+                    ag[(size_t)t * rows + r] = v;
                 }
             }
         }

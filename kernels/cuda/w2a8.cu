@@ -36,7 +36,7 @@
 /* device code                                                              */
 /* ======================================================================= */
 
-#define W2A8_WARPS 4 /* warps per block */
+#define W2A8_WARPS TB_W2A8_WARPS
 
 __global__ void __launch_bounds__(256) w2a8_quant(const float *__restrict__ x, int cols, int kpad,
                                                   int8_t *__restrict__ q, float *__restrict__ s_out) {
@@ -74,9 +74,8 @@ __global__ void __launch_bounds__(W2A8_WARPS * 32)
               int tile0, int ntiles, int r0, int r1, int ksplit, int32_t *__restrict__ acc,
               float *__restrict__ y, const float *__restrict__ s, tb_w2a8_parts parts) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int tiles_per_block = W2A8_WARPS / ksplit;
-    const int tile_local = blockIdx.x * tiles_per_block + warp / ksplit;
-    const int kp = warp % ksplit;
+    int tile_local, kp;
+    tb_w2a8_warp_role(blockIdx.x, warp, ksplit, &tile_local, &kp);
     const int tile = tile0 + tile_local;
     __shared__ int32_t part[W2A8_WARPS][TB_W2A8_TILE_ROWS][NT]; /* (warps, rows, tokens) */
 
@@ -127,7 +126,8 @@ __global__ void __launch_bounds__(W2A8_WARPS * 32)
         }
 
     /* lane l < 4*NT writes (row i, token t) = (l / NT, l % NT) */
-    const int my_i = lane / NT, my_t = lane % NT;
+    int my_i, my_t;
+    tb_w2a8_lane_out(lane, NT, &my_i, &my_t);
     int32_t mine = 0;
 #pragma unroll
     for (int i = 0; i < TB_W2A8_TILE_ROWS; i++)
@@ -238,8 +238,7 @@ static int launch_gemv(const uint32_t *W, int rows, int cols, const int8_t *q, i
     const int nchunks = tb_w2a8_nchunks(cols), kpad = tb_w2a8_kpad(cols);
     const int tile0 = r0 / TB_W2A8_TILE_ROWS, ntiles = tb_w2a8_tiles(r1) - tile0;
     const int ksplit = tb_w2a8_pick_ksplit(ntiles, nchunks, avail_sms);
-    const int tiles_per_block = W2A8_WARPS / ksplit;
-    const dim3 grid((unsigned)((ntiles + tiles_per_block - 1) / tiles_per_block)), block(W2A8_WARPS * 32);
+    const dim3 grid((unsigned)tb_w2a8_blocks(ntiles, ksplit)), block(W2A8_WARPS * 32);
     tb_w2a8_parts pp;
     if (parts) pp = *parts;
     else {

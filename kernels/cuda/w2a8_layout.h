@@ -47,6 +47,7 @@
 #define TB_W2A8_LANES 32
 #define TB_W2A8_MAX_TOK 8     /* tokens per pass of the small-batch path */
 #define TB_W2A8_MAX_PARTS 4   /* fused parts (q|k|v = 3, gate|up = 2) */
+#define TB_W2A8_WARPS 4       /* warps per thread block */
 
 /* Scales of the row parts of a (possibly fused) linear. */
 typedef struct tb_w2a8_parts {
@@ -71,6 +72,25 @@ TB_HD int tb_w2a8_bit_of(int c) { return 8 * (c & 3) + 2 * ((c >> 2) & 3); }
 
 /* The decode: four code bytes (0..2 each) matching activation word j of the lane. */
 TB_HD uint32_t tb_w2a8_decode(uint32_t word, int j) { return (word >> (2 * j)) & 0x03030303u; }
+
+/* ---- launch geometry, shared by the device kernel and the host emulation ---- */
+/* Blocks for ntiles tiles when ksplit warps share a tile (4/ksplit tiles per block). */
+TB_HD int tb_w2a8_blocks(int ntiles, int ksplit) {
+    const int tpb = TB_W2A8_WARPS / ksplit;
+    return (ntiles + tpb - 1) / tpb;
+}
+/* Warp `warp` of block `block`: which tile (relative to the first) and which share kp
+ * of its chunks (chunks kp, kp + ksplit, ...). */
+TB_HD void tb_w2a8_warp_role(int block, int warp, int ksplit, int *tile_local, int *kp) {
+    *tile_local = block * (TB_W2A8_WARPS / ksplit) + warp / ksplit;
+    *kp = warp % ksplit;
+}
+/* After the butterfly every lane holds all 4*nt sums; lane l < 4*nt writes out
+ * (row i, token t) = (l / nt, l % nt). */
+TB_HD void tb_w2a8_lane_out(int lane, int nt, int *i, int *t) {
+    *i = lane / nt;
+    *t = lane % nt;
+}
 
 /* Scale of row r of a fused linear. */
 TB_HD float tb_w2a8_row_scale(const tb_w2a8_parts *p, int r) {
