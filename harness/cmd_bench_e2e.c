@@ -1,11 +1,218 @@
-/* cmd_bench_e2e.c: `ternbench bench-e2e` (placeholder until its issue lands). */
+/* cmd_bench_e2e.c: `ternbench bench-e2e`: decode and batched-prefill speed of
+ * one kernel on a whole model, memory, bytes per token, achieved GB/s. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "bandwidth.h"
 #include "cli.h"
+#include "counters.h"
+#include "driver.h"
+#include "e2e.h"
+#include "results.h"
+#include "runner.h"
+#include "sweep.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ternbench bench-e2e [--model PATH | --preset tiny|2b4t] [--kernel K] [--threads T] [options]\n\n"
+            "Prefill (one batched forward pass over the prompt) and greedy decode of n tokens.\n"
+            "Reports tokens/s, latency per token, resident memory, bytes read per token (packed\n"
+            "ternary weights + LM head + KV cache), achieved GB/s and the fraction of the read\n"
+            "bandwidth measured at the same thread count.\n"
+            "  --model PATH      .gguf or HF directory\n"
+            "  --preset NAME     synthetic model, generated once into the cache (default: 2b4t)\n"
+            "  --kernel K        registered kernel name, 'best' (default) or 'ref' (scalar reference)\n"
+            "  --threads T       threads (default: all cores)\n"
+            "  --prompt N        prompt tokens (default 64)\n"
+            "  --decode N        decoded tokens (default 32)\n"
+            "  --seed N          prompt ids seed (default 1)\n"
+            "  --isa-max NAME    limit kernel ISAs (for 'best')\n"
+            "  --no-bandwidth    do not measure the read bandwidth (no roofline fraction)\n"
+            "  --json PATH       write the result with provenance\n");
+}
+
+static void on_prog(void *user, int done, int total, double s) {
+    double *last = user;
+    double now = tb_now();
+    if (now - *last < 2.0 && done < total) return;
+    *last = now;
+    fprintf(stderr, "\rdecode %d/%d  %.2f tok/s", done, total, done / s);
+    if (done == total) fputc('\n', stderr);
+}
+
+static void on_line(void *user, const char *line) {
+    (void)user;
+    fprintf(stderr, "%s\n", line);
+}
 
 int tb_cmd_bench_e2e(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ternbench bench-e2e: not implemented yet\n");
-    return 1;
+    const char *model = NULL, *preset = NULL, *kname = "best", *th_s = NULL, *np_s = NULL, *nd_s = NULL,
+               *seed_s = NULL, *isa_s = NULL, *json = NULL;
+    bool no_bw = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--no-bandwidth")) {
+            no_bw = true;
+            continue;
+        }
+        const char **dst = !strcmp(a, "--model")     ? &model
+                           : !strcmp(a, "--preset")  ? &preset
+                           : !strcmp(a, "--kernel")  ? &kname
+                           : !strcmp(a, "--threads") ? &th_s
+                           : !strcmp(a, "--prompt")  ? &np_s
+                           : !strcmp(a, "--decode")  ? &nd_s
+                           : !strcmp(a, "--seed")    ? &seed_s
+                           : !strcmp(a, "--isa-max") ? &isa_s
+                           : !strcmp(a, "--json")    ? &json
+                                                     : NULL;
+        if (!dst) {
+            fprintf(stderr, "ternbench bench-e2e: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        if (!(*dst = tb_arg_value(argc, argv, &i))) return 2;
+    }
+    if (model && preset) {
+        fprintf(stderr, "ternbench bench-e2e: give --model or --preset, not both\n");
+        return 2;
+    }
+    long threads = tb_ncores(), np = 64, nd = 32;
+    unsigned long long seed = 1;
+    struct {
+        const char *s, *name;
+        long *v;
+        long lo, hi;
+    } nums[] = {{th_s, "--threads", &threads, 1, 256}, {np_s, "--prompt", &np, 1, 4096}, {nd_s, "--decode", &nd, 1, 4096}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (!nums[i].s) continue;
+        char *end;
+        long v = strtol(nums[i].s, &end, 10);
+        if (*end || !*nums[i].s || v < nums[i].lo || v > nums[i].hi) {
+            fprintf(stderr, "ternbench bench-e2e: bad %s '%s' (%ld..%ld)\n", nums[i].name, nums[i].s, nums[i].lo,
+                    nums[i].hi);
+            return 2;
+        }
+        *nums[i].v = v;
+    }
+    if (seed_s) {
+        char *end;
+        seed = strtoull(seed_s, &end, 10);
+        if (*end || !*seed_s) {
+            fprintf(stderr, "ternbench bench-e2e: bad --seed '%s'\n", seed_s);
+            return 2;
+        }
+    }
+    unsigned mask = TB_ISA_ALL;
+    if (isa_s && tb_isa_mask_from_name(isa_s, &mask) < 0) {
+        fprintf(stderr, "ternbench bench-e2e: unknown --isa-max '%s'\n", isa_s);
+        return 2;
+    }
+    tb_err e;
+    const tb_kernel *k = NULL;
+    if (tb_kernel_resolve(kname, mask, &k, &e) < 0) {
+        fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
+        return 1;
+    }
+    char path[1200];
+    if (!model) {
+        char tok[1100] = "";
+        const char *dd = tb_data_dir();
+        if (dd) snprintf(tok, sizeof tok, "%s/llama3-tokenizer/tokenizer.json", dd);
+        if (tb_synth_cached(preset ? preset : "2b4t", 1, tok[0] ? tok : NULL, path, sizeof path, on_line, NULL, &e) < 0) {
+            fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
+            return 1;
+        }
+        model = path;
+    }
+    tb_model *m;
+    if (tb_model_load(model, &m, &e) < 0) {
+        fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
+        return 1;
+    }
+    tb_bw_result bw = {0};
+    bw.gbps_median = NAN;
+    if (!no_bw) {
+        char src[160];
+        size_t llc = tb_llc_bytes(0, src, sizeof src);
+        size_t bytes = llc * 4 > (256u << 20) ? llc * 4 : (256u << 20);
+        if (tb_bandwidth_measure(bytes, (int)threads, 5, &bw, &e) < 0) {
+            fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
+            tb_model_free(m);
+            return 1;
+        }
+        fprintf(stderr, "read bandwidth, %ld thread%s: %.2f GB/s\n", threads, threads > 1 ? "s" : "", bw.gbps_median);
+    }
+    tb_e2e_opts o;
+    memset(&o, 0, sizeof o);
+    o.threads = (int)threads;
+    o.n_prompt = (int)np;
+    o.n_decode = (int)nd;
+    o.seed = seed;
+    o.bw_gbps = bw.gbps_median;
+    double last = 0;
+    o.progress = on_prog;
+    o.user = &last;
+    tb_counters *cnt = NULL;
+    tb_counter_report cr;
+    memset(&cr, 0, sizeof cr);
+    if (tb_counters_open(&cnt, &e) < 0) {
+        fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
+        tb_model_free(m);
+        return 1;
+    }
+    tb_e2e_result r;
+    tb_counters_start(cnt);
+    int rc = tb_e2e_run(m, k, &o, &r, &e);
+    tb_counters_stop(cnt, &cr);
+    tb_counters_free(cnt);
+    if (rc < 0) {
+        fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
+        tb_model_free(m);
+        return 1;
+    }
+    char cline[768];
+    tb_counters_describe(&cr, cline, sizeof cline);
+    printf("model      %s (hidden %d, %d layers, vocab %d)\n", model, m->cfg.hidden, m->cfg.layers, m->cfg.vocab);
+    printf("kernel     %s, %d thread%s\n", r.kernel, r.threads, r.threads > 1 ? "s" : "");
+    printf("prefill    %d tokens in one batch: %.3f s, %.1f tokens/s\n", r.n_prompt, r.prefill_s, r.prefill_tok_s);
+    printf("decode     %d tokens%s: %.2f tokens/s; latency/token mean %.2f ms, median %.2f, min %.2f, max %.2f\n",
+           r.n_decode, r.stopped_early ? " (stopped early)" : "", r.decode_tok_s, r.ms_per_token_mean,
+           r.ms_per_token_median, r.ms_per_token_min, r.ms_per_token_max);
+    printf("bytes/tok  %.1f MB = ternary %.1f + LM head %.1f + KV cache %.2f\n", r.bytes_per_token / 1e6,
+           r.weight_bytes / 1e6, r.lm_head_bytes / 1e6, r.kv_bytes_per_token / 1e6);
+    if (r.roofline_frac == r.roofline_frac)
+        printf("achieved   %.2f GB/s = %.1f%% of the measured %.2f GB/s\n", r.achieved_gbps, 100 * r.roofline_frac,
+               bw.gbps_median);
+    else
+        printf("achieved   %.2f GB/s (bandwidth not measured)\n", r.achieved_gbps);
+    printf("memory     RSS %.1f MB, peak %.1f MB\n", r.rss_bytes / 1e6, r.hwm_bytes / 1e6);
+    printf("counters   %s\n", cline);
+    if (json) {
+        tb_provenance p;
+        tb_provenance_collect(&p);
+        tb_jw w;
+        tb_jw_init(&w);
+        tb_jw_obj_begin(&w, NULL);
+        tb_jw_str(&w, "tool", "ternbench bench-e2e");
+        tb_jw_str(&w, "model", model);
+        tb_provenance_write(&w, "provenance", &p);
+        tb_jw_num(&w, "bandwidth_gbps", bw.gbps_median);
+        tb_jw_arr_begin(&w, "e2e");
+        tb_e2e_write(&w, &r);
+        tb_jw_arr_end(&w);
+        tb_counters_write(&w, "counters", &cr);
+        tb_jw_obj_end(&w);
+        if (tb_jw_save(&w, json, &e) < 0) {
+            fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
+            rc = -1;
+        }
+        tb_jw_free(&w);
+    }
+    tb_model_free(m);
+    return rc < 0 ? 1 : 0;
 }
