@@ -36,7 +36,8 @@ static void usage(FILE *f) {
             "  --kernel LIST     ref (default), a kernel name, a comma-separated list, or 'all'\n"
             "                    (the reference plus every kernel this machine supports)\n"
             "  --no-ref          with kernels: do not run the reference (no KL / top-1)\n"
-            "  --threads N       kernel threads (default: all online cores; the reference is 1 thread)\n"
+            "  --threads N       kernel and scoring threads (default: all online cores; the reference\n"
+            "                    forward pass is 1 thread; results do not depend on N)\n"
             "  --isa-max NAME    restrict kernels to scalar|avx2|avx512|avx512vnni|all\n"
             "  -o FILE           write a JSON result with provenance\n"
             "  --quiet           no per-chunk progress\n"
@@ -211,7 +212,7 @@ int tb_cmd_ppl(int argc, char **argv) {
     fflush(stdout);
 
     prog p = {names, quiet, isatty(2) != 0};
-    tb_ppl_opts o = {ctx, max_chunks, tb_tokenizer_bos(t), on_progress, &p};
+    tb_ppl_opts o = {ctx, max_chunks, tb_tokenizer_bos(t), on_progress, &p, threads};
     if (tb_ppl_run(m, ids, n_ids, bes, n_run, &o, res, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
 
     for (int b = 0; b < n_run; b++) {
@@ -230,14 +231,15 @@ int tb_cmd_ppl(int argc, char **argv) {
         tb_jw_str(&w, "convention", "llama-perplexity: BOS-first tokenization, non-overlapping chunks, BOS per chunk, "
                                     "KV cleared per chunk, second half scored");
         tb_jw_obj_begin(&w, "model");
-        tb_jw_str(&w, "path", model_path);
+        char rp[4096];
+        tb_jw_str(&w, "path", realpath(model_path, rp) ? rp : model_path);
         tb_jw_str(&w, "format", m->format);
         tb_jw_str(&w, "arch", m->cfg.arch);
         tb_jw_int(&w, "vocab", m->cfg.vocab);
         tb_jw_obj_end(&w);
         tb_jw_str(&w, "tokenizer", tok_path);
         tb_jw_str(&w, "pre_tokenizer", "llama3 regex");
-        tb_jw_str(&w, "file", file);
+        tb_jw_str(&w, "file", realpath(file, rp) ? rp : file);
         tb_jw_int(&w, "file_bytes", (long long)len);
         tb_jw_int(&w, "file_tokens", (long long)n_ids);
         tb_jw_int(&w, "ctx", ctx);

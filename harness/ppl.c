@@ -9,8 +9,10 @@
 #include "ppl.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int tb_ppl_n_chunks(size_t n_tokens, int ctx, int max_chunks, tb_err *e) {
     if (ctx < 4) return tb_fail(e, "perplexity: context %d is too small (at least 4)", ctx);
@@ -45,6 +47,63 @@ static double kl_div(const float *p, double lp, const float *q, double lq, int V
     return kl > 0 ? kl : 0; /* exact KL is >= 0; rounding can leave -1e-17 */
 }
 
+/* Scoring of one chunk's rows, split over threads by row; results go to per-row
+ * arrays and are summed in row order afterwards, so they do not depend on the thread
+ * count. */
+typedef struct score_job {
+    const float *logits;   /* (n_score, vocab) rows of this backend */
+    const int32_t *target; /* (n_score) token each row predicts */
+    float *ref;            /* (n_score, vocab) backend 0's rows: written when store_ref, read when kl */
+    double *ref_lz;        /* (n_score) */
+    int *ref_arg;          /* (n_score) */
+    double *nll, *kl;      /* (n_score) outputs */
+    int *agree;            /* (n_score) outputs */
+    int V, r0, r1;
+    bool store_ref, do_kl;
+} score_job;
+
+static void *score_rows(void *arg) {
+    score_job *j = arg;
+    for (int r = j->r0; r < j->r1; r++) {
+        const float *row = j->logits + (size_t)r * j->V;
+        int am;
+        double lz = log_sum_exp(row, j->V, &am);
+        j->nll[r] = lz - (double)row[j->target[r]];
+        if (j->store_ref) {
+            memcpy(j->ref + (size_t)r * j->V, row, (size_t)j->V * sizeof *row);
+            j->ref_lz[r] = lz;
+            j->ref_arg[r] = am;
+        }
+        if (j->do_kl) {
+            j->kl[r] = kl_div(j->ref + (size_t)r * j->V, j->ref_lz[r], row, lz, j->V);
+            j->agree[r] = am == j->ref_arg[r];
+        }
+    }
+    return NULL;
+}
+
+static void score_chunk(score_job base, int n_score, int threads) {
+    enum { MAXT = 64 };
+    pthread_t tid[MAXT];
+    score_job jobs[MAXT];
+    if (threads > MAXT) threads = MAXT;
+    if (threads > n_score) threads = n_score;
+    if (threads < 1) threads = 1;
+    int started = 0;
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = base;
+        jobs[t].r0 = (int)((long)n_score * t / threads);
+        jobs[t].r1 = (int)((long)n_score * (t + 1) / threads);
+    }
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&tid[t], NULL, score_rows, &jobs[t])) break;
+        started = t;
+    }
+    score_rows(&jobs[0]);
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    for (int t = started + 1; t < threads; t++) score_rows(&jobs[t]); /* threads that failed to start */
+}
+
 typedef struct acc {
     double nll, nll2, kl, kl2, kl_max, seconds;
     long n, agree;
@@ -72,13 +131,17 @@ int tb_ppl_run(const tb_model *m, const int32_t *tokens, size_t n_tokens, const 
     double *ref_lz = NULL;    /* (n_score) their log-partitions */
     int *ref_arg = NULL;      /* (n_score) their argmax */
     int32_t *chunk = malloc((size_t)ctx * sizeof *chunk); /* (ctx) */
+    double *nll = malloc((size_t)n_score * sizeof *nll);   /* (n_score) per-row results */
+    double *kl = malloc((size_t)n_score * sizeof *kl);     /* (n_score) */
+    int *agree = malloc((size_t)n_score * sizeof *agree);  /* (n_score) */
+    int threads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     acc *a = calloc((size_t)n_backends, sizeof *a);
     if (n_backends > 1) {
         ref = malloc((size_t)n_score * V * sizeof *ref);
         ref_lz = malloc((size_t)n_score * sizeof *ref_lz);
         ref_arg = malloc((size_t)n_score * sizeof *ref_arg);
     }
-    if (!logits || !chunk || !a || (n_backends > 1 && (!ref || !ref_lz || !ref_arg))) {
+    if (!logits || !chunk || !a || !nll || !kl || !agree || (n_backends > 1 && (!ref || !ref_lz || !ref_arg))) {
         tb_fail(e, "perplexity: out of memory (context %d, vocabulary %d)", ctx, V);
         goto done;
     }
@@ -94,28 +157,22 @@ int tb_ppl_run(const tb_model *m, const int32_t *tokens, size_t n_tokens, const 
             if (tb_forward(st, be, chunk, first, 0, NULL, false, e) ||
                 tb_forward(st, be, chunk + first, ctx - first, first, logits, true, e))
                 goto done;
+            score_job job = {logits, chunk + first + 1, ref, ref_lz, ref_arg, nll, kl, agree, V, 0, 0,
+                             n_backends > 1 && b == 0, b > 0};
+            score_chunk(job, n_score, threads);
             for (int j = 0; j < n_score; j++) {
-                const float *row = logits + (size_t)j * V;
-                int am;
-                double lz = log_sum_exp(row, V, &am);
-                double nll = lz - (double)row[chunk[first + j + 1]];
-                if (!isfinite(nll)) {
+                if (!isfinite(nll[j])) {
                     tb_fail(e, "perplexity: %s gave non-finite logits in chunk %d at position %d", name, c, first + j);
                     goto done;
                 }
-                a[b].nll += nll;
-                a[b].nll2 += nll * nll;
+                a[b].nll += nll[j];
+                a[b].nll2 += nll[j] * nll[j];
                 a[b].n++;
-                if (n_backends > 1 && b == 0) {
-                    memcpy(ref + (size_t)j * V, row, (size_t)V * sizeof *row);
-                    ref_lz[j] = lz;
-                    ref_arg[j] = am;
-                } else if (b > 0) {
-                    double kl = kl_div(ref + (size_t)j * V, ref_lz[j], row, lz, V);
-                    a[b].kl += kl;
-                    a[b].kl2 += kl * kl;
-                    if (kl > a[b].kl_max) a[b].kl_max = kl;
-                    a[b].agree += am == ref_arg[j];
+                if (b > 0) {
+                    a[b].kl += kl[j];
+                    a[b].kl2 += kl[j] * kl[j];
+                    if (kl[j] > a[b].kl_max) a[b].kl_max = kl[j];
+                    a[b].agree += agree[j];
                 }
             }
             a[b].seconds += tb_now() - t0;
@@ -151,6 +208,9 @@ done:
     free(ref_lz);
     free(ref_arg);
     free(chunk);
+    free(nll);
+    free(kl);
+    free(agree);
     free(a);
     return rc;
 }

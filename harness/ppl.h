@@ -26,6 +26,8 @@ typedef struct tb_ppl_opts {
      * (1-based), chunk count, running PPL and seconds spent in this backend so far. */
     void (*progress)(void *user, int backend, int chunk, int n_chunks, double ppl, double seconds);
     void *user;
+    int threads;    /* threads for scoring (log-softmax, KL); <= 0: all online cores.  Results
+                       do not depend on it */
 } tb_ppl_opts;
 
 typedef struct tb_ppl_result {

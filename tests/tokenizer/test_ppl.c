@@ -96,8 +96,16 @@ TB_TEST(matches_independent_computation) {
     tb_backend be_exact = {"exact-wrap", &exact, wrap_matmul}, be_noisy = {"noisy-wrap", &noisy, wrap_matmul};
     const tb_backend *bes[3] = {NULL, &be_exact, &be_noisy};
     tb_ppl_result res[3];
-    tb_ppl_opts o = {ctx, 0, 128000, NULL, NULL};
+    tb_ppl_opts o = {ctx, 0, 128000, NULL, NULL, 3};
     TB_CHECK_MSG(tb_ppl_run(m, tok, n_tok, bes, 3, &o, res, &e) == 0, "%s", e.msg);
+    /* the scoring thread count does not change any number */
+    tb_ppl_result res1[3];
+    o.threads = 1;
+    TB_CHECK_MSG(tb_ppl_run(m, tok, n_tok, bes, 3, &o, res1, &e) == 0, "%s", e.msg);
+    for (int b = 0; b < 3; b++)
+        TB_CHECK_MSG(res1[b].ppl == res[b].ppl && res1[b].ppl_err == res[b].ppl_err && res1[b].kl_mean == res[b].kl_mean &&
+                         res1[b].kl_max == res[b].kl_max && res1[b].top1 == res[b].top1,
+                     "backend %d: 1 vs 3 scoring threads differ", b);
 
     /* independent: one batch of ctx tokens per chunk and backend, all logits */
     tb_state *st;
