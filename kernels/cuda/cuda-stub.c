@@ -76,3 +76,19 @@ int tb_cuda_gemv_resident(const void *dev_packed, int rows, int cols, const int8
     (void)dev_packed, (void)rows, (void)cols, (void)q, (void)n, (void)acc;
     return tb_fail(e, "%s", NO_CUDA);
 }
+
+int tb_cuda_device_buffer(float **dev, size_t n, tb_err *e) {
+    (void)n;
+    *dev = NULL;
+    return tb_fail(e, "%s", NO_CUDA);
+}
+void tb_cuda_device_free(void *dev) { (void)dev; }
+int tb_cuda_fill_random(float *dev, size_t n, uint64_t seed, tb_err *e) {
+    (void)dev, (void)n, (void)seed;
+    return tb_fail(e, "%s", NO_CUDA);
+}
+int tb_cuda_timer_start(tb_err *e) { return tb_fail(e, "%s", NO_CUDA); }
+int tb_cuda_timer_stop(double *seconds, tb_err *e) {
+    (void)seconds;
+    return tb_fail(e, "%s", NO_CUDA);
+}

@@ -126,6 +126,16 @@ const tb_backend *tb_cuda_backend_get(tb_cuda_backend *b);
 size_t tb_cuda_backend_bytes(const tb_cuda_backend *b); /* packed bytes held */
 void tb_cuda_backend_free(tb_cuda_backend *b);
 
+/* ---- small device helpers (benchmarks, GPU runners) --------------------- */
+/* n floats on the device (free with tb_cuda_device_free). */
+int tb_cuda_device_buffer(float **dev, size_t n, tb_err *e);
+void tb_cuda_device_free(void *dev);
+/* Fills n device floats with seeded N(0,1)-like values (uploaded from the host). */
+int tb_cuda_fill_random(float *dev, size_t n, uint64_t seed, tb_err *e);
+/* Device time between start and stop (CUDA events on stream 0); not reentrant. */
+int tb_cuda_timer_start(tb_err *e);
+int tb_cuda_timer_stop(double *seconds, tb_err *e);
+
 /* ---- benchmark hooks (for a manual-time benchmark shim) ---------------- */
 typedef struct tb_cuda_bench tb_cuda_bench;
 /* Random ternary weights (seeded) of rows x cols packed and uploaded in enough

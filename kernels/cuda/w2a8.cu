@@ -457,6 +457,54 @@ extern "C" int tb_cuda_linear_forward_host(tb_cuda_linear *l, const float *x, in
     return 0;
 }
 
+/* ---- small device helpers ------------------------------------------------ */
+extern "C" int tb_cuda_device_buffer(float **dev, size_t n, tb_err *e) {
+    *dev = NULL;
+    if (need_device(e)) return -1;
+    CK(cudaMalloc((void **)dev, sizeof(float) * (n ? n : 1)), "cudaMalloc(buffer)");
+    return 0;
+}
+
+extern "C" void tb_cuda_device_free(void *dev) {
+    if (dev) cudaFree(dev);
+}
+
+extern "C" int tb_cuda_fill_random(float *dev, size_t n, uint64_t seed, tb_err *e) {
+    float *h = (float *)malloc(sizeof(float) * (n ? n : 1));
+    if (!h) return tb_fail(e, "fill_random: out of memory");
+    tb_rng rng;
+    tb_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++) h[i] = (float)tb_rng_normal(&rng);
+    cudaError_t err = cudaMemcpy(dev, h, sizeof(float) * n, cudaMemcpyHostToDevice);
+    free(h);
+    if (err != cudaSuccess) return cuda_fail(e, "fill_random upload", err);
+    return 0;
+}
+
+static cudaEvent_t timer_ev[2];
+static bool timer_init;
+
+extern "C" int tb_cuda_timer_start(tb_err *e) {
+    if (need_device(e)) return -1;
+    if (!timer_init) {
+        CK(cudaEventCreate(&timer_ev[0]), "cudaEventCreate");
+        CK(cudaEventCreate(&timer_ev[1]), "cudaEventCreate");
+        timer_init = true;
+    }
+    CK(cudaEventRecord(timer_ev[0]), "cudaEventRecord");
+    return 0;
+}
+
+extern "C" int tb_cuda_timer_stop(double *seconds, tb_err *e) {
+    if (!timer_init) return tb_fail(e, "tb_cuda_timer_stop without tb_cuda_timer_start");
+    CK(cudaEventRecord(timer_ev[1]), "cudaEventRecord");
+    CK(cudaEventSynchronize(timer_ev[1]), "timed work");
+    float ms = 0.0f;
+    CK(cudaEventElapsedTime(&ms, timer_ev[0], timer_ev[1]), "cudaEventElapsedTime");
+    *seconds = ms * 1e-3;
+    return 0;
+}
+
 /* ---- benchmark hooks ---------------------------------------------------- */
 struct tb_cuda_bench {
     int rows, cols, n, kpad, copies, next;

@@ -8,6 +8,7 @@
  * energy per launch when the driver exposes it.  Each shape is first checked against
  * the host emulation (tb_cuda_bench_run does it on its first call).  Exit 77 without
  * a usable GPU.  Prints one table; no assertions on speed. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,6 +17,69 @@
 static int cmp_double(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+/* The ternary part of one 2B4T decode step entirely on the device: 30 layers of
+ * q|k|v, o, gate|up, down as device BitLinears (quantize + GEMV + per-part epilogue),
+ * each layer's input the previous output (truncated to the next width), no host
+ * copies.  Random weights (the same codes in every layer, separate device copies:
+ * 521 MB in all, far above L2).  Excludes norms, attention and the LM head. */
+static int ternary_decode(double d2d) {
+    enum { LAYERS = 30, TOKENS = 20 };
+    static const int shp[4][2] = {{3840, 2560}, {2560, 2560}, {13824, 2560}, {2560, 6912}};
+    tb_cuda_linear *lin[LAYERS][4] = {{0}};
+    tb_err e = {{0}};
+    int rc = 0;
+    tb_rng rng;
+    tb_rng_seed(&rng, 42);
+    double bytes = 0.0;
+    for (int k = 0; k < 4 && rc == 0; k++) {
+        const int rows = shp[k][0], cols = shp[k][1];
+        int8_t *codes = malloc((size_t)rows * cols);
+        for (size_t i = 0; i < (size_t)rows * cols; i++) codes[i] = (int8_t)((int)tb_rng_below(&rng, 3) - 1);
+        /* scale ~ 1/sqrt(K) keeps activations O(1) through 120 linears */
+        tb_ternary w = {"decode", rows, cols, 1.0f / sqrtf((float)cols), TB_TERN_CODES, (const uint8_t *)codes};
+        const tb_ternary *parts[1] = {&w};
+        for (int l = 0; l < LAYERS && rc == 0; l++) {
+            if (tb_cuda_linear_new(parts, 1, 1, &lin[l][k], &e) != 0) {
+                fprintf(stderr, "decode: %s\n", e.msg);
+                rc = 1;
+            }
+            bytes += (double)tb_w2a8_packed_size(rows, cols);
+        }
+        free(codes);
+    }
+    float *xs[2] = {NULL, NULL};
+    if (rc == 0 && (tb_cuda_device_buffer(&xs[0], 13824, &e) || tb_cuda_device_buffer(&xs[1], 13824, &e))) {
+        fprintf(stderr, "decode: %s\n", e.msg);
+        rc = 1;
+    }
+    double sec = 0.0;
+    if (rc == 0 && tb_cuda_fill_random(xs[0], 13824, 7, &e) != 0) rc = 1;
+    for (int rep = 0; rep < 2 && rc == 0; rep++) { /* rep 0: warm-up */
+        if (tb_cuda_timer_start(&e) != 0) { rc = 1; break; }
+        for (int t = 0; t < TOKENS && rc == 0; t++)
+            for (int l = 0; l < LAYERS && rc == 0; l++)
+                for (int k = 0; k < 4 && rc == 0; k++) /* x -> y, then y is the next input */
+                    if (tb_cuda_linear_forward(lin[l][k], xs[0], 1, xs[1], &e) != 0) rc = 1;
+                    else {
+                        float *tmp = xs[0];
+                        xs[0] = xs[1];
+                        xs[1] = tmp;
+                    }
+        if (rc == 0 && tb_cuda_timer_stop(&sec, &e) != 0) rc = 1;
+    }
+    if (rc) fprintf(stderr, "decode: %s\n", e.msg);
+    else
+        printf("ternary part of a 2B4T decode step on the device (30 x [qkv, o, gate|up, down] BitLinears): "
+               "%.3f ms/token, %.1f GB/s of packed weights (%.1f%% of d2d), %.0f MB/token\n",
+               sec / TOKENS * 1e3, bytes / (sec / TOKENS) / 1e9, 100.0 * bytes / (sec / TOKENS) / 1e9 / d2d,
+               bytes / 1e6);
+    for (int l = 0; l < LAYERS; l++)
+        for (int k = 0; k < 4; k++) tb_cuda_linear_free(lin[l][k]);
+    tb_cuda_device_free(xs[0]);
+    tb_cuda_device_free(xs[1]);
+    return rc;
 }
 
 int main(void) {
@@ -81,6 +145,7 @@ int main(void) {
             tb_cuda_bench_free(b);
         }
     }
+    if (rc == 0) rc = ternary_decode(d2d);
     printf("(energy: NVML total-energy counter, ms resolution and ~100 ms update period: only meaningful for long runs)\n");
     return rc;
 }
