@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "cuda/tb_cuda.h"
 #include "driver.h"
 #include "ppl.h"
 #include "results.h"
@@ -287,6 +288,19 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
         nbw++;
     }
 
+    /* device bandwidth, the roofline of on-device kernels */
+    double gpu_bw = NAN;
+    char gpu_why[256] = "";
+    if (tb_cuda_available(gpu_why, sizeof gpu_why)) {
+        tb_err ge = {{0}};
+        if (tb_cuda_d2d_bandwidth(256u << 20, 20, &gpu_bw, &ge) < 0) {
+            snprintf(gpu_why, sizeof gpu_why, "%.250s", ge.msg);
+            gpu_bw = NAN;
+        } else {
+            say(o, "  GPU device-to-device copy: %.1f GB/s (read + write counted)", gpu_bw);
+        }
+    }
+
     /* ---- 2. kernel checker + benchmarks ---- */
     say(o, "[2/6] kernel checker, then kernel benchmarks (weights cold)");
     tb_bench_config bc;
@@ -302,6 +316,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     bc.llc_bytes = llc;
     bc.bw = bw;
     bc.n_bw = nbw;
+    bc.gpu_bw_gbps = gpu_bw == gpu_bw ? gpu_bw : 0;
     bc.min_time = o->quick ? 0.03 : 0.2;
     bc.reps = o->quick ? 1 : 3;
     bc.seed = o->seed;
@@ -553,6 +568,10 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     }
     tb_jw_arr_end(&w);
     tb_bw_write(&w, "bandwidth", bw, nbw);
+    tb_jw_obj_begin(&w, "gpu_bandwidth");
+    tb_jw_num(&w, "d2d_gbps", gpu_bw);
+    tb_jw_str(&w, "why", gpu_bw == gpu_bw ? NULL : gpu_why);
+    tb_jw_obj_end(&w);
     tb_bench_rows_write(&w, "kernels", rows, n_rows);
     tb_jw_arr_begin(&w, "e2e");
     for (int i = 0; i < n_e2e; i++) {
