@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "../tb_test.h"
 #include "bitlinear.h"
@@ -542,6 +543,51 @@ TB_TEST(checker_passes_good_kernel_and_skips_masked) {
     const tb_kernel *a = tb_kernel_find("gemv_i2s_4x128__avx512vnni");
     o.isa_mask = 0;
     TB_CHECK(tb_check_kernel(a, &o, &r, &e) == 0 && r.skipped && r.skip_reason && r.cases == 0);
+}
+
+/* ---- the CLI: usage errors exit 2, failures 1, --list prints names first ------------ */
+
+static int run_cli(const char *args, char *out, size_t n) {
+    const char *bin = getenv("TERNBENCH");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t len = fread(out, 1, n - 1, p);
+    out[len] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TB_TEST(cli_check) {
+    if (!getenv("TERNBENCH")) TB_SKIP("TERNBENCH (path of the binary) not set");
+    static char out[65536];
+    TB_CHECK_EQ_INT(run_cli("check --help", out, sizeof out), 0);
+    TB_CHECK(strstr(out, "--kernel GLOB") != NULL);
+    TB_CHECK_EQ_INT(run_cli("check --kernel 'gemv_nosuch*'", out, sizeof out), 2);
+    TB_CHECK(strstr(out, "matches no registered kernel") != NULL);
+    TB_CHECK_EQ_INT(run_cli("check --isa-max avx3", out, sizeof out), 2);
+    TB_CHECK_EQ_INT(run_cli("check --seed abc", out, sizeof out), 2);
+    TB_CHECK_EQ_INT(run_cli("check --bogus", out, sizeof out), 2);
+    TB_CHECK_EQ_INT(run_cli("check --kernel gemv_i2s_4x128__scalar --case 99999", out, sizeof out), 1);
+    /* --list: one registered kernel per line, name first */
+    TB_CHECK_EQ_INT(run_cli("check --list", out, sizeof out), 0);
+    int lines = 0;
+    for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n"), lines++) {
+        char name[128];
+        TB_CHECK(sscanf(l, "%127s", name) == 1 && tb_kernel_find(name) != NULL);
+    }
+    TB_CHECK_EQ_INT(lines, tb_n_kernels);
+    /* --isa-max scalar: SIMD kernels are reported as excluded and are skipped */
+    if (tb_cpu_features() & TB_ISA_AVX2) {
+        TB_CHECK_EQ_INT(run_cli("check --isa-max scalar --list --kernel gemv_i2s_4x128__avx2", out, sizeof out), 0);
+        TB_CHECK_MSG(strstr(out, "excluded by --isa-max") != NULL, "%s", out);
+        TB_CHECK_EQ_INT(run_cli("check --isa-max scalar --quick --no-model --kernel gemv_i2s_4x128__avx2", out, sizeof out), 0);
+        TB_CHECK_MSG(strstr(out, "SKIP gemv_i2s_4x128__avx2") != NULL, "%s", out);
+    }
+    /* a single replayed case runs and passes */
+    TB_CHECK_EQ_INT(run_cli("check --kernel gemv_i2s_4x128__scalar --seed 5 --case 30", out, sizeof out), 0);
+    TB_CHECK_MSG(strstr(out, "1/1 cases passed") != NULL, "%s", out);
 }
 
 int main(void) { return tb_test_main(); }
