@@ -176,7 +176,7 @@ static void detect(void) {
     cudaError_t err = cudaGetDeviceCount(&n);
     if (err != cudaSuccess) {
         snprintf(avail_why, sizeof avail_why, "CUDA: %s (%s)", cudaGetErrorString(err), cudaGetErrorName(err));
-        cudaGetLastError(); /* clear the sticky-free error state */
+        cudaGetLastError(); /* reset the runtime's last-error slot */
         return;
     }
     if (n < 1) {
