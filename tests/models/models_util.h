@@ -60,14 +60,14 @@ static char *tmp_path(const char *name) {
     return p;
 }
 
-static unsigned char *slurp(const char *path, size_t *n) {
+static inline unsigned char *slurp(const char *path, size_t *n) {
     char *d;
     tb_err e;
     if (tb_read_file(path, &d, n, &e) < 0) return NULL;
     return (unsigned char *)d;
 }
 
-static int spit(const char *path, const void *d, size_t n) {
+static inline int spit(const char *path, const void *d, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
     size_t w = fwrite(d, 1, n, f);
@@ -75,7 +75,7 @@ static int spit(const char *path, const void *d, size_t n) {
 }
 
 /* A small config (custom shape, small vocab): every linear a multiple of 128 weights. */
-static tb_config small_cfg(void) {
+static inline tb_config small_cfg(void) {
     tb_config c;
     tb_config_preset("tiny", &c);
     c.hidden = 128;
@@ -90,7 +90,7 @@ static tb_config small_cfg(void) {
     return c;
 }
 
-static int synth_to(const char *path, tb_config cfg, tb_synth_format fmt, uint64_t seed, const char *tok, tb_err *e) {
+static inline int synth_to(const char *path, tb_config cfg, tb_synth_format fmt, uint64_t seed, const char *tok, tb_err *e) {
     tb_synth_opts o;
     memset(&o, 0, sizeof o);
     o.cfg = cfg;
@@ -101,7 +101,7 @@ static int synth_to(const char *path, tb_config cfg, tb_synth_format fmt, uint64
     return tb_synth_write(&o, e);
 }
 
-static const char *data_file(const char *rel, char *buf, size_t cap) {
+static inline const char *data_file(const char *rel, char *buf, size_t cap) {
     const char *d = getenv("TERNBENCH_DATA");
     if (!d || !*d) return NULL;
     snprintf(buf, cap, "%s/%s", d, rel);
@@ -117,7 +117,7 @@ typedef struct {
     size_t nbytes;
 } st_entry;
 
-static int st_write(const char *path, const st_entry *t, int n) {
+static inline int st_write(const char *path, const st_entry *t, int n) {
     size_t cap = 256 + (size_t)n * 256, len = 0, off = 0;
     char *h = malloc(cap);
     len += (size_t)snprintf(h + len, cap - len, "{\"__metadata__\":{\"format\":\"pt\"}");
