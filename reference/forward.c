@@ -20,6 +20,10 @@
  *   - BitLinear (SPEC §2): tb_quantize_act per token row, exact int32 dot products,
  *     tb_bitlinear_epilogue (divide by s first, then multiply by the tensor scale).
  *
+ * Threads: none of our own.  If the backend offers a thread pool (tb_backend.parallel),
+ * attention (token, head) pairs and LM head vocabulary rows are split across it; each
+ * unit is computed by the same code in the same order, so the split never changes a bit.
+ *
  * Batching: tb_forward evaluates n tokens at once.  Every per-token computation is
  * independent of n (same code, same order), so a batched prefill and token-by-token
  * decoding give bit-identical results; the backend sees all n rows in one call so a
@@ -28,6 +32,7 @@
 #include "forward.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,12 +70,7 @@ struct tb_state {
     int32_t *acc;  /* (max_batch, max_out) integer results, row t at acc + t*rows */
     int8_t *wrow;  /* (max_in)             one decoded weight row (tb_matmul_ref) */
 
-    /* attention scratch */
-    double *score; /* (max_ctx)  scores, then softmax weights, of one head */
-    double *hacc;  /* (head_dim) weighted sum of V for one head */
 
-    /* LM head scratch */
-    float *erow;   /* (hidden) one embedding row as f32 */
     float *f16;    /* (65536) exact f16 -> f32 table, when the embedding is F16 */
 
     /* KV cache */
@@ -129,13 +129,11 @@ static int check_model(const tb_model *m, tb_err *e) {
 void tb_state_free(tb_state *st) {
     if (!st) return;
     float *fbufs[] = {st->x, st->xb, st->q, st->k, st->v, st->att, st->gate, st->up, st->proj,
-                      st->qs, st->erow, st->f16, st->key_cache, st->value_cache};
+                      st->qs, st->f16, st->key_cache, st->value_cache};
     for (size_t i = 0; i < sizeof fbufs / sizeof fbufs[0]; i++) tb_free(fbufs[i]);
     tb_free(st->qa);
     tb_free(st->acc);
     tb_free(st->wrow);
-    tb_free(st->score);
-    tb_free(st->hacc);
     free(st);
 }
 
@@ -176,9 +174,6 @@ int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, 
     ALLOC(st->qs, B);
     ALLOC(st->acc, B * (size_t)st->max_out);
     ALLOC(st->wrow, (size_t)st->max_in);
-    ALLOC(st->score, (size_t)max_ctx);
-    ALLOC(st->hacc, (size_t)c->head_dim);
-    ALLOC(st->erow, H);
     ALLOC(st->key_cache, kvc);
     ALLOC(st->value_cache, kvc);
     if (m->embd_type == TB_F16) ALLOC(st->f16, 65536);
@@ -253,6 +248,14 @@ static double dot_f32(const float *a, const float *b, int n) {
 }
 
 /* One embedding row (= one LM head row) as f32; every conversion is exact. */
+/* Runs fn over the backend's threads when it offers them, else on this thread alone. */
+static void run_parallel(const tb_backend *be, void (*fn)(void *arg, int tid, int nth), void *arg) {
+    if (be && be->parallel)
+        be->parallel(be->ctx, fn, arg);
+    else
+        fn(arg, 0, 1);
+}
+
 static void embed_row(const tb_state *st, int tok, float *out) {
     const tb_model *m = st->m;
     const size_t H = (size_t)m->cfg.hidden, off = (size_t)tok * H;
@@ -301,8 +304,10 @@ static int bitlinear(tb_state *st, const tb_backend *be, int layer, int which, i
 }
 
 /* softmax(q.K^T / sqrt(head_dim) + causal) . V for one query head of one token at pos.
- * GQA: query head h reads KV head h / (heads / kv_heads). */
-static void attention_head(tb_state *st, int layer, int h, int pos, const float *q, float *out) {
+ * GQA: query head h reads KV head h / (heads / kv_heads).
+ * score: scratch of pos+1 doubles; hacc: scratch of head_dim doubles. */
+static void attention_head(const tb_state *st, int layer, int h, int pos, const float *q, float *out, double *score,
+                           double *hacc) {
     const tb_config *c = &st->m->cfg;
     const int hd = c->head_dim, kvh = h / (c->heads / c->kv_heads);
     const size_t base = (size_t)layer * st->max_ctx * st->kv_dim + (size_t)kvh * hd;
@@ -313,21 +318,50 @@ static void attention_head(tb_state *st, int layer, int h, int pos, const float 
         const float *kj = st->key_cache + base + (size_t)j * st->kv_dim;
         double d = 0.0;
         for (int i = 0; i < hd; i++) d += (double)q[i] * (double)kj[i];
-        st->score[j] = d * inv_sqrt;
-        if (st->score[j] > mx) mx = st->score[j];
+        score[j] = d * inv_sqrt;
+        if (score[j] > mx) mx = score[j];
     }
     double sum = 0.0;
     for (int j = 0; j <= pos; j++) {
-        st->score[j] = exp(st->score[j] - mx);
-        sum += st->score[j];
+        score[j] = exp(score[j] - mx);
+        sum += score[j];
     }
-    for (int i = 0; i < hd; i++) st->hacc[i] = 0.0;
+    for (int i = 0; i < hd; i++) hacc[i] = 0.0;
     for (int j = 0; j <= pos; j++) {
         const float *vj = st->value_cache + base + (size_t)j * st->kv_dim;
-        const double a = st->score[j] / sum;
-        for (int i = 0; i < hd; i++) st->hacc[i] += a * (double)vj[i];
+        const double a = score[j] / sum;
+        for (int i = 0; i < hd; i++) hacc[i] += a * (double)vj[i];
     }
-    for (int i = 0; i < hd; i++) out[i] = (float)st->hacc[i];
+    for (int i = 0; i < hd; i++) out[i] = (float)hacc[i];
+}
+
+/* The (token, head) pairs of one layer, split across threads: every pair is computed by
+ * the same code in the same order whatever the split, so results never depend on it. */
+typedef struct attn_job {
+    const tb_state *st;
+    int layer, n, pos0;
+    atomic_int failed;
+} attn_job;
+
+static void attention_part(void *arg, int tid, int nth) {
+    attn_job *j = arg;
+    const tb_state *st = j->st;
+    const tb_config *c = &st->m->cfg;
+    const int units = j->n * c->heads, u0 = (int)((int64_t)units * tid / nth), u1 = (int)((int64_t)units * (tid + 1) / nth);
+    if (u0 >= u1) return;
+    double *score = malloc(sizeof(double) * (size_t)(j->pos0 + j->n)); /* (positions) */
+    double *hacc = malloc(sizeof(double) * (size_t)c->head_dim);        /* (head_dim) */
+    if (!score || !hacc) {
+        atomic_store(&j->failed, 1);
+    } else {
+        for (int u = u0; u < u1; u++) {
+            const int t = u / c->heads, h = u % c->heads;
+            const size_t off = (size_t)t * st->q_dim + (size_t)h * c->head_dim;
+            attention_head(st, j->layer, h, j->pos0 + t, st->q + off, st->att + off, score, hacc);
+        }
+    }
+    free(score);
+    free(hacc);
 }
 
 /* x += o_proj(attn_sub_norm(attention(rope(q), rope(k), v))), q,k,v from attn_norm(x). */
@@ -358,11 +392,9 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
     trace_rows(st, "k", l, pos0, st->k, n, st->kv_dim);
     trace_rows(st, "v", l, pos0, st->v, n, st->kv_dim);
 
-    for (int t = 0; t < n; t++)
-        for (int h = 0; h < c->heads; h++) {
-            const size_t off = (size_t)t * st->q_dim + (size_t)h * c->head_dim;
-            attention_head(st, l, h, pos0 + t, st->q + off, st->att + off);
-        }
+    attn_job job = {.st = st, .layer = l, .n = n, .pos0 = pos0};
+    run_parallel(be, attention_part, &job);
+    if (atomic_load(&job.failed)) return tb_fail(e, "forward: out of memory for attention scratch");
     trace_rows(st, "attn_out", l, pos0, st->att, n, st->q_dim);
 
     for (int t = 0; t < n; t++)
@@ -401,17 +433,42 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
 }
 
 /* logits (n_out, vocab) = embed . output_norm(x) for the last n_out rows of the batch.
- * Each embedding row is converted once and used for every token row. */
-static int lm_head(tb_state *st, int n, int n_out, int pos0, float *logits, tb_err *e) {
+ * Vocabulary rows are split across threads (if the backend offers them); each
+ * embedding row is converted once per call and used for every token row. */
+typedef struct lm_job {
+    const tb_state *st;
+    int n, n_out;
+    float *logits;
+    atomic_int failed;
+} lm_job;
+
+static void lm_head_part(void *arg, int tid, int nth) {
+    lm_job *j = arg;
+    const tb_state *st = j->st;
+    const int H = st->m->cfg.hidden, V = st->m->cfg.vocab, t0 = j->n - j->n_out;
+    const int v0 = (int)((int64_t)V * tid / nth), v1 = (int)((int64_t)V * (tid + 1) / nth);
+    if (v0 >= v1) return;
+    float *erow = malloc(sizeof(float) * (size_t)H); /* (hidden) one embedding row */
+    if (!erow) {
+        atomic_store(&j->failed, 1);
+        return;
+    }
+    for (int tok = v0; tok < v1; tok++) {
+        embed_row(st, tok, erow);
+        for (int t = t0; t < j->n; t++)
+            j->logits[(size_t)(t - t0) * V + tok] = (float)dot_f32(erow, st->xb + (size_t)t * H, H);
+    }
+    free(erow);
+}
+
+static int lm_head(tb_state *st, const tb_backend *be, int n, int n_out, int pos0, float *logits, tb_err *e) {
     const tb_model *m = st->m;
     const int H = m->cfg.hidden, V = m->cfg.vocab, t0 = n - n_out;
     for (int t = t0; t < n; t++)
         tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, m->output_norm, H, m->cfg.norm_eps);
-    for (int tok = 0; tok < V; tok++) {
-        embed_row(st, tok, st->erow);
-        for (int t = t0; t < n; t++)
-            logits[(size_t)(t - t0) * V + tok] = (float)dot_f32(st->erow, st->xb + (size_t)t * H, H);
-    }
+    lm_job job = {.st = st, .n = n, .n_out = n_out, .logits = logits};
+    run_parallel(be, lm_head_part, &job);
+    if (atomic_load(&job.failed)) return tb_fail(e, "forward: out of memory for LM head scratch");
     /* a non-finite logit means a broken model or overflow: never hand it out silently */
     for (int t = 0; t < n_out; t++) {
         const float *row = logits + (size_t)t * V;
@@ -464,5 +521,5 @@ int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n,
     st->n_past = pos0 + n;
 
     if (!logits) return 0;
-    return lm_head(st, n, all_logits ? n : 1, pos0, logits, e);
+    return lm_head(st, be, n, all_logits ? n : 1, pos0, logits, e);
 }

@@ -20,6 +20,10 @@ typedef struct tb_backend {
     void *ctx;
     /* acc[t*rows + r] = sum_c W[layer][which][r][c] * q[t*cols + c] for t < n_tok. 0 or -1 (+e). */
     int (*matmul)(void *ctx, int layer, int which, const int8_t *q, int n_tok, int32_t *acc, tb_err *e);
+    /* Optional (NULL = single thread): runs fn(arg, tid, nth) for tid = 0..nth-1 on the
+     * backend's threads and returns when all are done.  tb_forward uses it to split
+     * attention heads and LM head rows; results are bit-identical for any nth. */
+    void (*parallel)(void *ctx, void (*fn)(void *arg, int tid, int nth), void *arg);
 } tb_backend;
 
 /* Trace of named intermediates: "q", "k", "v" (after RoPE for q/k), "attn_out" (before

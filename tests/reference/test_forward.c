@@ -5,6 +5,7 @@
  * from traced intermediates of a small in-memory model; incremental decoding is
  * compared with batched prefill; bad inputs must give clear errors. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,66 @@ TB_TEST(prefill_equals_incremental_decode) {
     TB_CHECK(memcmp(inc, batch + 2 * V, sizeof(float) * 5 * V) == 0);
     tb_state_free(st);
     free(batch); free(inc); free(last);
+    tiny_model_free(t);
+}
+
+/* ---- the optional thread hook: any split gives the same bits ----------------- */
+typedef struct {
+    void (*fn)(void *, int, int);
+    void *arg;
+    int tid, nth;
+} par_task;
+
+static void *par_thread(void *p) {
+    par_task *t = p;
+    t->fn(t->arg, t->tid, t->nth);
+    return NULL;
+}
+
+/* ctx points at the thread count; runs the parts on real threads (tid 0 on the caller) */
+static void par_threads(void *ctx, void (*fn)(void *, int, int), void *arg) {
+    const int nth = *(int *)ctx;
+    pthread_t th[16];
+    par_task task[16];
+    for (int i = 0; i < nth; i++) task[i] = (par_task){fn, arg, i, nth};
+    for (int i = 1; i < nth; i++) pthread_create(&th[i], NULL, par_thread, &task[i]);
+    fn(arg, 0, nth);
+    for (int i = 1; i < nth; i++) pthread_join(th[i], NULL);
+}
+
+static const tb_model *par_model;
+static int par_matmul(void *ctx, int layer, int which, const int8_t *q, int n_tok, int32_t *acc, tb_err *e) {
+    (void)ctx; (void)e;
+    int8_t row[64];
+    tb_matmul_ref(&par_model->layer[layer].lin[which], q, n_tok, acc, row);
+    return 0;
+}
+
+TB_TEST(parallel_hook_bit_identical) {
+    tb_config c = tiny_config();
+    c.vocab = 997; /* not a multiple of any thread count used */
+    tiny_model *t = tiny_model_new(&c, 707, TB_F16, 1.0);
+    par_model = &t->m;
+    const int n = 7, V = c.vocab;
+    float *one = malloc(sizeof(float) * n * V), *many = malloc(sizeof(float) * n * V);
+    tb_err e = {{0}};
+    tb_state *st = new_state(&t->m, c.ctx, n);
+    TB_CHECK_EQ_INT(tb_forward(st, NULL, toks, n, 0, one, true, &e), 0);
+    const int counts[4] = {1, 2, 3, 13}; /* 13 threads > the 4 attention units of a decode step */
+    for (int i = 0; i < 4; i++) {
+        int nth = counts[i];
+        tb_backend be = {.name = "par", .ctx = &nth, .matmul = par_matmul, .parallel = par_threads};
+        tb_state_reset(st);
+        memset(many, 0, sizeof(float) * n * V);
+        TB_CHECK_EQ_INT(tb_forward(st, &be, toks, n, 0, many, true, &e), 0);
+        TB_CHECK_MSG(memcmp(one, many, sizeof(float) * n * V) == 0, "%d threads: logits differ", nth);
+        /* decode steps too (one token: fewer attention units than threads) */
+        TB_CHECK_EQ_INT(tb_forward(st, &be, toks + n - 1, 1, n - 1, many, false, &e), 0);
+        TB_CHECK(memcmp(one + (size_t)(n - 1) * V, many, sizeof(float) * V) == 0);
+    }
+    tb_state_free(st);
+    free(one);
+    free(many);
     tiny_model_free(t);
 }
 
