@@ -1,7 +1,8 @@
 /* forward.c: the scalar reference forward pass of BitNet b1.58 2B4T (SPEC §1-2).
  *
- * The ground truth of the project: plain C, one thread, no SIMD intrinsics, every
- * reduction in a fixed order, so the same inputs always give the same bits.
+ * The ground truth of the project: plain C, no threads of its own, no SIMD intrinsics,
+ * every reduction in a fixed order, so the same inputs always give the same bits
+ * (built with -std=c11, so GCC does not contract a*b+c into FMAs).
  * The integer part of each BitLinear goes through a pluggable backend (NULL =
  * tb_matmul_ref); everything else (activation quantization, epilogue, norms,
  * RoPE, attention, FFN, LM head) is this file, shared by every path.
@@ -15,8 +16,8 @@
  *     result rounded to float.
  *   - attention: q.k, softmax and the weighted sum of V in double, rounded to float.
  *   - LM head (tied embedding, F16/BF16/F32 rows converted exactly to f32): each logit is
- *     a dot product of float products accumulated in double in 4 interleaved lanes
- *     (lane j takes indices i = j mod 4), lanes summed as (l0 + l1) + (l2 + l3).
+ *     a dot product of float products (each rounded to float) accumulated in double in
+ *     4 interleaved lanes (lane j takes the i with i mod 4 = j), summed (l0+l1)+(l2+l3).
  *   - BitLinear (SPEC §2): tb_quantize_act per token row, exact int32 dot products,
  *     tb_bitlinear_epilogue (divide by s first, then multiply by the tensor scale).
  *
@@ -247,7 +248,6 @@ static double dot_f32(const float *a, const float *b, int n) {
     return (l0 + l1) + (l2 + l3);
 }
 
-/* One embedding row (= one LM head row) as f32; every conversion is exact. */
 /* Runs fn over the backend's threads when it offers them, else on this thread alone. */
 static void run_parallel(const tb_backend *be, void (*fn)(void *arg, int tid, int nth), void *arg) {
     if (be && be->parallel)
@@ -256,6 +256,7 @@ static void run_parallel(const tb_backend *be, void (*fn)(void *arg, int tid, in
         fn(arg, 0, 1);
 }
 
+/* One embedding row (= one LM head row) as f32; every conversion is exact. */
 static void embed_row(const tb_state *st, int tok, float *out) {
     const tb_model *m = st->m;
     const size_t H = (size_t)m->cfg.hidden, off = (size_t)tok * H;
