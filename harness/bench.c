@@ -309,7 +309,7 @@ static int case_iter(void *ctx, tb_gb_iter *it, char *why, size_t why_n) {
     tb_err e;
     if (!c->ready || g_current != c) {
         if (case_prepare(c, &e) < 0) {
-            snprintf(why, why_n, "%s", e.msg);
+            snprintf(why, why_n, "%.250s", e.msg);
             return -1;
         }
     }
@@ -318,7 +318,7 @@ static int case_iter(void *ctx, tb_gb_iter *it, char *why, size_t why_n) {
     if (k->on_device) {
         double sec = 0;
         if (tb_cuda_bench_run(c->cuda, 1, &sec, &e) < 0) {
-            snprintf(why, why_n, "%s", e.msg);
+            snprintf(why, why_n, "%.250s", e.msg);
             return -1;
         }
         it->seconds = sec; /* device time between CUDA events */
@@ -391,17 +391,6 @@ static int own_time(bench_case *c, tb_bench_row *r, char *why, size_t why_n) {
     return 0;
 }
 
-/* ---- Google Benchmark results -> rows ----------------------------------------- */
-
-typedef struct gb_collect {
-    bench_case *cases;
-    int n_cases;
-    tb_bench_row *rows;
-    bool want_median;
-    const tb_bench_config *cfg;
-    int done;
-} gb_collect;
-
 static void progress(const tb_bench_config *c, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -416,6 +405,19 @@ static void progress(const tb_bench_config *c, const char *fmt, ...) {
     va_end(ap);
     c->progress(c->progress_user, line);
 }
+
+/* ---- Google Benchmark results -> rows ----------------------------------------- */
+
+#if TB_HAVE_BENCHMARK
+typedef struct gb_collect {
+    bench_case *cases;
+    int n_cases;
+    tb_bench_row *rows;
+    bool want_median;
+    const tb_bench_config *cfg;
+    int done;
+} gb_collect;
+
 
 static void on_gb_result(void *user, const tb_gb_result *g) {
     gb_collect *gc = user;
@@ -441,6 +443,7 @@ static void on_gb_result(void *user, const tb_gb_result *g) {
         progress(gc->cfg, "bench %d/%d  %s  %.1f us", gc->done, gc->n_cases, c->name, r->seconds * 1e6);
     }
 }
+#endif
 
 /* ---- the run -------------------------------------------------------------------- */
 

@@ -193,6 +193,7 @@ TB_TEST(gbench_json_has_required_fields) {
     free(rows);
 }
 
+#if TB_HAVE_BENCHMARK
 static int fail_cb(void *ctx, tb_gb_iter *it, char *why, size_t n) {
     (void)ctx;
     (void)it;
@@ -206,6 +207,7 @@ static void on_res(void *user, const tb_gb_result *r) {
     else plain_seen++;
     if (r->error) TB_CHECK(strstr(r->error_msg, "deliberate failure") != NULL);
 }
+#endif
 
 TB_TEST(shim_error_run) {
     if (!tb_bench_have_gbench()) TB_SKIP("built without Google Benchmark");
