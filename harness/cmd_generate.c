@@ -125,7 +125,13 @@ int tb_cmd_generate(int argc, char **argv) {
     int32_t *out_ids = NULL;
     char *piece = NULL;
     const tb_kernel *k = NULL;
-    if (tb_kernel_resolve(kernel_name, mask, &k, &e)) goto fail;
+    if (tb_kernel_resolve(kernel_name, mask, &k, &e)) {
+        /* an unknown name is a usage error; a known kernel this CPU cannot run is a failure */
+        const bool unknown = kernel_name && *kernel_name && strcmp(kernel_name, "ref") && strcmp(kernel_name, "best") &&
+                             !tb_kernel_find(kernel_name);
+        if (unknown) rc = 2;
+        goto fail;
+    }
     if (tb_model_load(model_path, &m, &e)) goto fail;
     const tb_config *c = &m->cfg;
 

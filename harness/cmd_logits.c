@@ -94,7 +94,13 @@ int tb_cmd_logits(int argc, char **argv) {
     float *logits = NULL;
     FILE *f = NULL;
     const tb_kernel *k = NULL;
-    if (tb_kernel_resolve(kernel_name, mask, &k, &e)) goto fail;
+    if (tb_kernel_resolve(kernel_name, mask, &k, &e)) {
+        /* an unknown name is a usage error; a known kernel this CPU cannot run is a failure */
+        const bool unknown = kernel_name && *kernel_name && strcmp(kernel_name, "ref") && strcmp(kernel_name, "best") &&
+                             !tb_kernel_find(kernel_name);
+        if (unknown) rc = 2;
+        goto fail;
+    }
     if (tb_model_load(model_path, &m, &e)) goto fail;
     if (n > m->cfg.ctx) {
         tb_fail(&e, "%d tokens exceed the model's context of %d", n, m->cfg.ctx);

@@ -148,6 +148,7 @@ TB_TEST(cli_logits_matches_in_process) {
     }
     /* errors through the CLI: out-of-range token (failure, exit 1), missing -o (usage, exit 2) */
     TB_CHECK_EQ_INT(run_cli(bin, "128000,128256", "ref", out), 1);
+    TB_CHECK_EQ_INT(run_cli(bin, "128000", "no_such_kernel", out), 2); /* unknown --kernel: usage error */
     TB_CHECK(access(out, F_OK) != 0); /* no partial output left behind */
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "'%s' logits --model '%s' --tokens 1 >/dev/null 2>&1", bin, gguf_path);
