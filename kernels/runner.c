@@ -129,6 +129,12 @@ static int runner_matmul(void *ctx, int layer, int which, const int8_t *q, int n
     return 0;
 }
 
+/* tb_backend.parallel: tb_forward splits attention and the LM head over the same pool */
+static void runner_parallel(void *ctx, void (*fn)(void *arg, int tid, int nth), void *arg) {
+    tb_runner *r = ctx;
+    tb_pool_run(r->pool, fn, arg);
+}
+
 int tb_runner_new(const tb_model *m, const tb_kernel *k, int threads, tb_runner **out, tb_err *e) {
     *out = NULL;
     if (!k) return tb_fail(e, "runner: no kernel given (the reference path uses a NULL backend)");
@@ -177,6 +183,7 @@ int tb_runner_new(const tb_model *m, const tb_kernel *k, int threads, tb_runner 
     r->be.name = k->name;
     r->be.ctx = r;
     r->be.matmul = runner_matmul;
+    r->be.parallel = runner_parallel;
     *out = r;
     return 0;
 }

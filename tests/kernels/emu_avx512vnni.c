@@ -1,0 +1,5 @@
+/* emu_avx512vnni.c: kernels/mad/gemv-i2s-4x128-avx512vnni.c compiled with AVX2 emulations of its
+ * intrinsics (emu_simd.h), registered for the test as tb_k_emu_avx512vnni. */
+#include "emu_simd.h"
+#define tb_k_gemv_i2s_4x128__avx512vnni tb_k_emu_avx512vnni
+#include "../../kernels/mad/gemv-i2s-4x128-avx512vnni.c"

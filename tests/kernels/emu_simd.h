@@ -1,0 +1,117 @@
+/* emu_simd.h: test-only emulation of the few AVX-VNNI / AVX-512 intrinsics the int8-MAD
+ * kernels use, built from AVX2 (each written from the instruction's definition), so the
+ * kernels' data flow (layout, lane halves, broadcasts, reductions) can be checked on a
+ * machine without those ISAs.  It proves the kernel code, not the silicon.
+ * Include AFTER <immintrin.h> and BEFORE the kernel source. */
+#ifndef TB_EMU_SIMD_H
+#define TB_EMU_SIMD_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+/* vpdpbusd: each int32 lane += sum of 4 (u8 of b) * (s8 of c), no saturation */
+static inline __m256i emu_dpbusd256(__m256i a, __m256i b, __m256i c) {
+    int32_t acc[8];
+    uint8_t ub[32];
+    int8_t sc[32];
+    memcpy(acc, &a, 32);
+    memcpy(ub, &b, 32);
+    memcpy(sc, &c, 32);
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 4; j++) acc[i] += (int32_t)ub[4 * i + j] * (int32_t)sc[4 * i + j];
+    __m256i r;
+    memcpy(&r, acc, 32);
+    return r;
+}
+
+/* a 512-bit register as two 256-bit halves: lo = bits 255:0, hi = bits 511:256 */
+typedef struct emu512 {
+    __m256i lo, hi;
+} emu512;
+
+static inline emu512 e512_loadu(const void *p) {
+    emu512 r = {_mm256_loadu_si256((const __m256i *)p), _mm256_loadu_si256((const __m256i *)((const char *)p + 32))};
+    return r;
+}
+static inline emu512 e512_and(emu512 a, emu512 b) {
+    emu512 r = {_mm256_and_si256(a.lo, b.lo), _mm256_and_si256(a.hi, b.hi)};
+    return r;
+}
+static inline emu512 e512_srli16(emu512 a, int n) {
+    emu512 r = {_mm256_srli_epi16(a.lo, n), _mm256_srli_epi16(a.hi, n)};
+    return r;
+}
+static inline emu512 e512_maddubs(emu512 a, emu512 b) {
+    emu512 r = {_mm256_maddubs_epi16(a.lo, b.lo), _mm256_maddubs_epi16(a.hi, b.hi)};
+    return r;
+}
+static inline emu512 e512_add16(emu512 a, emu512 b) {
+    emu512 r = {_mm256_add_epi16(a.lo, b.lo), _mm256_add_epi16(a.hi, b.hi)};
+    return r;
+}
+static inline emu512 e512_madd16(emu512 a, emu512 b) {
+    emu512 r = {_mm256_madd_epi16(a.lo, b.lo), _mm256_madd_epi16(a.hi, b.hi)};
+    return r;
+}
+static inline emu512 e512_add32(emu512 a, emu512 b) {
+    emu512 r = {_mm256_add_epi32(a.lo, b.lo), _mm256_add_epi32(a.hi, b.hi)};
+    return r;
+}
+static inline emu512 e512_zero(void) {
+    emu512 r = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    return r;
+}
+static inline emu512 e512_set1_8(char v) {
+    emu512 r = {_mm256_set1_epi8(v), _mm256_set1_epi8(v)};
+    return r;
+}
+static inline emu512 e512_set1_16(short v) {
+    emu512 r = {_mm256_set1_epi16(v), _mm256_set1_epi16(v)};
+    return r;
+}
+/* vbroadcasti64x4: the 256-bit source in both halves */
+static inline emu512 e512_bcast256(__m256i a) {
+    emu512 r = {a, a};
+    return r;
+}
+static inline __m256i e512_cast256(emu512 a) { return a.lo; }
+static inline __m256i e512_extract256(emu512 a, int i) { return i ? a.hi : a.lo; }
+static inline emu512 e512_dpbusd(emu512 a, emu512 b, emu512 c) {
+    emu512 r = {emu_dpbusd256(a.lo, b.lo, c.lo), emu_dpbusd256(a.hi, b.hi, c.hi)};
+    return r;
+}
+
+#undef _mm256_dpbusd_avx_epi32
+#undef _mm512_loadu_si512
+#undef _mm512_and_si512
+#undef _mm512_srli_epi16
+#undef _mm512_maddubs_epi16
+#undef _mm512_add_epi16
+#undef _mm512_madd_epi16
+#undef _mm512_add_epi32
+#undef _mm512_setzero_si512
+#undef _mm512_set1_epi8
+#undef _mm512_set1_epi16
+#undef _mm512_broadcast_i64x4
+#undef _mm512_castsi512_si256
+#undef _mm512_extracti64x4_epi64
+#undef _mm512_dpbusd_epi32
+#define _mm256_dpbusd_avx_epi32 emu_dpbusd256
+#define __m512i emu512
+#define _mm512_loadu_si512 e512_loadu
+#define _mm512_and_si512 e512_and
+#define _mm512_srli_epi16 e512_srli16
+#define _mm512_maddubs_epi16 e512_maddubs
+#define _mm512_add_epi16 e512_add16
+#define _mm512_madd_epi16 e512_madd16
+#define _mm512_add_epi32 e512_add32
+#define _mm512_setzero_si512 e512_zero
+#define _mm512_set1_epi8 e512_set1_8
+#define _mm512_set1_epi16 e512_set1_16
+#define _mm512_broadcast_i64x4 e512_bcast256
+#define _mm512_castsi512_si256 e512_cast256
+#define _mm512_extracti64x4_epi64 e512_extract256
+#define _mm512_dpbusd_epi32 e512_dpbusd
+
+#endif
