@@ -21,6 +21,10 @@
  *   - BitLinear (SPEC §2): tb_quantize_act per token row, exact int32 dot products,
  *     tb_bitlinear_epilogue (divide by s first, then multiply by the tensor scale).
  *
+ * tb_state_set_emulate_f16 rounds to f16 what bitnet.cpp stores in f16 (K/V cache, Q in
+ * the Q.K product, the LM head input); with it the golden bitnet.cpp logits are matched
+ * to ~1e-3 (without it: ~0.1, all from those roundings).  Off by default.
+ *
  * Threads: none of our own.  If the backend offers a thread pool (tb_backend.parallel),
  * attention (token, head) pairs and LM head vocabulary rows are split across it; each
  * unit is computed by the same code in the same order, so the split never changes a bit.
@@ -53,6 +57,7 @@ struct tb_state {
 
     tb_trace_fn trace;
     void *trace_user;
+    bool emulate_f16; /* round K/V, Q and the LM head input to f16 like bitnet.cpp */
 
     /* activations, one row per token of the batch */
     float *x;      /* (max_batch, hidden)  residual stream */
@@ -198,6 +203,15 @@ void tb_state_reset(tb_state *st) {
 void tb_state_set_trace(tb_state *st, tb_trace_fn fn, void *user) {
     st->trace = fn;
     st->trace_user = user;
+}
+
+void tb_state_set_emulate_f16(tb_state *st, bool on) { st->emulate_f16 = on; }
+
+/* x rounded to the nearest f16 value (for tb_state_set_emulate_f16) */
+static float round_f16(float x) { return tb_f16_to_f32(tb_f32_to_f16(x)); }
+
+static void round_f16_all(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = round_f16(x[i]);
 }
 
 /* Calls the trace for each of n token rows of a (n, dim) buffer. */
@@ -388,10 +402,15 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
         const size_t at = ((size_t)l * st->max_ctx + (size_t)pos) * st->kv_dim;
         memcpy(st->key_cache + at, kt, sizeof(float) * (size_t)st->kv_dim);
         memcpy(st->value_cache + at, vt, sizeof(float) * (size_t)st->kv_dim);
+        if (st->emulate_f16) { /* bitnet.cpp's f16 KV cache */
+            round_f16_all(st->key_cache + at, (size_t)st->kv_dim);
+            round_f16_all(st->value_cache + at, (size_t)st->kv_dim);
+        }
     }
     trace_rows(st, "q", l, pos0, st->q, n, st->q_dim);
     trace_rows(st, "k", l, pos0, st->k, n, st->kv_dim);
     trace_rows(st, "v", l, pos0, st->v, n, st->kv_dim);
+    if (st->emulate_f16) round_f16_all(st->q, (size_t)n * st->q_dim); /* ggml: Q to f16 for Q.K with f16 K */
 
     attn_job job = {.st = st, .layer = l, .n = n, .pos0 = pos0};
     run_parallel(be, attention_part, &job);
@@ -467,6 +486,7 @@ static int lm_head(tb_state *st, const tb_backend *be, int n, int n_out, int pos
     const int H = m->cfg.hidden, V = m->cfg.vocab, t0 = n - n_out;
     for (int t = t0; t < n; t++)
         tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, m->output_norm, H, m->cfg.norm_eps);
+    if (st->emulate_f16) round_f16_all(st->xb + (size_t)t0 * H, (size_t)n_out * H); /* ggml: f16 head input */
     lm_job job = {.st = st, .n = n, .n_out = n_out, .logits = logits};
     run_parallel(be, lm_head_part, &job);
     if (atomic_load(&job.failed)) return tb_fail(e, "forward: out of memory for LM head scratch");

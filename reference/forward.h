@@ -38,6 +38,9 @@ int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, 
 void tb_state_free(tb_state *st);
 void tb_state_reset(tb_state *st);          /* clears the KV cache (position 0 next) */
 void tb_state_set_trace(tb_state *st, tb_trace_fn fn, void *user);
+/* Off by default.  On: round to f16 what bitnet.cpp keeps in f16 (K/V cache, Q in Q.K,
+ * the LM head input) to compare with bitnet.cpp to ~1e-3 instead of ~0.1. */
+void tb_state_set_emulate_f16(tb_state *st, bool on);
 
 /* Evaluates tokens[0..n) at positions pos0..pos0+n-1 (causal, one batch; the KV cache
  * must already hold positions < pos0).  logits: NULL, or (n, vocab) if all_logits else

@@ -422,6 +422,30 @@ TB_TEST(parallel_hook_bit_identical) {
     tiny_model_free(t);
 }
 
+/* ---- f16 emulation (bitnet.cpp storage) ------------------------------------------ */
+TB_TEST(f16_emulation_is_consistent) {
+    tb_config c = tiny_config();
+    tiny_model *t = tiny_model_new(&c, 808, TB_F16, 1.0);
+    const int n = 6, V = c.vocab;
+    float *plain = malloc(sizeof(float) * n * V), *emu = malloc(sizeof(float) * n * V), *inc = malloc(sizeof(float) * n * V);
+    tb_err e = {{0}};
+    tb_state *st = new_state(&t->m, c.ctx, n);
+    TB_CHECK_EQ_INT(tb_forward(st, NULL, toks, n, 0, plain, true, &e), 0);
+    tb_state_set_emulate_f16(st, true);
+    tb_state_reset(st);
+    TB_CHECK_EQ_INT(tb_forward(st, NULL, toks, n, 0, emu, true, &e), 0);
+    tb_state_reset(st);
+    for (int p = 0; p < n; p++) TB_CHECK_EQ_INT(tb_forward(st, NULL, toks + p, 1, p, inc + (size_t)p * V, false, &e), 0);
+    TB_CHECK(memcmp(inc, emu, sizeof(float) * n * V) == 0); /* still batch-independent */
+    double max_d = 0;
+    for (int i = 0; i < n * V; i++) max_d = fmax(max_d, fabs(plain[i] - emu[i]));
+    /* f16 keeps 11 significant bits: the logits move, but only a little */
+    TB_CHECK_MSG(max_d > 0 && max_d < 0.5, "max diff %.3g", max_d);
+    tb_state_free(st);
+    free(plain); free(emu); free(inc);
+    tiny_model_free(t);
+}
+
 /* ---- errors ---------------------------------------------------------------- */
 static int failing_matmul(void *ctx, int layer, int which, const int8_t *q, int n_tok, int32_t *acc, tb_err *e) {
     (void)ctx; (void)layer; (void)which; (void)q; (void)n_tok; (void)acc;

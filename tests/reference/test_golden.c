@@ -120,6 +120,44 @@ TB_TEST(golden_bitnet_cpp_logits) {
     tb_model_free(m);
 }
 
+/* Same input with tb_state_set_emulate_f16: K/V, Q (in Q.K) and the LM head input
+ * rounded to f16 as bitnet.cpp stores them.  What remains is accumulation order (ggml
+ * sums f16 products in f32 SIMD lanes, we in double), so the tolerance can be ~100x
+ * tighter: a wrong eps, RoPE frequency or norm would show up here even where it hides
+ * under the 0.15 of the plain comparison. */
+TB_TEST(golden_bitnet_cpp_logits_f16_emulation) {
+    if (find_data()) TB_SKIP("TERNBENCH_DATA/golden/tiny-bitnet-i2_s.* not found (set TERNBENCH_DATA)");
+    tb_err e = {{0}};
+    tb_model *m = NULL;
+    if (read_tokens() || tb_model_load(gguf_path, &m, &e)) {
+        fprintf(stderr, "load: %s\n", e.msg);
+        TB_CHECK(0);
+        return;
+    }
+    tb_state *st = NULL;
+    TB_CHECK_EQ_INT(tb_state_new(m, N_TOK, N_TOK, &st, &e), 0);
+    tb_state_set_emulate_f16(st, true);
+    float *lg = malloc(sizeof(float) * N_TOK * VOCAB), *ref = read_f32(logits_path, (size_t)N_TOK * VOCAB);
+    TB_CHECK(ref != NULL);
+    TB_CHECK_EQ_INT(tb_forward(st, NULL, tokens, N_TOK, 0, lg, true, &e), 0);
+    if (ref) {
+        double max_diff = 0, sum_diff = 0;
+        for (size_t i = 0; i < (size_t)N_TOK * VOCAB; i++) {
+            const double d = fabs((double)lg[i] - ref[i]);
+            max_diff = fmax(max_diff, d);
+            sum_diff += d;
+        }
+        const double mean_diff = sum_diff / ((double)N_TOK * VOCAB);
+        printf("golden, f16 emulation: max |diff| %.5f, mean |diff| %.6f\n", max_diff, mean_diff);
+        TB_CHECK_MSG(max_diff <= 0.005, "max |diff| %.5f", max_diff);
+        TB_CHECK_MSG(mean_diff <= 0.0005, "mean |diff| %.6f", mean_diff);
+    }
+    free(lg);
+    free(ref);
+    tb_state_free(st);
+    tb_model_free(m);
+}
+
 /* Runs `ternbench logits` and returns its exit status (or -1). */
 static int run_cli(const char *bin, const char *tok_list, const char *kernel, const char *out) {
     char cmd[4096];
