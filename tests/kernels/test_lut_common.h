@@ -33,7 +33,7 @@ typedef struct {
     int8_t *codes;
 } tmat;
 
-static tmat tmat_new(int rows, int cols) {
+static inline tmat tmat_new(int rows, int cols) {
     tmat m;
     m.codes = malloc((size_t)rows * cols);
     m.w.name = "test";
@@ -45,22 +45,22 @@ static tmat tmat_new(int rows, int cols) {
     return m;
 }
 
-static void fill_codes(tb_rng *g, int8_t *c, size_t n, unsigned zero_pct) {
+static inline void fill_codes(tb_rng *g, int8_t *c, size_t n, unsigned zero_pct) {
     for (size_t i = 0; i < n; i++)
         c[i] = tb_rng_below(g, 100) < zero_pct ? 0 : (tb_rng_below(g, 2) ? 1 : -1);
 }
 
-static void fill_act(tb_rng *g, int8_t *q, size_t n) {
+static inline void fill_act(tb_rng *g, int8_t *q, size_t n) {
     for (size_t i = 0; i < n; i++) q[i] = (int8_t)((int)tb_rng_below(g, 256) - 128);
 }
 
-static uint8_t *alloc_guarded(size_t n) {
+static inline uint8_t *alloc_guarded(size_t n) {
     uint8_t *p = malloc(n + GUARD);
     if (p) memset(p, 0xa5, n + GUARD);
     return p;
 }
 
-static int guard_ok(const uint8_t *p, size_t n) {
+static inline int guard_ok(const uint8_t *p, size_t n) {
     for (size_t i = n; i < n + GUARD; i++)
         if (p[i] != 0xa5) return 0;
     return 1;
@@ -69,7 +69,7 @@ static int guard_ok(const uint8_t *p, size_t n) {
 /* Packs w with k, checks guards and the unpack round trip (if codes given), runs
  * gemv over [r0, r1) for n activation rows q and compares with the reference.
  * Returns the number of mismatching outputs (0 = pass). */
-static int run_case(const tb_kernel *k, const tb_ternary *w, const int8_t *codes, const int8_t *q, int n,
+static inline int run_case(const tb_kernel *k, const tb_ternary *w, const int8_t *codes, const int8_t *q, int n,
                     int r0, int r1, const char *what) {
     const int rows = w->rows, cols = w->cols;
     const size_t psz = k->packed_size(rows, cols);
@@ -128,7 +128,7 @@ done:
 }
 
 /* Collects the supported kernels of `family`; prints the skipped ones. */
-static int family_kernels(const char *family, const tb_kernel **out, int max) {
+static inline int family_kernels(const char *family, const tb_kernel **out, int max) {
     int m = 0;
     for (int i = 0; i < tb_n_kernels; i++) {
         const tb_kernel *k = tb_kernels[i];
@@ -144,14 +144,21 @@ static int family_kernels(const char *family, const tb_kernel **out, int max) {
     return m;
 }
 
-static void sweep_random(const char *family, uint64_t seed) {
+static inline void sweep_random_list(const tb_kernel *const *ks, int nk, uint64_t seed);
+static inline void sweep_random(const char *family, uint64_t seed) {
+    const tb_kernel *ks[32];
+    const int nk = family_kernels(family, ks, 32);
+    TB_CHECK_MSG(nk > 0, "no kernel of family %s registered and supported", family);
+    sweep_random_list(ks, nk, seed);
+    fprintf(stderr, "%s: seed %llu, %d cases passed, %d kernels skipped\n", family, (unsigned long long)seed,
+            n_run_, n_skip_);
+}
+
+static inline void sweep_random_list(const tb_kernel *const *ks, int nk, uint64_t seed) {
     static const int shapes[][2] = {
         {1, 1}, {1, 2}, {2, 3}, {3, 5}, {31, 7}, {32, 64}, {33, 129}, {64, 191}, {65, 192}, {40, 193},
         {17, 255}, {96, 256}, {5, 257}, {70, 383}, {33, 385}, {63, 1000}, {64, 2560}, {9, 4097},
     };
-    const tb_kernel *ks[32];
-    const int nk = family_kernels(family, ks, 32);
-    TB_CHECK_MSG(nk > 0, "no kernel of family %s registered and supported", family);
     tb_rng g;
     tb_rng_seed(&g, seed);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -170,13 +177,16 @@ static void sweep_random(const char *family, uint64_t seed) {
         free(q);
         free(m.codes);
     }
-    fprintf(stderr, "%s: seed %llu, %d cases passed, %d kernels skipped\n", family, (unsigned long long)seed,
-            n_run_, n_skip_);
 }
 
-static void sweep_adversarial(const char *family) {
+static inline void sweep_adversarial_list(const tb_kernel *const *ks, int nk);
+static inline void sweep_adversarial(const char *family) {
     const tb_kernel *ks[32];
     const int nk = family_kernels(family, ks, 32);
+    sweep_adversarial_list(ks, nk);
+}
+
+static inline void sweep_adversarial_list(const tb_kernel *const *ks, int nk) {
     const int rows = 33, cols = 6912;
     tmat m = tmat_new(rows, cols);
     int8_t *q = malloc((size_t)2 * cols);
@@ -208,7 +218,7 @@ static void sweep_adversarial(const char *family) {
 }
 
 /* I2_S input through tb_ternary_row, a corrupt code, bad ranges. */
-static void sweep_errors(const char *family) {
+static inline void sweep_errors(const char *family) {
     const tb_kernel *ks[32];
     const int nk = family_kernels(family, ks, 32);
     const int rows = 8, cols = 256;
@@ -246,7 +256,7 @@ static void sweep_errors(const char *family) {
  * around every chunk/pair boundary and n = 1..2. */
 typedef int (*prep_fn)(const int8_t *q, int cols, int n, void *prep);
 typedef size_t (*prep_size_fn)(int cols, int n);
-static void check_prep_equal(const char *what, prep_fn portable, prep_fn fast, prep_size_fn size) {
+static inline void check_prep_equal(const char *what, prep_fn portable, prep_fn fast, prep_size_fn size) {
     if (!(tb_cpu_features() & TB_ISA_AVX2)) {
         fprintf(stderr, "skip %s: no AVX2 on this CPU\n", what);
         return;
