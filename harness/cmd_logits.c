@@ -19,7 +19,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: ternbench logits --model PATH --tokens ID,ID,... -o OUT.f32\n"
-            "                        [--kernel NAME|best|ref] [--threads N] [--isa-max ISA]\n\n"
+            "                        [--kernel NAME|best|ref] [--threads N] [--isa-max ISA] [--emulate-f16]\n\n"
             "Evaluates the token ids at positions 0..n-1 in one batch (causal) and writes\n"
             "raw little-endian float32 logits: n rows of vocab floats, row i = position i.\n\n"
             "  --model PATH     .gguf file (bitnet.cpp I2_S) or HF checkpoint directory\n"
@@ -28,7 +28,9 @@ static void usage(FILE *f) {
             "  --kernel NAME    ternary GEMV kernel: a registered name, 'best' (default: the\n"
             "                   fastest exact kernel for this CPU) or 'ref' (scalar reference)\n"
             "  --threads N      worker threads for the kernel (default 0 = all cores)\n"
-            "  --isa-max ISA    restrict kernels to an ISA level: scalar, avx2, avx512, avx512vnni, all\n");
+            "  --isa-max ISA    restrict kernels to an ISA level: scalar, avx2, avx512, avx512vnni, all\n"
+            "  --emulate-f16    round K/V, Q (in Q.K) and the LM head input to f16 as bitnet.cpp\n"
+            "                   stores them (to compare with bitnet.cpp logits to ~1e-3)\n");
 }
 
 static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
@@ -45,6 +47,7 @@ static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
 int tb_cmd_logits(int argc, char **argv) {
     const char *model_path = NULL, *tokens_arg = NULL, *out_path = NULL, *kernel_name = NULL, *isa = NULL;
     int threads = 0;
+    bool emulate_f16 = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -60,6 +63,8 @@ int tb_cmd_logits(int argc, char **argv) {
             if (!(kernel_name = tb_arg_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--isa-max")) {
             if (!(isa = tb_arg_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--emulate-f16")) {
+            emulate_f16 = true;
         } else if (!strcmp(a, "--threads")) {
             const char *v = tb_arg_value(argc, argv, &i);
             if (!v || parse_int("--threads", v, 0, 4096, &threads)) return 2;
@@ -108,6 +113,7 @@ int tb_cmd_logits(int argc, char **argv) {
     }
     if (k && tb_runner_new(m, k, threads, &runner, &e)) goto fail;
     if (tb_state_new(m, n, n, &st, &e)) goto fail;
+    tb_state_set_emulate_f16(st, emulate_f16);
     const size_t count = (size_t)n * (size_t)m->cfg.vocab;
     logits = malloc(count * sizeof *logits);
     if (!logits) {
