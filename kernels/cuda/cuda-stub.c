@@ -92,3 +92,17 @@ int tb_cuda_timer_stop(double *seconds, tb_err *e) {
     (void)seconds;
     return tb_fail(e, "%s", NO_CUDA);
 }
+
+int tb_cuda_decoder_new(const tb_model *m, int max_ctx, tb_cuda_decoder **out, tb_err *e) {
+    (void)m, (void)max_ctx;
+    *out = NULL;
+    return tb_fail(e, "%s", NO_CUDA);
+}
+void tb_cuda_decoder_free(tb_cuda_decoder *d) { (void)d; }
+void tb_cuda_decoder_reset(tb_cuda_decoder *d) { (void)d; }
+int tb_cuda_decoder_pos(const tb_cuda_decoder *d) { (void)d; return 0; }
+size_t tb_cuda_decoder_bytes(const tb_cuda_decoder *d) { (void)d; return 0; }
+int tb_cuda_decoder_step(tb_cuda_decoder *d, int token, float *logits, tb_err *e) {
+    (void)d, (void)token, (void)logits;
+    return tb_fail(e, "%s", NO_CUDA);
+}

@@ -126,6 +126,22 @@ const tb_backend *tb_cuda_backend_get(tb_cuda_backend *b);
 size_t tb_cuda_backend_bytes(const tb_cuda_backend *b); /* packed bytes held */
 void tb_cuda_backend_free(tb_cuda_backend *b);
 
+/* ---- whole-model decode on the device ------------------------------------ */
+/* One token per step with every operation on the GPU (norms, fused q|k|v and gate|up
+ * BitLinears with per-part scales, NEOX RoPE, f32 KV cache, GQA attention, relu^2,
+ * residuals, output norm, tied LM head with the embedding kept on the device).
+ * Precision follows reference/forward.c (double where it uses double); reduction
+ * order and the device math library differ, so logits match the reference closely but
+ * not bit for bit.  max_ctx <= 6144 (attention scores live in shared memory). */
+typedef struct tb_cuda_decoder tb_cuda_decoder;
+int tb_cuda_decoder_new(const tb_model *m, int max_ctx, tb_cuda_decoder **out, tb_err *e);
+void tb_cuda_decoder_free(tb_cuda_decoder *d);
+void tb_cuda_decoder_reset(tb_cuda_decoder *d);        /* position 0 next */
+int tb_cuda_decoder_pos(const tb_cuda_decoder *d);     /* next position */
+size_t tb_cuda_decoder_bytes(const tb_cuda_decoder *d); /* device bytes held */
+/* Evaluates `token` at the next position; logits: host (vocab) or NULL. */
+int tb_cuda_decoder_step(tb_cuda_decoder *d, int token, float *logits, tb_err *e);
+
 /* ---- small device helpers (benchmarks, GPU runners) --------------------- */
 /* n floats on the device (free with tb_cuda_device_free). */
 int tb_cuda_device_buffer(float **dev, size_t n, tb_err *e);

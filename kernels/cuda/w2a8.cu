@@ -22,6 +22,7 @@
  * tb_err; nothing prints.  Exact: the integer part is bit-identical to tb_matmul_ref,
  * the float epilogue uses explicit round-to-nearest intrinsics (no contraction).
  */
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -676,4 +677,302 @@ done:
     cudaFree(a);
     cudaFree(b);
     return rc;
+}
+
+/* ======================================================================= */
+/* whole-model decode on the device (tb_cuda_decoder)                       */
+/* ======================================================================= */
+/* One token per step, everything on the GPU: RMSNorm, fused q|k|v BitLinear, NEOX
+ * RoPE, f32 KV cache, causal GQA attention, attn_sub_norm, o, ffn_norm, fused
+ * gate|up, relu(g)^2*u, ffn_sub_norm, down, residuals, output norm and the tied LM
+ * head over the embedding kept on the device in its file type.  Precision mirrors
+ * reference/forward.c (double where it uses double); only reduction order and the
+ * device's double math library differ, so logits agree closely, not bit for bit. */
+
+/* y = (x * scale) * w, scale = (float)(1 / sqrt(sum(x^2)/n + eps)) with the sum in double */
+__global__ void __launch_bounds__(256) dec_rmsnorm(float *__restrict__ y, const float *__restrict__ x,
+                                                   const float *__restrict__ w, int n, float eps) {
+    __shared__ double red[8];
+    __shared__ float scale_sh;
+    double ss = 0.0;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) ss += (double)x[i] * (double)x[i];
+    for (int off = 16; off >= 1; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
+    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double s = 0.0;
+        for (int i = 0; i < (int)(blockDim.x >> 5); i++) s += red[i];
+        scale_sh = (float)(1.0 / sqrt(s / n + (double)eps));
+    }
+    __syncthreads();
+    const float scale = scale_sh;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) y[i] = __fmul_rn(__fmul_rn(x[i], scale), w[i]);
+}
+
+/* NEOX RoPE on n_heads heads of vec; one thread per (head, i < head_dim/2) */
+__global__ void dec_rope(float *vec, int n_heads, int head_dim, int pos, float theta) {
+    const int half = head_dim / 2, u = blockIdx.x * blockDim.x + threadIdx.x;
+    if (u >= n_heads * half) return;
+    const int h = u / half, i = u % half;
+    const double angle = (double)pos * pow((double)theta, -2.0 * i / (double)head_dim);
+    const double c = cos(angle), s = sin(angle);
+    float *p = vec + (size_t)h * head_dim;
+    const double x0 = p[i], x1 = p[i + half];
+    p[i] = (float)(x0 * c - x1 * s);
+    p[i + half] = (float)(x0 * s + x1 * c);
+}
+
+/* One block per query head (blockDim = head_dim threads, head_dim <= 1024): scores in
+ * dynamic shared memory (pos + 1 doubles), softmax, weighted sum of V in index order. */
+__global__ void dec_attention(const float *__restrict__ q, const float *__restrict__ kc,
+                              const float *__restrict__ vc, float *__restrict__ out, int pos, int head_dim,
+                              int group, int kv_dim) {
+    extern __shared__ double score[]; /* (pos + 1) */
+    __shared__ double mx_sh, sum_sh;
+    const int h = blockIdx.x, kvh = h / group, tid = threadIdx.x;
+    const float *qh = q + (size_t)h * head_dim;
+    const double inv_sqrt = 1.0 / sqrt((double)head_dim);
+    for (int j = tid; j <= pos; j += blockDim.x) { /* each position's dot in index order */
+        const float *kj = kc + (size_t)j * kv_dim + (size_t)kvh * head_dim;
+        double d = 0.0;
+        for (int i = 0; i < head_dim; i++) d += (double)qh[i] * (double)kj[i];
+        score[j] = d * inv_sqrt;
+    }
+    __syncthreads();
+    if (tid == 0) { /* max and sum sequentially, as the reference does */
+        double mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) mx = score[j] > mx ? score[j] : mx;
+        mx_sh = mx;
+    }
+    __syncthreads();
+    for (int j = tid; j <= pos; j += blockDim.x) score[j] = exp(score[j] - mx_sh);
+    __syncthreads();
+    if (tid == 0) {
+        double sum = 0.0;
+        for (int j = 0; j <= pos; j++) sum += score[j];
+        sum_sh = sum;
+    }
+    __syncthreads();
+    if (tid < head_dim) {
+        double acc = 0.0;
+        for (int j = 0; j <= pos; j++)
+            acc += (score[j] / sum_sh) * (double)vc[(size_t)j * kv_dim + (size_t)kvh * head_dim + tid];
+        out[(size_t)h * head_dim + tid] = (float)acc;
+    }
+}
+
+/* gu = [gate (F) | up (F)] -> mid = relu(g)^2 * u */
+__global__ void dec_relu2_mul(const float *__restrict__ gu, float *__restrict__ mid, int F) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= F) return;
+    const float g = gu[i] > 0.0f ? gu[i] : 0.0f;
+    mid[i] = __fmul_rn(__fmul_rn(g, g), gu[F + i]);
+}
+
+__global__ void dec_add(float *__restrict__ x, const float *__restrict__ y, int n) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) x[i] = __fadd_rn(x[i], y[i]);
+}
+
+__device__ __forceinline__ float embd_at(const void *embd, int type, size_t idx) {
+    if (type == TB_F16) return __half2float(__ushort_as_half(((const unsigned short *)embd)[idx]));
+    if (type == TB_BF16) return __uint_as_float((unsigned)((const unsigned short *)embd)[idx] << 16);
+    return ((const float *)embd)[idx];
+}
+
+/* logits[v] = embd[v] . xn: one warp per vocabulary row; float products accumulated in
+ * double; lane l takes indices l, l+32, ... (index mod 4 = l mod 4, the reference's
+ * lane), the four lane groups combined as (l0 + l1) + (l2 + l3). */
+__global__ void __launch_bounds__(256) dec_lm_head(const void *__restrict__ embd, int type,
+                                                   const float *__restrict__ xn, float *__restrict__ logits,
+                                                   int vocab, int hidden) {
+    const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (row >= vocab) return;
+    const size_t base = (size_t)row * hidden;
+    double acc = 0.0;
+    for (int i = lane; i < hidden; i += 32) acc += (double)__fmul_rn(embd_at(embd, type, base + i), xn[i]);
+    /* sum lanes with equal (lane mod 4): xor over 4, 8, 16 keeps the residue */
+    for (int off = 4; off <= 16; off <<= 1) acc += __shfl_xor_sync(0xffffffffu, acc, off);
+    const double l0 = __shfl_sync(0xffffffffu, acc, 0), l1 = __shfl_sync(0xffffffffu, acc, 1);
+    const double l2 = __shfl_sync(0xffffffffu, acc, 2), l3 = __shfl_sync(0xffffffffu, acc, 3);
+    if (lane == 0) logits[row] = (float)((l0 + l1) + (l2 + l3));
+}
+
+struct tb_cuda_decoder {
+    const tb_model *m;
+    int max_ctx, pos, q_dim, kv_dim;
+    size_t bytes;
+    tb_cuda_linear **lin;   /* (layers, 4): q|k|v, o, gate|up, down */
+    float **norm;           /* (layers, 4): attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm (device) */
+    float *out_norm;        /* (hidden) */
+    void *embd;             /* (vocab, hidden) in the model's type */
+    float *x, *xb, *qkv, *att, *gu, *mid, *proj, *logits; /* device work buffers */
+    float *kc, *vc;         /* (layers, max_ctx, kv_dim) */
+    float *host_x;          /* (hidden) */
+};
+
+extern "C" void tb_cuda_decoder_free(tb_cuda_decoder *d) {
+    if (!d) return;
+    const int L = d->m->cfg.layers;
+    if (d->lin)
+        for (int i = 0; i < L * 4; i++) tb_cuda_linear_free(d->lin[i]);
+    if (d->norm)
+        for (int i = 0; i < L * 4; i++) cudaFree(d->norm[i]);
+    free(d->lin);
+    free(d->norm);
+    void *bufs[] = {d->out_norm, d->embd, d->x, d->xb, d->qkv, d->att, d->gu, d->mid, d->proj, d->logits, d->kc, d->vc};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
+    free(d->host_x);
+    free(d);
+}
+
+static int dev_upload(void **dst, const void *src, size_t bytes, size_t *total, tb_err *e) {
+    CK(cudaMalloc(dst, bytes), "cudaMalloc(decoder)");
+    CK(cudaMemcpy(*dst, src, bytes, cudaMemcpyHostToDevice), "decoder upload");
+    *total += bytes;
+    return 0;
+}
+
+static int dev_zeros(float **dst, size_t n, size_t *total, tb_err *e) {
+    CK(cudaMalloc((void **)dst, sizeof(float) * n), "cudaMalloc(decoder)");
+    CK(cudaMemset(*dst, 0, sizeof(float) * n), "cudaMemset(decoder)");
+    *total += sizeof(float) * n;
+    return 0;
+}
+
+static int decoder_build(tb_cuda_decoder *d, tb_err *e) {
+    const tb_model *m = d->m;
+    const tb_config *c = &m->cfg;
+    const int L = c->layers, H = c->hidden, F = c->ffn;
+    d->lin = (tb_cuda_linear **)calloc((size_t)L * 4, sizeof *d->lin);
+    d->norm = (float **)calloc((size_t)L * 4, sizeof *d->norm);
+    d->host_x = (float *)malloc(sizeof(float) * H);
+    if (!d->lin || !d->norm || !d->host_x) return tb_fail(e, "cuda decoder: out of memory");
+    for (int l = 0; l < L; l++) {
+        const tb_layer *Ly = &m->layer[l];
+        const tb_ternary *qkv[3] = {&Ly->lin[TB_LIN_Q], &Ly->lin[TB_LIN_K], &Ly->lin[TB_LIN_V]};
+        const tb_ternary *o[1] = {&Ly->lin[TB_LIN_O]};
+        const tb_ternary *gu[2] = {&Ly->lin[TB_LIN_GATE], &Ly->lin[TB_LIN_UP]};
+        const tb_ternary *down[1] = {&Ly->lin[TB_LIN_DOWN]};
+        if (tb_cuda_linear_new(qkv, 3, 1, &d->lin[l * 4 + 0], e) || tb_cuda_linear_new(o, 1, 1, &d->lin[l * 4 + 1], e) ||
+            tb_cuda_linear_new(gu, 2, 1, &d->lin[l * 4 + 2], e) || tb_cuda_linear_new(down, 1, 1, &d->lin[l * 4 + 3], e))
+            return -1;
+        d->bytes += tb_w2a8_packed_size(qkv[0]->rows + qkv[1]->rows + qkv[2]->rows, H) +
+                    tb_w2a8_packed_size(H, H) + tb_w2a8_packed_size(2 * F, H) + tb_w2a8_packed_size(H, F);
+        const float *nw[4] = {Ly->attn_norm, Ly->attn_sub_norm, Ly->ffn_norm, Ly->ffn_sub_norm};
+        const int nn[4] = {H, H, H, F};
+        for (int k = 0; k < 4; k++)
+            if (dev_upload((void **)&d->norm[l * 4 + k], nw[k], sizeof(float) * nn[k], &d->bytes, e)) return -1;
+    }
+    if (dev_upload((void **)&d->out_norm, m->output_norm, sizeof(float) * H, &d->bytes, e)) return -1;
+    const size_t esz = m->embd_type == TB_F32 ? 4 : 2;
+    if (dev_upload(&d->embd, m->embd, esz * (size_t)c->vocab * H, &d->bytes, e)) return -1;
+    const size_t kvc = (size_t)L * d->max_ctx * d->kv_dim;
+    const int wide = H > F ? H : F;
+    if (dev_zeros(&d->x, H, &d->bytes, e) || dev_zeros(&d->xb, wide, &d->bytes, e) ||
+        dev_zeros(&d->qkv, (size_t)d->q_dim + 2 * d->kv_dim, &d->bytes, e) ||
+        dev_zeros(&d->att, d->q_dim, &d->bytes, e) || dev_zeros(&d->gu, 2 * (size_t)F, &d->bytes, e) ||
+        dev_zeros(&d->mid, F, &d->bytes, e) || dev_zeros(&d->proj, H, &d->bytes, e) ||
+        dev_zeros(&d->logits, c->vocab, &d->bytes, e) || dev_zeros(&d->kc, kvc, &d->bytes, e) ||
+        dev_zeros(&d->vc, kvc, &d->bytes, e))
+        return -1;
+    return 0;
+}
+
+extern "C" int tb_cuda_decoder_new(const tb_model *m, int max_ctx, tb_cuda_decoder **out, tb_err *e) {
+    *out = NULL;
+    if (need_device(e)) return -1;
+    const tb_config *c = &m->cfg;
+    if (max_ctx < 1 || max_ctx > c->ctx) return tb_fail(e, "cuda decoder: max_ctx %d outside 1..%d", max_ctx, c->ctx);
+    if (c->heads < 1 || c->kv_heads < 1 || c->heads % c->kv_heads || c->head_dim < 2 || c->head_dim % 2 ||
+        c->head_dim > 1024 || c->heads * c->head_dim != c->hidden)
+        return tb_fail(e, "cuda decoder: unsupported head layout (%d heads, %d KV heads, head_dim %d, hidden %d)",
+                       c->heads, c->kv_heads, c->head_dim, c->hidden);
+    if ((size_t)max_ctx * sizeof(double) > 48 * 1024)
+        return tb_fail(e, "cuda decoder: max_ctx %d needs more than 48 KB of attention scores per head", max_ctx);
+    if (m->embd_type != TB_F16 && m->embd_type != TB_BF16 && m->embd_type != TB_F32)
+        return tb_fail(e, "cuda decoder: unsupported embedding type %d", (int)m->embd_type);
+    tb_cuda_decoder *d = (tb_cuda_decoder *)calloc(1, sizeof *d);
+    if (!d) return tb_fail(e, "cuda decoder: out of memory");
+    d->m = m;
+    d->max_ctx = max_ctx;
+    d->q_dim = c->heads * c->head_dim;
+    d->kv_dim = c->kv_heads * c->head_dim;
+    if (decoder_build(d, e)) {
+        tb_cuda_decoder_free(d);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+extern "C" void tb_cuda_decoder_reset(tb_cuda_decoder *d) { d->pos = 0; }
+extern "C" int tb_cuda_decoder_pos(const tb_cuda_decoder *d) { return d->pos; }
+extern "C" size_t tb_cuda_decoder_bytes(const tb_cuda_decoder *d) { return d->bytes; }
+
+static int decoder_layer(tb_cuda_decoder *d, int l, tb_err *e) {
+    const tb_config *c = &d->m->cfg;
+    const int H = c->hidden, F = c->ffn, pos = d->pos;
+    const float eps = c->norm_eps;
+    const size_t cache_at = ((size_t)l * d->max_ctx + (size_t)pos) * d->kv_dim;
+    float *q = d->qkv, *k = d->qkv + d->q_dim, *v = d->qkv + d->q_dim + d->kv_dim;
+
+    dec_rmsnorm<<<1, 256>>>(d->xb, d->x, d->norm[l * 4 + 0], H, eps);
+    CK_LAUNCH("dec_rmsnorm launch");
+    if (tb_cuda_linear_forward(d->lin[l * 4 + 0], d->xb, 1, d->qkv, e)) return -1;
+    const int half = c->head_dim / 2;
+    dec_rope<<<(c->heads * half + 127) / 128, 128>>>(q, c->heads, c->head_dim, pos, c->rope_theta);
+    CK_LAUNCH("dec_rope launch");
+    dec_rope<<<(c->kv_heads * half + 127) / 128, 128>>>(k, c->kv_heads, c->head_dim, pos, c->rope_theta);
+    CK_LAUNCH("dec_rope launch");
+    CK(cudaMemcpyAsync(d->kc + cache_at, k, sizeof(float) * d->kv_dim, cudaMemcpyDeviceToDevice), "K cache store");
+    CK(cudaMemcpyAsync(d->vc + cache_at, v, sizeof(float) * d->kv_dim, cudaMemcpyDeviceToDevice), "V cache store");
+    const size_t layer_at = (size_t)l * d->max_ctx * d->kv_dim;
+    dec_attention<<<c->heads, c->head_dim, sizeof(double) * (size_t)(pos + 1)>>>(
+        q, d->kc + layer_at, d->vc + layer_at, d->att, pos, c->head_dim, c->heads / c->kv_heads, d->kv_dim);
+    CK_LAUNCH("dec_attention launch");
+    dec_rmsnorm<<<1, 256>>>(d->xb, d->att, d->norm[l * 4 + 1], H, eps);
+    CK_LAUNCH("dec_rmsnorm launch");
+    if (tb_cuda_linear_forward(d->lin[l * 4 + 1], d->xb, 1, d->proj, e)) return -1;
+    dec_add<<<(H + 255) / 256, 256>>>(d->x, d->proj, H);
+    CK_LAUNCH("dec_add launch");
+
+    dec_rmsnorm<<<1, 256>>>(d->xb, d->x, d->norm[l * 4 + 2], H, eps);
+    CK_LAUNCH("dec_rmsnorm launch");
+    if (tb_cuda_linear_forward(d->lin[l * 4 + 2], d->xb, 1, d->gu, e)) return -1;
+    dec_relu2_mul<<<(F + 255) / 256, 256>>>(d->gu, d->mid, F);
+    CK_LAUNCH("dec_relu2_mul launch");
+    dec_rmsnorm<<<1, 256>>>(d->xb, d->mid, d->norm[l * 4 + 3], F, eps);
+    CK_LAUNCH("dec_rmsnorm launch");
+    if (tb_cuda_linear_forward(d->lin[l * 4 + 3], d->xb, 1, d->proj, e)) return -1;
+    dec_add<<<(H + 255) / 256, 256>>>(d->x, d->proj, H);
+    CK_LAUNCH("dec_add launch");
+    return 0;
+}
+
+extern "C" int tb_cuda_decoder_step(tb_cuda_decoder *d, int token, float *logits, tb_err *e) {
+    const tb_config *c = &d->m->cfg;
+    if (token < 0 || token >= c->vocab) return tb_fail(e, "cuda decoder: token id %d outside 0..%d", token, c->vocab - 1);
+    if (d->pos >= d->max_ctx) return tb_fail(e, "cuda decoder: context of %d positions is full", d->max_ctx);
+    tb_model_embed_row(d->m, token, d->host_x);
+    for (int i = 0; i < c->hidden; i++)
+        if (!isfinite(d->host_x[i])) return tb_fail(e, "cuda decoder: embedding row of token id %d is not finite", token);
+    CK(cudaMemcpy(d->x, d->host_x, sizeof(float) * c->hidden, cudaMemcpyHostToDevice), "upload of the embedding row");
+    for (int l = 0; l < c->layers; l++)
+        if (decoder_layer(d, l, e)) return -1;
+    d->pos++;
+    dec_rmsnorm<<<1, 256>>>(d->xb, d->x, d->out_norm, c->hidden, c->norm_eps);
+    CK_LAUNCH("dec_rmsnorm launch");
+    dec_lm_head<<<(c->vocab + 7) / 8, 256>>>(d->embd, (int)d->m->embd_type, d->xb, d->logits, c->vocab, c->hidden);
+    CK_LAUNCH("dec_lm_head launch");
+    if (!logits) {
+        CK(cudaDeviceSynchronize(), "decode step");
+        return 0;
+    }
+    CK(cudaMemcpy(logits, d->logits, sizeof(float) * c->vocab, cudaMemcpyDeviceToHost), "download of logits");
+    for (int i = 0; i < c->vocab; i++) /* as the reference: never hand out a non-finite logit */
+        if (!isfinite(logits[i]))
+            return tb_fail(e, "cuda decoder: non-finite logit %g for token id %d at position %d", (double)logits[i], i,
+                           d->pos - 1);
+    return 0;
 }
