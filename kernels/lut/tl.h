@@ -24,9 +24,9 @@
  *
  * ---- tiles and padding (both layouts) ----------------------------------------
  *   Rows are padded to a multiple of 32 (TL_TILE) with zero weights; K is padded to
- *   a whole number of group PAIRS with zero weights (and prep pads activations with
- *   zeros), so any K and any row count is handled by the same loop, exactly.
- *   Let G = ceil(cols/g) groups, P = ceil(G/2) pairs, NT = ceil(rows/32) tiles.
+ *   whole group pairs (TL1) or octets of 8 groups (TL2) with zero weights (and prep pads
+ *   activations with zeros), so any K and any row count is handled by the same loop,
+ *   exactly.  Let G = ceil(cols/g) groups, P = ceil(G/2) pairs (TL1), NT = ceil(rows/32).
  *   TL1 packed: (NT, P, 32) bytes.  Byte [t][p][j] is row 32t+j:
  *       low nibble = index of group 2p, high nibble = index of group 2p+1.
  *   TL2 packed: per tile, O = ceil(G/8) octets of 8 groups (P = 4*O pairs), then counts:
@@ -37,7 +37,7 @@
  *       At t*(O*160 + 128) + O*160: int32 LE nneg[32], the number of negated groups of
  *       each row (the SIMD kernels add it once: see the sign trick below).
  *   bits per weight: TL1 4 bits / 2 weights = 2.0; TL2 (4+1) bits / 3 weights = 1.67
- *   (with padding and counts: 1.6797 for K = 2560, 1.6691 for K = 6912).
+ *   (with padding and counts: 1.6844 for K = 2560, 1.6713 for K = 6912).
  *   TL2 sign trick (SIMD): a negated group contributes ~v = -v - 1 (XOR of both table
  *   bytes with 0xff, a byte mask from the sign byte); the missing +1 per negated group
  *   is nneg[j], added once per tile row.
