@@ -425,6 +425,7 @@ int tb_check_kernel(const tb_kernel *k, const tb_check_opts *o, tb_check_result 
         r->cases++;
         if (c.failed) r->failed++;
         else r->passed++;
+        if (o->stop_after > 0 && r->failed >= o->stop_after) break;
     }
     tb_pool_free(c.pool);
     free(cs);

@@ -27,6 +27,7 @@ typedef struct tb_check_opts {
     int threads;          /* threads for the driver check (<= 1: driver check uses 2) */
     int only_case;        /* -1: all cases; else replay this case id only */
     int max_fail_lines;   /* failure lines reported per kernel (0 = 5) */
+    int stop_after;       /* stop after this many failing cases (0 = run every case) */
     /* called once per failure with one line (kernel, shape, family, seed, first differing
      * index, rerun command); may be NULL */
     void (*on_fail)(void *user, const char *line);

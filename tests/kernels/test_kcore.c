@@ -468,6 +468,7 @@ static void expect_caught(const tb_kernel *bad, const char *must_contain) {
     fail_log fl = {0, ""};
     o.on_fail = log_fail;
     o.user = &fl;
+    o.stop_after = 1;
     tb_check_result r;
     tb_err e = {{0}};
     int rc = tb_check_kernel(bad, &o, &r, &e);
