@@ -27,6 +27,9 @@ static float *ours; /* (N_TOK, VOCAB), from the in-process reference */
 /* Finds the data; returns 0 when everything is there. */
 static int find_data(void) {
     const char *dir = getenv("TERNBENCH_DATA");
+#ifdef TB_DEFAULT_DATA_DIR
+    if (!dir || !*dir) dir = TB_DEFAULT_DATA_DIR; /* ../shared/data beside the source tree */
+#endif
     if (!dir || !*dir) return -1;
     snprintf(gguf_path, sizeof gguf_path, "%s/golden/tiny-bitnet-i2_s.gguf", dir);
     snprintf(tokens_path, sizeof tokens_path, "%s/golden/tiny-bitnet-i2_s.tokens.txt", dir);
