@@ -92,7 +92,7 @@ static int time_kernel(const tb_kernel *k, const int32_t *thr, int nthr, uint64_
             for (int i = 0; i < cols; i++) q[i] = (int8_t)((int)tb_rng_below(&rng, 256) - 128);
             tb_ternary t = {.name = "time", .rows = rows, .cols = cols, .scale = 1, .layout = TB_TERN_CODES, .data = (const uint8_t *)w};
             if (k->pack(&t, packed)) {
-                printf(" %9s", "refused");
+                printf(" %10s", "refused");
             } else {
                 for (int ti = 0; ti < nthr; ti++) {
                     double times[5];
@@ -104,11 +104,11 @@ static int time_kernel(const tb_kernel *k, const int32_t *thr, int nthr, uint64_
                         if (rep >= 0) times[rep] = tb_now() - t0;
                     }
                     if (rc) {
-                        printf(" %9s", "error");
+                        printf(" %10s", "error");
                         continue;
                     }
                     qsort(times, 5, sizeof times[0], cmp_double);
-                    printf(" %9.2f", (double)psz / times[2] / 1e9);
+                    printf(" %10.2f", (double)psz / times[2] / 1e9);
                 }
             }
         }
@@ -227,10 +227,10 @@ int tb_cmd_check(int argc, char **argv) {
         printf("%-30s", "kernel \\ shape x threads");
         static const char *shn[] = {"2560x2560", "640x2560", "6912x2560", "2560x6912", "3840x2560", "13824x2560"};
         for (int s = 0; s < 6; s++)
-            for (int t = 0; t < nthr; t++) printf(" %9.9s", t == 0 ? shn[s] : "");
+            for (int t = 0; t < nthr; t++) printf(" %10s", t == 0 ? shn[s] : "");
         printf("\n%-30s", "(threads)");
         for (int s = 0; s < 6; s++)
-            for (int t = 0; t < nthr; t++) printf(" %8dT", thr[t]);
+            for (int t = 0; t < nthr; t++) printf(" %9dT", thr[t]);
         printf("\n");
         int ret = 0;
         for (int i = 0; i < tb_n_kernels; i++) {

@@ -239,7 +239,8 @@ static void gemv_part(void *arg, int tid, int nth) {
 int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int rows, int cols,
                      const int8_t *q, const void *prep, int n, int32_t *acc) {
     if (rows < 1 || cols < 1 || n < 1) return TB_KERR_SHAPE;
-    if (!p || p->n == 1) return k->gemv(packed, rows, cols, q, prep, n, 0, rows, acc);
+    /* a device kernel parallelizes on the device: one call for all rows */
+    if (!p || p->n == 1 || k->on_device) return k->gemv(packed, rows, cols, q, prep, n, 0, rows, acc);
     gemv_job j = {.k = k, .packed = packed, .rows = rows, .cols = cols, .n = n, .q = q, .prep = prep, .acc = acc};
     atomic_init(&j.rc, 0);
     tb_pool_run(p, gemv_part, &j);

@@ -36,7 +36,8 @@ void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg);
 void tb_split_rows(int rows, int tile, int tid, int nth, int *r0, int *r1);
 
 /* acc[t*rows + r] for all rows and t < n with kernel k (prep already run by the caller;
- * NULL when !k->needs_prep).  Returns 0 or the first kernel error. */
+ * NULL when !k->needs_prep).  On-device kernels get one call for all rows.  Returns 0 or
+ * the first kernel error. */
 int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int rows, int cols,
                      const int8_t *q, const void *prep, int n, int32_t *acc);
 
