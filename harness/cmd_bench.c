@@ -89,7 +89,8 @@ int tb_cmd_bench(int argc, char **argv) {
     tb_bench_config cfg;
     tb_bench_config_default(&cfg);
     const char *json = NULL, *shapes_s = NULL, *threads_s = NULL, *llc_s = NULL, *bwb_s = NULL, *isa_s = NULL;
-    bool no_bw = false, own = false;
+    bool no_bw = false, own = false, gb_min_time = false;
+    int gb_reps = 0;
     char **gb = calloc((size_t)argc + 1, sizeof *gb);
     int ngb = 0;
     for (int i = 1; i < argc; i++) {
@@ -132,6 +133,19 @@ int tb_cmd_bench(int argc, char **argv) {
             else cfg.seed = (uint64_t)x;
         } else if (!strncmp(a, "--benchmark_", 12)) {
             gb[ngb++] = argv[i];
+            /* Google Benchmark's own min_time / repetitions flags win over ours; the
+             * repetition count is also needed to pick the median aggregate. */
+            if (!strncmp(a, "--benchmark_min_time=", 21)) gb_min_time = true;
+            if (!strncmp(a, "--benchmark_repetitions=", 24)) {
+                char *end;
+                long r = strtol(a + 24, &end, 10);
+                if (*end || r < 1 || r > 64) {
+                    fprintf(stderr, "ternbench bench: bad %s (1..64)\n", a);
+                    free(gb);
+                    return 2;
+                }
+                gb_reps = (int)r;
+            }
         } else {
             fprintf(stderr, "ternbench bench: unknown option '%s' (see --help)\n", a);
             free(gb);
@@ -206,6 +220,8 @@ int tb_cmd_bench(int argc, char **argv) {
         free(threads);
         return 2;
     }
+    if (gb_min_time) cfg.min_time = 0; /* let --benchmark_min_time apply */
+    if (gb_reps) cfg.reps = gb_reps;
     cfg.gb_argc = ngb;
     cfg.gb_argv = gb;
     cfg.console = true;

@@ -1,0 +1,101 @@
+/* test_e2e.c: end-to-end measurement on a small synthetic model: the bytes per
+ * token add up as documented, an exact kernel and the scalar reference pick the
+ * same first token, the memory and rate fields are filled, bad options are
+ * refused.  No speed is asserted. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "runner.h"
+#include "synth.h"
+#include "tb_test.h"
+
+static tb_model *model;
+static char path[128];
+
+static int setup(void) {
+    if (model) return 0;
+    tb_synth_opts o;
+    memset(&o, 0, sizeof o);
+    if (tb_config_preset("tiny", &o.cfg) < 0) return -1;
+    o.cfg.vocab = 512; /* keep the LM head small: this test is about bookkeeping */
+    o.cfg.bos = 1;
+    o.cfg.eos = 2;
+    o.cfg.eot = 3;
+    o.cfg.ctx = 256;
+    o.seed = 5;
+    o.format = TB_SYNTH_GGUF;
+    snprintf(path, sizeof path, "/tmp/tb_test_e2e_%d.gguf", (int)getpid());
+    o.out = path;
+    tb_err e;
+    if (tb_synth_write(&o, &e) < 0 || tb_model_load(path, &model, &e) < 0) {
+        fprintf(stderr, "setup: %s\n", e.msg);
+        unlink(path);
+        return -1;
+    }
+    unlink(path); /* mapped: the data stays until the model is freed */
+    return 0;
+}
+
+TB_TEST(bytes_add_up_and_kernel_matches_reference) {
+    if (setup() < 0) {
+        TB_CHECK(!"cannot build the synthetic model");
+        return;
+    }
+    const tb_kernel *k = tb_kernel_best(TB_ISA_ALL);
+    TB_CHECK(k != NULL);
+    if (!k) return;
+    tb_e2e_opts o;
+    memset(&o, 0, sizeof o);
+    o.threads = 2;
+    o.n_prompt = 8;
+    o.n_decode = 4;
+    o.seed = 3;
+    o.bw_gbps = 10.0;
+    tb_e2e_result rk, rr;
+    tb_err e;
+    TB_CHECK_MSG(tb_e2e_run(model, k, &o, &rk, &e) == 0, "%s", e.msg);
+    TB_CHECK_MSG(tb_e2e_run(model, NULL, &o, &rr, &e) == 0, "%s", e.msg);
+    TB_CHECK(!strcmp(rk.kernel, k->name) && !strcmp(rr.kernel, "ref"));
+    TB_CHECK_EQ_INT(rk.first_token, rr.first_token); /* exact kernel: same logits */
+    const tb_config *c = &model->cfg;
+    /* KV: positions 9..12 read 2 x layers x kv_dim x pos x 4 bytes; mean pos = 10.5 */
+    double kv = 2.0 * c->layers * c->kv_heads * c->head_dim * 10.5 * 4;
+    TB_CHECK_NEAR(rk.kv_bytes_per_token, kv, 1e-9 * kv);
+    TB_CHECK_NEAR(rk.lm_head_bytes, (double)c->vocab * c->hidden * 2, 0); /* F16 embedding */
+    TB_CHECK_NEAR(rr.weight_bytes, (double)tb_model_ternary_bytes(model), 0);
+    TB_CHECK(rk.weight_bytes > 0);
+    TB_CHECK_NEAR(rk.bytes_per_token, rk.weight_bytes + rk.lm_head_bytes + rk.kv_bytes_per_token, 1e-6);
+    TB_CHECK(rk.decode_tok_s > 0 && rk.prefill_tok_s > 0 && rk.n_decode == 4 && rk.n_prompt == 8);
+    TB_CHECK_NEAR(rk.achieved_gbps, rk.bytes_per_token * rk.decode_tok_s / 1e9, 1e-9 * rk.achieved_gbps);
+    TB_CHECK_NEAR(rk.roofline_frac, rk.achieved_gbps / 10.0, 1e-12);
+    TB_CHECK(rk.ms_per_token_min <= rk.ms_per_token_median && rk.ms_per_token_median <= rk.ms_per_token_max);
+    TB_CHECK(rk.rss_bytes > 0 && rk.hwm_bytes >= rk.rss_bytes);
+}
+
+TB_TEST(bad_options) {
+    if (setup() < 0) return;
+    tb_e2e_opts o;
+    memset(&o, 0, sizeof o);
+    o.threads = 1;
+    o.n_prompt = 8;
+    o.n_decode = 0;
+    tb_e2e_result r;
+    tb_err e;
+    TB_CHECK(tb_e2e_run(model, NULL, &o, &r, &e) < 0);
+    o.n_decode = 4;
+    o.n_prompt = 300; /* > ctx 256 */
+    TB_CHECK(tb_e2e_run(model, NULL, &o, &r, &e) < 0 && strstr(e.msg, "context"));
+    o.n_prompt = 8;
+    o.threads = 0;
+    TB_CHECK(tb_e2e_run(model, NULL, &o, &r, &e) < 0);
+}
+
+int main(void) {
+    int rc = tb_test_main();
+    tb_model_free(model);
+    return rc;
+}
