@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/tb_cuda.h"
 #include "forward.h"
 #include "results.h"
 #include "runner.h"
@@ -61,7 +62,21 @@ int tb_e2e_run(const tb_model *m, const tb_kernel *k, const tb_e2e_opts *o, tb_e
         goto done;
     }
     const tb_backend *be = NULL;
-    if (k) {
+    tb_cuda_backend *cb = NULL;
+    if (k && k->on_device) {
+        /* The GPU path: every ternary linear resident on the device (tb_cuda.h). */
+        if (strncmp(k->name, "gemv_w2a8", 9) != 0) {
+            rc = tb_fail(e, "e2e: no end-to-end backend for on-device kernel %s", k->name);
+            goto done;
+        }
+        if (tb_cuda_backend_new(m, false, &cb, e) < 0) {
+            rc = -1;
+            goto done;
+        }
+        be = tb_cuda_backend_get(cb);
+        r->weight_bytes = (double)tb_cuda_backend_bytes(cb);
+        r->threads = 1;
+    } else if (k) {
         if (tb_runner_new(m, k, o->threads, &run, e) < 0) {
             rc = -1;
             goto done;
@@ -133,6 +148,7 @@ int tb_e2e_run(const tb_model *m, const tb_kernel *k, const tb_e2e_opts *o, tb_e
 done:
     tb_state_free(st);
     tb_runner_free(run);
+    tb_cuda_backend_free(cb);
     free(prompt);
     free(logits);
     free(lat);
