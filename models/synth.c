@@ -32,11 +32,22 @@ static float round_bf16(float x) { return tb_bf16_to_f32(tb_f32_to_bf16(x)); }
 int tb_synth_index_norm(int layer, int which) { return 2 + 11 * layer + which; }
 int tb_synth_index_lin(int layer, int lin) { return 2 + 11 * layer + 4 + lin; }
 
+/* The scale is the first draw of the tensor's stream, so it can be had alone. */
+static float synth_scale(tb_rng *r) {
+    double s = exp(log(1.2) + 0.4 * tb_rng_normal(r));
+    return round_bf16((float)(s < 0.5 ? 0.5 : s > 3.0 ? 3.0 : s));
+}
+
+static float synth_scale_only(uint64_t seed, int tensor_index) {
+    tb_rng r;
+    tensor_rng(&r, seed, tensor_index);
+    return synth_scale(&r);
+}
+
 void tb_synth_codes(uint64_t seed, int tensor_index, int64_t rows, int64_t cols, int8_t *codes, float *scale) {
     tb_rng r;
     tensor_rng(&r, seed, tensor_index);
-    double s = exp(log(1.2) + 0.4 * tb_rng_normal(&r));
-    *scale = round_bf16((float)(s < 0.5 ? 0.5 : s > 3.0 ? 3.0 : s));
+    *scale = synth_scale(&r);
     const int64_t n = rows * cols;
     int64_t i = 0;
     while (i < n) {
@@ -480,14 +491,10 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
             for (int i = 0; i < n; i++) half[i] = tb_f32_to_bf16(normv[i]);
             bad |= fwrite(half, 2, (size_t)n, f) != (size_t)n;
         }
-    /* scales, then packed codes (the codes are generated twice: cheap next to writing) */
+    /* scales, then packed codes */
     for (int l = 0; l < c->layers && !bad; l++)
         for (int k = 0; k < TB_LIN_COUNT; k++) {
-            int32_t rows, cols;
-            float scale;
-            tb__lin_shape(c, k, &rows, &cols);
-            tb_synth_codes(o->seed, tb_synth_index_lin(l, k), rows, cols, codes, &scale);
-            uint16_t sb = tb_f32_to_bf16(scale);
+            uint16_t sb = tb_f32_to_bf16(synth_scale_only(o->seed, tb_synth_index_lin(l, k)));
             bad |= fwrite(&sb, 2, 1, f) != 1;
         }
     for (int l = 0; l < c->layers && !bad; l++)
