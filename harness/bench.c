@@ -532,6 +532,7 @@ int tb_bench_run(const tb_bench_config *cfg, tb_bench_row **rows_out, int *n_row
         o.seed = cfg->seed;
         o.quick = !cfg->full_check;
         o.isa_mask = cfg->isa_mask;
+        o.stop_after = 1; /* one failing case is enough to refuse timing it */
         tb_check_result cr;
         memset(&cr, 0, sizeof cr);
         tb_err ce = {{0}};
