@@ -231,6 +231,7 @@ def summary(d, out):
     en = d.get("energy_modelled")
     if en:
         L += ["## Energy (modelled, not measured)", "",
+              "model: %s" % d.get("run", {}).get("model_desc", "?"), "",
               "ternary %.3g J/token, FP16 baseline %.3g J/token (x%.1f); per %d-token sequence: %.4f J vs %.4f J (%s)" % (
                   en["ternary_j_per_token"], en["fp16_j_per_token"], en["ratio"], en["tokens"],
                   en["ternary_j_per_sequence"], en["fp16_j_per_sequence"], en["node"]), ""]
