@@ -497,6 +497,8 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
             uint16_t sb = tb_f32_to_bf16(synth_scale_only(o->seed, tb_synth_index_lin(l, k)));
             bad |= fwrite(&sb, 2, 1, f) != 1;
         }
+    report(&pr, "norms and scales",
+           2 * ((uint64_t)c->hidden + (uint64_t)c->layers * (3 * (uint64_t)c->hidden + (uint64_t)c->ffn + TB_LIN_COUNT)));
     for (int l = 0; l < c->layers && !bad; l++)
         for (int k = 0; k < TB_LIN_COUNT && !bad; k++) {
             int32_t rows, cols;
