@@ -525,6 +525,13 @@ void tb_gguf_w_arr_i32(tb_gguf_writer *w, const char *key, const int32_t *v, uin
     put(w, v, (size_t)n * 4);
 }
 
+void tb_gguf_w_arr_f32(tb_gguf_writer *w, const char *key, const float *v, uint64_t n) {
+    put_key(w, key, TB_GGUF_ARRAY);
+    put_u32(w, TB_GGUF_FLOAT32);
+    put_u64(w, n);
+    put(w, v, (size_t)n * 4);
+}
+
 void tb_gguf_w_tensor(tb_gguf_writer *w, const char *name, uint32_t type, uint64_t ne0, uint64_t ne1) {
     if (w->oom) return;
     if (w->n_t == w->cap_t) {

@@ -88,6 +88,7 @@ void tb_gguf_w_bool(tb_gguf_writer *w, const char *key, bool v);
 void tb_gguf_w_str(tb_gguf_writer *w, const char *key, const char *v);
 void tb_gguf_w_arr_str(tb_gguf_writer *w, const char *key, const char *const *v, const size_t *lens, uint64_t n);
 void tb_gguf_w_arr_i32(tb_gguf_writer *w, const char *key, const int32_t *v, uint64_t n);
+void tb_gguf_w_arr_f32(tb_gguf_writer *w, const char *key, const float *v, uint64_t n);
 /* ne1 = 0 declares a 1-D tensor [ne0]; data offsets are aligned to 32 bytes. */
 void tb_gguf_w_tensor(tb_gguf_writer *w, const char *name, uint32_t type, uint64_t ne0, uint64_t ne1);
 /* Writes header + metadata + tensor infos; then call tb_gguf_w_data() for each tensor in

@@ -100,7 +100,8 @@ typedef struct {
     tb_json *root;
     const char **tok;   /* (vocab) token strings in id order */
     size_t *tok_len;
-    int32_t *type;      /* 1 normal, 3 control */
+    int32_t *type;      /* 1 normal, 3 control, 4 user-defined */
+    float *score;       /* 0 for normal tokens, -1000 for the others (as bitnet.cpp's converter writes) */
     char **merge;       /* (n_merge) "a b" */
     size_t *merge_len;
     char *merge_owned;  /* 1 where merge[i] was malloc'd here */
@@ -114,6 +115,7 @@ static void tok_free(synth_tok *t) {
     free(t->tok);
     free(t->tok_len);
     free(t->type);
+    free(t->score);
     free(t->merge);
     free(t->merge_len);
     free(t->merge_owned);
@@ -142,7 +144,8 @@ static int tok_load(synth_tok *t, const char *path, int vocab, tb_err *e) {
     t->tok = calloc((size_t)vocab, sizeof *t->tok);
     t->tok_len = calloc((size_t)vocab, sizeof *t->tok_len);
     t->type = calloc((size_t)vocab, sizeof *t->type);
-    if (!t->tok || !t->tok_len || !t->type) return tb_fail(e, "%s: out of memory", path);
+    t->score = calloc((size_t)vocab, sizeof *t->score);
+    if (!t->tok || !t->tok_len || !t->type || !t->score) return tb_fail(e, "%s: out of memory", path);
     for (size_t i = 0; i < vocab_o->len; i++) {
         double id = vocab_o->items[i]->number;
         if (vocab_o->items[i]->type != TB_JSON_NUMBER || id < 0 || id >= vocab || id != floor(id) || t->tok[(int)id])
@@ -162,6 +165,7 @@ static int tok_load(synth_tok *t, const char *path, int vocab, tb_err *e) {
         t->tok[(int)id] = content->str;
         t->tok_len[(int)id] = content->len;
         t->type[(int)id] = sp && sp->type == TB_JSON_BOOL && sp->boolean ? 3 : 4; /* control / user-defined */
+        t->score[(int)id] = -1000.0f;
     }
     for (int i = 0; i < vocab; i++)
         if (!t->tok[i]) return tb_fail(e, "%s: token id %d is missing", path, i);
@@ -242,6 +246,7 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
     tb_gguf_w_u32(w, AKEY("rope.dimension_count"), (uint32_t)c->head_dim);
     tb_gguf_w_u32(w, AKEY("attention.head_count"), (uint32_t)c->heads);
     tb_gguf_w_u32(w, AKEY("attention.head_count_kv"), (uint32_t)c->kv_heads);
+    tb_gguf_w_bool(w, "tokenizer.ggml.add_bos_token", true);
     tb_gguf_w_f32(w, AKEY("attention.layer_norm_rms_epsilon"), c->norm_eps);
     tb_gguf_w_f32(w, AKEY("rope.freq_base"), c->rope_theta);
     tb_gguf_w_u32(w, "general.file_type", 40); /* mostly I2_S */
@@ -249,12 +254,12 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
     if (tok) {
         tb_gguf_w_str(w, "tokenizer.ggml.model", "gpt2");
         tb_gguf_w_arr_str(w, "tokenizer.ggml.tokens", tok->tok, tok->tok_len, (uint64_t)c->vocab);
+        tb_gguf_w_arr_f32(w, "tokenizer.ggml.scores", tok->score, (uint64_t)c->vocab);
         tb_gguf_w_arr_i32(w, "tokenizer.ggml.token_type", tok->type, (uint64_t)c->vocab);
         tb_gguf_w_arr_str(w, "tokenizer.ggml.merges", (const char *const *)tok->merge, tok->merge_len, tok->n_merge);
     }
     if (c->bos >= 0 && c->bos < c->vocab) tb_gguf_w_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)c->bos);
     if (c->eos >= 0 && c->eos < c->vocab) tb_gguf_w_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)c->eos);
-    tb_gguf_w_bool(w, "tokenizer.ggml.add_bos_token", true);
     tb_gguf_w_u32(w, "general.quantization_version", 2);
 
     /* tensor infos, in bitnet.cpp's order */

@@ -292,6 +292,25 @@ TB_TEST(tokenizer_metadata_matches_bitnet_cpp) {
     const int32_t *vb = tb_gguf_get_arr_data(b, "tokenizer.ggml.token_type", &tb2, &nb);
     TB_CHECK(va && vb && ta == TB_GGUF_INT32 && tb2 == TB_GGUF_INT32 && na == nb);
     if (va && vb && na == nb) TB_CHECK(!memcmp(va, vb, na * 4));
+    const float *sa = tb_gguf_get_arr_data(a, "tokenizer.ggml.scores", &ta, &na);
+    const float *sb = tb_gguf_get_arr_data(b, "tokenizer.ggml.scores", &tb2, &nb);
+    TB_CHECK(sa && sb && ta == TB_GGUF_FLOAT32 && tb2 == TB_GGUF_FLOAT32 && na == nb);
+    if (sa && sb && na == nb) TB_CHECK(!memcmp(sa, sb, na * 4));
+    /* the same metadata keys in the same order as bitnet.cpp, except the golden file's
+     * general.name value and tokenizer.chat_template (which we do not write) */
+    uint64_t ia = 0;
+    for (uint64_t ib = 0; ib < b->n_kv; ib++) {
+        if (b->kv[ib].key.len == 23 && !memcmp(b->kv[ib].key.p, "tokenizer.chat_template", 23)) continue;
+        const tb_gguf_kv *x = &a->kv[ia < a->n_kv ? ia : 0], *y = &b->kv[ib];
+        size_t skip = 10; /* "bitnet-25." vs "bitnet-b1.58." prefixes */
+        int arch_key = y->key.len > skip && !memcmp(y->key.p, "bitnet-25.", skip);
+        int same_key = arch_key ? x->key.len == y->key.len + 3 && !memcmp(x->key.p + 13, y->key.p + skip, y->key.len - skip)
+                                : x->key.len == y->key.len && !memcmp(x->key.p, y->key.p, y->key.len);
+        TB_CHECK_MSG(ia < a->n_kv && same_key && x->type == y->type, "metadata %llu: %.*s vs %.*s",
+                     (unsigned long long)ib, (int)x->key.len, x->key.p, (int)y->key.len, y->key.p);
+        ia++;
+    }
+    TB_CHECK_EQ_INT(ia, a->n_kv);
     static const char *const same[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"};
     for (int k = 0; k < 2; k++) {
         uint32_t x = 1, y = 2;
