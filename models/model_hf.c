@@ -317,7 +317,14 @@ static int load_hf(tb_model *m, const char *dir, st_file *f, tb_json **cfgp, tb_
     }
 
     /* ---- safetensors ---- */
-    if (tb_map_file(stpath, &m->map, e) < 0) return -1;
+    if (tb_map_file(stpath, &m->map, e) < 0) {
+        char idx[1100];
+        snprintf(idx, sizeof idx, "%s/model.safetensors.index.json", dir);
+        if (access(idx, R_OK) == 0)
+            return tb_fail(e, "%s: sharded checkpoints (model.safetensors.index.json) are not supported; "
+                              "merge the shards into one model.safetensors", dir);
+        return -1;
+    }
     f->path = stpath;
     if (st_parse(f, &m->map, e) < 0) return -1;
     if (online < 0) {

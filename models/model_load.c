@@ -262,16 +262,16 @@ int tb__load_gguf(tb_model *m, const char *path, tb_err *e) {
         c->vocab = (int)tok->arr_n;
     }
     c->head_dim = c->heads > 0 ? c->hidden / c->heads : 0;
-    r = gguf_key_u32(g, arch, "rope.dimension_count", 0, &rope_dim, e);
-    if (r < 0) return -1;
-    if (r == 0 && rope_dim != c->head_dim)
-        return tb_fail(e, "%s: inconsistent head dims: rope.dimension_count %d != hidden/heads %d", path, rope_dim,
-                       c->head_dim);
     uint32_t v;
     c->bos = tb_gguf_get_u32(g, "tokenizer.ggml.bos_token_id", &v) == 0 ? (int)v : 128000;
     c->eos = tb_gguf_get_u32(g, "tokenizer.ggml.eos_token_id", &v) == 0 ? (int)v : 128001;
     c->eot = c->vocab > 128009 ? 128009 : c->eos;
     if (tb__check_config(c, path, e) < 0) return -1;
+    r = gguf_key_u32(g, arch, "rope.dimension_count", 0, &rope_dim, e);
+    if (r < 0) return -1;
+    if (r == 0 && rope_dim != c->head_dim) /* SPEC §1: RoPE rotates all head dims */
+        return tb_fail(e, "%s: inconsistent head dims: rope.dimension_count %d != hidden/heads %d", path, rope_dim,
+                       c->head_dim);
 
     /* ---- tensors ---- */
     const tb_gguf_tensor *te = gguf_need(g, "token_embd.weight", e);
