@@ -69,6 +69,9 @@ static int build_cases(const tb_check_opts *o, tcase *out) {
         /* batched activations (prefill path) */
         if (!shapes[s].big || shapes[s].rows <= 2560) ADD(s, F_RAND33, 3);
         if (!shapes[s].big) ADD(s, F_EXTREME, 2);
+        /* a longer batch: kernels that block tokens (chunks of 4, 8, 16) get several
+         * chunks and a remainder */
+        if (!shapes[s].big && shapes[s].rows * shapes[s].cols >= 10000) ADD(s, F_RAND33, 21);
     }
 #undef ADD
     return c;

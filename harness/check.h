@@ -7,7 +7,7 @@
  *   - int32 accumulators bit-identical to tb_matmul_ref, output poisoned before the
  *     call and guard words around it untouched;
  *   - sub-ranges [r0, r1) (aligned and unaligned r0) write exactly those rows;
- *   - n > 1 activation rows (prefill) on some shapes; the threaded driver (1 vs N);
+ *   - n = 2, 3 and 21 activation rows (prefill) on some shapes; the threaded driver;
  *   - float outputs of the shared epilogue within 1 ulp of the reference's.
  * Library code: nothing is printed; failures go to a callback and the result.
  */

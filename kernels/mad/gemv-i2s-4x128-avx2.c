@@ -4,7 +4,8 @@
  * and int16 adds; every GROUP = 8 blocks the int16 sums go to int32 with vpmaddwd.
  * int16 bound: one block adds at most 4 pair sums per lane (|x| <= 2048), 8 blocks
  * |x| <= 16384 < 32767: nothing saturates or wraps for any input (the peer bug was
- * int16 accumulation over a whole row).  Exact.  Needs AVX2. */
+ * int16 accumulation over a whole row).  With n >= 4 tokens (prefill) each row's codes
+ * are decoded once per block and applied to 4 tokens.  Exact.  Needs AVX2. */
 #include <immintrin.h>
 
 #include "i2s4x128.h"
@@ -29,6 +30,38 @@ static inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
+/* Prefill: one row x 4 tokens.  The row's codes are decoded once per block and used for
+ * all 4 tokens (the shift/AND work is shared), same int16 grouping as the 1-token path.
+ * out[j] = sum_c code_c * q[j][c] for the 4 token rows q0..q3 (padded, Kp long). */
+static inline __m128i row_tokens4(const uint8_t *wrow, int nb, const int8_t *q0, const int8_t *q1,
+                                  const int8_t *q2, const int8_t *q3, __m256i m3, __m256i ones) {
+    const int8_t *qs[4] = {q0, q1, q2, q3};
+    __m256i a[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()}; /* int32, per token */
+    for (int g = 0; g < nb; g += GROUP) {
+        const int ge = g + GROUP < nb ? g + GROUP : nb;
+        __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                        _mm256_setzero_si256()}; /* int16, per token, <= GROUP blocks */
+        for (int b = g; b < ge; b++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(wrow + (size_t)b * 128));
+            const __m256i c0 = _mm256_and_si256(v, m3);
+            const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
+            const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
+            const __m256i c3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
+            for (int j = 0; j < 4; j++) {
+                const int8_t *qb = qs[j] + (size_t)b * 128;
+                const __m256i p01 = _mm256_add_epi16(_mm256_maddubs_epi16(c0, _mm256_loadu_si256((const __m256i *)qb)),
+                                                     _mm256_maddubs_epi16(c1, _mm256_loadu_si256((const __m256i *)(qb + 32))));
+                const __m256i p23 = _mm256_add_epi16(_mm256_maddubs_epi16(c2, _mm256_loadu_si256((const __m256i *)(qb + 64))),
+                                                     _mm256_maddubs_epi16(c3, _mm256_loadu_si256((const __m256i *)(qb + 96))));
+                s[j] = _mm256_add_epi16(s[j], _mm256_add_epi16(p01, p23));
+            }
+        }
+        for (int j = 0; j < 4; j++) a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(s[j], ones));
+    }
+    return hsum4(a[0], a[1], a[2], a[3]);
+}
+
 static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
                 int r0, int r1, int32_t *acc) {
     (void)q;
@@ -38,34 +71,54 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
     const int32_t *qsum = prep;
     const int8_t *qpad = (const int8_t *)prep + tb_i2s4_sums_bytes(n);
     const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-    for (int t0 = r0 / 4; t0 * 4 < r1; t0++) {
-        const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
-        for (int tok = 0; tok < n; tok++) {
-            const int8_t *qt = qpad + (size_t)tok * kp;
-            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0; /* int32 */
-            for (int g = 0; g < nb; g += GROUP) {
-                const int ge = g + GROUP < nb ? g + GROUP : nb;
-                __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0; /* int16, <= GROUP blocks */
-                for (int b = g; b < ge; b++) {
-                    const int8_t *qb = qt + (size_t)b * 128;
-                    const uint8_t *w = tile + (size_t)b * 128;
-                    const __m256i q0 = _mm256_loadu_si256((const __m256i *)qb);
-                    const __m256i q1 = _mm256_loadu_si256((const __m256i *)(qb + 32));
-                    const __m256i q2 = _mm256_loadu_si256((const __m256i *)(qb + 64));
-                    const __m256i q3 = _mm256_loadu_si256((const __m256i *)(qb + 96));
-                    s0 = _mm256_add_epi16(s0, row_block16(w, q0, q1, q2, q3, m3));
-                    s1 = _mm256_add_epi16(s1, row_block16(w + 32, q0, q1, q2, q3, m3));
-                    s2 = _mm256_add_epi16(s2, row_block16(w + 64, q0, q1, q2, q3, m3));
-                    s3 = _mm256_add_epi16(s3, row_block16(w + 96, q0, q1, q2, q3, m3));
+    /* tokens in chunks of TB_I2S4_TOKCHUNK: their activations stay in L1 while the
+     * chunk sweeps the weight tiles (prefill); n = 1 is one chunk */
+    for (int tc = 0; tc < n; tc += TB_I2S4_TOKCHUNK) {
+        const int te = tc + TB_I2S4_TOKCHUNK < n ? tc + TB_I2S4_TOKCHUNK : n;
+        for (int t0 = r0 / 4; t0 * 4 < r1; t0++) {
+            const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
+            int tok = tc;
+            /* 4 tokens at a time, one row at a time (prefill) */
+            for (; tok + 4 <= te; tok += 4) {
+                const int8_t *qt = qpad + (size_t)tok * kp;
+                for (int i = 0; i < 4; i++) {
+                    const int r = t0 * 4 + i;
+                    if (r < r0 || r >= r1) continue;
+                    int32_t d[4];
+                    const __m128i sums = row_tokens4(tile + 32 * i, nb, qt, qt + kp, qt + 2 * (size_t)kp,
+                                                     qt + 3 * (size_t)kp, m3, ones);
+                    _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(sums, _mm_loadu_si128((const __m128i *)(qsum + tok))));
+                    for (int j = 0; j < 4; j++) acc[(size_t)(tok + j) * rows + r] = d[j];
                 }
-                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(s0, ones));
-                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(s1, ones));
-                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(s2, ones));
-                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(s3, ones));
             }
-            int32_t d[4];
-            _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(hsum4(a0, a1, a2, a3), _mm_set1_epi32(qsum[tok])));
-            tb_i2s4_store(acc + (size_t)tok * rows, t0 * 4, r0, r1, d);
+            /* the remaining tokens (all of them when n < 4): 4 rows x 1 token */
+            for (; tok < te; tok++) {
+                const int8_t *qt = qpad + (size_t)tok * kp;
+                __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0; /* int32 */
+                for (int g = 0; g < nb; g += GROUP) {
+                    const int ge = g + GROUP < nb ? g + GROUP : nb;
+                    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0; /* int16, <= GROUP blocks */
+                    for (int b = g; b < ge; b++) {
+                        const int8_t *qb = qt + (size_t)b * 128;
+                        const uint8_t *w = tile + (size_t)b * 128;
+                        const __m256i q0 = _mm256_loadu_si256((const __m256i *)qb);
+                        const __m256i q1 = _mm256_loadu_si256((const __m256i *)(qb + 32));
+                        const __m256i q2 = _mm256_loadu_si256((const __m256i *)(qb + 64));
+                        const __m256i q3 = _mm256_loadu_si256((const __m256i *)(qb + 96));
+                        s0 = _mm256_add_epi16(s0, row_block16(w, q0, q1, q2, q3, m3));
+                        s1 = _mm256_add_epi16(s1, row_block16(w + 32, q0, q1, q2, q3, m3));
+                        s2 = _mm256_add_epi16(s2, row_block16(w + 64, q0, q1, q2, q3, m3));
+                        s3 = _mm256_add_epi16(s3, row_block16(w + 96, q0, q1, q2, q3, m3));
+                    }
+                    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(s0, ones));
+                    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(s1, ones));
+                    a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(s2, ones));
+                    a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(s3, ones));
+                }
+                int32_t d[4];
+                _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(hsum4(a0, a1, a2, a3), _mm_set1_epi32(qsum[tok])));
+                tb_i2s4_store(acc + (size_t)tok * rows, t0 * 4, r0, r1, d);
+            }
         }
     }
     return 0;

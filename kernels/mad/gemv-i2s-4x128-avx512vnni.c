@@ -35,23 +35,28 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
     const int32_t *qsum = prep;
     const int8_t *qpad = (const int8_t *)prep + tb_i2s4_sums_bytes(n);
     const __m512i m3 = _mm512_set1_epi8(3);
-    for (int t0 = r0 / 4; t0 * 4 < r1; t0++) {
-        const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
-        for (int tok = 0; tok < n; tok++) {
-            const int8_t *qt = qpad + (size_t)tok * kp;
-            __m512i a01 = _mm512_setzero_si512(), a23 = a01;
-            for (int b = 0; b < nb; b++) {
-                const int8_t *qb = qt + (size_t)b * 128;
-                const uint8_t *w = tile + (size_t)b * 128;
-                const __m512i q0 = bcast(qb), q1 = bcast(qb + 32), q2 = bcast(qb + 64), q3 = bcast(qb + 96);
-                a01 = rows2_block(a01, w, q0, q1, q2, q3, m3);
-                a23 = rows2_block(a23, w + 64, q0, q1, q2, q3, m3);
+    /* tokens in chunks of TB_I2S4_TOKCHUNK: their activations stay in L1 while the
+     * chunk sweeps the weight tiles (prefill); n = 1 is one chunk */
+    for (int tc = 0; tc < n; tc += TB_I2S4_TOKCHUNK) {
+        const int te = tc + TB_I2S4_TOKCHUNK < n ? tc + TB_I2S4_TOKCHUNK : n;
+        for (int t0 = r0 / 4; t0 * 4 < r1; t0++) {
+            const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
+            for (int tok = tc; tok < te; tok++) {
+                const int8_t *qt = qpad + (size_t)tok * kp;
+                __m512i a01 = _mm512_setzero_si512(), a23 = a01;
+                for (int b = 0; b < nb; b++) {
+                    const int8_t *qb = qt + (size_t)b * 128;
+                    const uint8_t *w = tile + (size_t)b * 128;
+                    const __m512i q0 = bcast(qb), q1 = bcast(qb + 32), q2 = bcast(qb + 64), q3 = bcast(qb + 96);
+                    a01 = rows2_block(a01, w, q0, q1, q2, q3, m3);
+                    a23 = rows2_block(a23, w + 64, q0, q1, q2, q3, m3);
+                }
+                const __m128i s = hsum4(_mm512_castsi512_si256(a01), _mm512_extracti64x4_epi64(a01, 1),
+                                        _mm512_castsi512_si256(a23), _mm512_extracti64x4_epi64(a23, 1));
+                int32_t d[4];
+                _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(s, _mm_set1_epi32(qsum[tok])));
+                tb_i2s4_store(acc + (size_t)tok * rows, t0 * 4, r0, r1, d);
             }
-            const __m128i s = hsum4(_mm512_castsi512_si256(a01), _mm512_extracti64x4_epi64(a01, 1),
-                                    _mm512_castsi512_si256(a23), _mm512_extracti64x4_epi64(a23, 1));
-            int32_t d[4];
-            _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(s, _mm_set1_epi32(qsum[tok])));
-            tb_i2s4_store(acc + (size_t)tok * rows, t0 * 4, r0, r1, d);
         }
     }
     return 0;

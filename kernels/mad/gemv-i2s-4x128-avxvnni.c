@@ -32,26 +32,31 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
     const int32_t *qsum = prep;
     const int8_t *qpad = (const int8_t *)prep + tb_i2s4_sums_bytes(n);
     const __m256i m3 = _mm256_set1_epi8(3);
-    for (int t0 = r0 / 4; t0 * 4 < r1; t0++) {
-        const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
-        for (int tok = 0; tok < n; tok++) {
-            const int8_t *qt = qpad + (size_t)tok * kp;
-            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-            for (int b = 0; b < nb; b++) {
-                const int8_t *qb = qt + (size_t)b * 128;
-                const uint8_t *w = tile + (size_t)b * 128;
-                const __m256i q0 = _mm256_loadu_si256((const __m256i *)qb);
-                const __m256i q1 = _mm256_loadu_si256((const __m256i *)(qb + 32));
-                const __m256i q2 = _mm256_loadu_si256((const __m256i *)(qb + 64));
-                const __m256i q3 = _mm256_loadu_si256((const __m256i *)(qb + 96));
-                a0 = row_block(a0, w, q0, q1, q2, q3, m3);
-                a1 = row_block(a1, w + 32, q0, q1, q2, q3, m3);
-                a2 = row_block(a2, w + 64, q0, q1, q2, q3, m3);
-                a3 = row_block(a3, w + 96, q0, q1, q2, q3, m3);
+    /* tokens in chunks of TB_I2S4_TOKCHUNK: their activations stay in L1 while the
+     * chunk sweeps the weight tiles (prefill); n = 1 is one chunk */
+    for (int tc = 0; tc < n; tc += TB_I2S4_TOKCHUNK) {
+        const int te = tc + TB_I2S4_TOKCHUNK < n ? tc + TB_I2S4_TOKCHUNK : n;
+        for (int t0 = r0 / 4; t0 * 4 < r1; t0++) {
+            const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
+            for (int tok = tc; tok < te; tok++) {
+                const int8_t *qt = qpad + (size_t)tok * kp;
+                __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+                for (int b = 0; b < nb; b++) {
+                    const int8_t *qb = qt + (size_t)b * 128;
+                    const uint8_t *w = tile + (size_t)b * 128;
+                    const __m256i q0 = _mm256_loadu_si256((const __m256i *)qb);
+                    const __m256i q1 = _mm256_loadu_si256((const __m256i *)(qb + 32));
+                    const __m256i q2 = _mm256_loadu_si256((const __m256i *)(qb + 64));
+                    const __m256i q3 = _mm256_loadu_si256((const __m256i *)(qb + 96));
+                    a0 = row_block(a0, w, q0, q1, q2, q3, m3);
+                    a1 = row_block(a1, w + 32, q0, q1, q2, q3, m3);
+                    a2 = row_block(a2, w + 64, q0, q1, q2, q3, m3);
+                    a3 = row_block(a3, w + 96, q0, q1, q2, q3, m3);
+                }
+                int32_t d[4];
+                _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(hsum4(a0, a1, a2, a3), _mm_set1_epi32(qsum[tok])));
+                tb_i2s4_store(acc + (size_t)tok * rows, t0 * 4, r0, r1, d);
             }
-            int32_t d[4];
-            _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(hsum4(a0, a1, a2, a3), _mm_set1_epi32(qsum[tok])));
-            tb_i2s4_store(acc + (size_t)tok * rows, t0 * 4, r0, r1, d);
         }
     }
     return 0;

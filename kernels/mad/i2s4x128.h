@@ -25,6 +25,7 @@
 
 #define TB_I2S4_TILE 4
 #define TB_I2S4_BLOCK 128
+#define TB_I2S4_TOKCHUNK 8 /* tokens per sweep over the weights (8 x 6912 B of q fits L1) */
 
 static inline int tb_i2s4_kp(int cols) { return (cols + TB_I2S4_BLOCK - 1) / TB_I2S4_BLOCK * TB_I2S4_BLOCK; }
 static inline int tb_i2s4_rp(int rows) { return (rows + TB_I2S4_TILE - 1) / TB_I2S4_TILE * TB_I2S4_TILE; }
