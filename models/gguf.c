@@ -20,6 +20,8 @@
 
 #define GGUF_DEFAULT_ALIGNMENT 32
 #define GGUF_MAX_DEPTH 4 /* nested arrays */
+#define GGUF_MAX_KV 4096         /* real files have ~25; bounds the quadratic duplicate-key scan */
+#define GGUF_MAX_TENSORS 1048576 /* 2B4T has 333 */
 
 /* ======================================================================== */
 /* reader                                                                    */
@@ -165,6 +167,18 @@ static const char *show(tb_gguf_str s, char *buf, size_t cap) {
     return buf;
 }
 
+static int cmp_name(const void *a, const void *b) {
+    const tb_gguf_tensor *x = *(const tb_gguf_tensor *const *)a, *y = *(const tb_gguf_tensor *const *)b;
+    uint64_t n = x->name.len < y->name.len ? x->name.len : y->name.len;
+    int c = memcmp(x->name.p, y->name.p, (size_t)n);
+    return c ? c : (x->name.len > y->name.len) - (x->name.len < y->name.len);
+}
+
+static int cmp_offset(const void *a, const void *b) {
+    const tb_gguf_tensor *x = *(const tb_gguf_tensor *const *)a, *y = *(const tb_gguf_tensor *const *)b;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
 int tb_gguf_open(const char *path, tb_gguf **out, tb_err *e) {
     *out = NULL;
     tb_gguf *g = calloc(1, sizeof *g);
@@ -189,6 +203,11 @@ int tb_gguf_open(const char *path, tb_gguf **out, tb_err *e) {
     }
     if (rd_u64(&c, &g->n_tensors, "tensor count") < 0 || rd_u64(&c, &g->n_kv, "metadata count") < 0) goto fail;
     /* each KV needs >= 8+4+1 bytes, each tensor info >= 8+4+8+4+8 */
+    if (g->n_kv > GGUF_MAX_KV || g->n_tensors > GGUF_MAX_TENSORS) {
+        tb_fail(e, "%s: implausible header: %" PRIu64 " metadata entries, %" PRIu64 " tensors (limits %d, %d)", path,
+                g->n_kv, g->n_tensors, GGUF_MAX_KV, GGUF_MAX_TENSORS);
+        goto fail;
+    }
     if (g->n_kv > left(&c) / 13 || g->n_tensors > left(&c) / 32) {
         tb_fail(e, "%s: truncated file: header claims %" PRIu64 " metadata entries and %" PRIu64
                    " tensors, more than fit",
@@ -271,11 +290,6 @@ int tb_gguf_open(const char *path, tb_gguf **out, tb_err *e) {
                     t->offset, g->alignment);
             goto fail;
         }
-        for (uint64_t j = 0; j < i; j++)
-            if (g->tensors[j].name.len == t->name.len && !memcmp(g->tensors[j].name.p, t->name.p, t->name.len)) {
-                tb_fail(e, "%s: duplicate tensor name '%s'", path, name);
-                goto fail;
-            }
     }
 
     /* ---- data section: offsets and sizes in bounds ---- */
@@ -299,19 +313,34 @@ int tb_gguf_open(const char *path, tb_gguf **out, tb_err *e) {
         }
         t->data = g->map.data + data_start + t->offset;
     }
-    /* overlapping tensors (sized ones only): sort a copy of offsets */
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        const tb_gguf_tensor *a = &g->tensors[i];
-        if (!a->data) continue;
-        for (uint64_t j = i + 1; j < g->n_tensors && g->n_tensors <= 4096; j++) {
-            const tb_gguf_tensor *b = &g->tensors[j];
-            if (!b->data) continue;
-            if (a->offset < b->offset + b->nbytes && b->offset < a->offset + a->nbytes) {
-                tb_fail(e, "%s: tensors %s and %s overlap", path, show(a->name, name, sizeof name),
-                        show(b->name, name2, sizeof name2));
+    /* duplicate names and overlapping data: sort once by name, once by offset */
+    if (g->n_tensors > 1) {
+        const tb_gguf_tensor **by = malloc(sizeof *by * g->n_tensors);
+        if (!by) {
+            tb_fail(e, "%s: out of memory", path);
+            goto fail;
+        }
+        for (uint64_t i = 0; i < g->n_tensors; i++) by[i] = &g->tensors[i];
+        qsort(by, g->n_tensors, sizeof *by, cmp_name);
+        for (uint64_t i = 1; i < g->n_tensors; i++)
+            if (cmp_name(&by[i - 1], &by[i]) == 0) {
+                tb_fail(e, "%s: duplicate tensor name '%s'", path, show(by[i]->name, name, sizeof name));
+                free(by);
                 goto fail;
             }
+        qsort(by, g->n_tensors, sizeof *by, cmp_offset);
+        const tb_gguf_tensor *prev = NULL;
+        for (uint64_t i = 0; i < g->n_tensors; i++) {
+            if (!by[i]->data) continue; /* unsized (unknown type): nothing to compare */
+            if (prev && by[i]->offset < prev->offset + prev->nbytes) {
+                tb_fail(e, "%s: tensors %s and %s overlap", path, show(prev->name, name, sizeof name),
+                        show(by[i]->name, name2, sizeof name2));
+                free(by);
+                goto fail;
+            }
+            prev = by[i];
         }
+        free(by);
     }
     *out = g;
     return 0;

@@ -183,8 +183,12 @@ TB_TEST(gguf_container_errors) {
     expect_fail(bad_gguf(good_n, 4, &v99, 4), "version 99", "version 99", NULL);
     expect_fail(bad_gguf(good_n, 4, &v1, 4), "version 1", "version 1", NULL);
     uint64_t huge = 1ull << 50;
-    expect_fail(bad_gguf(good_n, 16, &huge, 8), "n_kv", "truncated", NULL);
-    expect_fail(bad_gguf(good_n, 8, &huge, 8), "n_tensors", "truncated", NULL);
+    expect_fail(bad_gguf(good_n, 16, &huge, 8), "n_kv", "implausible header", NULL);
+    expect_fail(bad_gguf(good_n, 8, &huge, 8), "n_tensors", "implausible header", NULL);
+    uint64_t many = 4000; /* plausible count, but more entries than the file holds */
+    expect_fail(bad_gguf(good_n, 16, &many, 8), "n_kv 4000", "truncated", NULL);
+    many = 100000;
+    expect_fail(bad_gguf(good_n, 8, &many, 8), "n_tensors 100000", "truncated", NULL);
     /* a string length running past the end: general.name */
     size_t name_at = locate_kv_value("general.name");
     TB_CHECK(name_at > 0);
