@@ -18,12 +18,17 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
         for (int t = 0; t < n; t++) {
             const uint8_t *tab = (const uint8_t *)prep + prep_row * t; /* (P, 4, 16) */
             int32_t s = 0;
-            for (int k = 0; k < 8 * d.octets; k++) {
-                const uint8_t *oct = tile + (size_t)(k / 8) * TL2_OCTET_BYTES;
-                const int idx = (oct[32 * (k % 8 / 2) + j] >> (4 * (k % 2))) & 15;
-                const uint8_t *tp = tab + (size_t)(k / 2) * TL_PREP_PAIR + 16 * (k % 2); /* lo; hi at +32 */
-                const int32_t v = tl_entry(tp, tp + 32, idx);
-                s += (oct[128 + j] >> (k % 8)) & 1 ? -v : v;
+            for (int o = 0; o < d.octets; o++) {
+                const uint8_t *oct = tile + (size_t)o * TL2_OCTET_BYTES;
+                const unsigned sg = oct[128 + j]; /* bit k: group 8o+k negated */
+                for (int i = 0; i < 4; i++) {     /* pair 4o+i: groups 8o+2i, 8o+2i+1 */
+                    const uint8_t b = oct[32 * i + j];
+                    const uint8_t *tp = tab + (size_t)(4 * o + i) * TL_PREP_PAIR; /* (4, 16) */
+                    const int32_t v0 = tl_entry(tp, tp + 32, b & 15), v1 = tl_entry(tp + 16, tp + 48, b >> 4);
+                    const int32_t n0 = (sg >> (2 * i)) & 1, n1 = (sg >> (2 * i + 1)) & 1;
+                    s += (v0 ^ -n0) + n0; /* -v0 when negated, without a branch */
+                    s += (v1 ^ -n1) + n1;
+                }
             }
             acc[(size_t)t * rows + r] = s;
         }
