@@ -43,7 +43,9 @@ enum {
 
 /* Features of this CPU (and a usable CUDA device, if built with CUDA), detected once. */
 unsigned tb_cpu_features(void);
-/* Mask for --isa-max NAME: "scalar", "avx2", "avx512", "avx512vnni", "all".  -1 if unknown. */
+/* Mask for --isa-max NAME: "scalar", "avx2", "avxvnni", "avx512", "avx512vnni", "avx512vbmi",
+ * "all" (each allows its level and those below; the CUDA bit stays except for "scalar").
+ * -1 if unknown. */
 int tb_isa_mask_from_name(const char *name, unsigned *mask);
 /* "avx2 avx512 ..." for reports. */
 void tb_isa_describe(unsigned features, char *buf, size_t n);
@@ -96,7 +98,8 @@ extern const int tb_n_kernels;
 const tb_kernel *tb_kernel_find(const char *name);
 /* True when the kernel can run under `mask` (ANDed with detected features); else *why says why. */
 bool tb_kernel_supported(const tb_kernel *k, unsigned mask, const char **why);
-/* The fastest exact CPU kernel available under mask (preference order in registry.c). */
+/* The fastest exact CPU kernel available under mask: highest .priority (set from
+ * measurements), ties broken by the later registry.inc line; never an on-device kernel. */
 const tb_kernel *tb_kernel_best(unsigned mask);
 /* Simple glob (* and ?) for --kernel GLOB. */
 bool tb_glob_match(const char *pattern, const char *s);
