@@ -418,6 +418,7 @@ int tb_check_kernel(const tb_kernel *k, const tb_check_opts *o, tb_check_result 
         if (o->only_case >= 0 && i != o->only_case) continue;
         c.id = i;
         c.tc = &cs[i];
+        if (o->current_case) *o->current_case = i;
         c.failed = false;
         tb_rng rng;
         tb_rng_seed(&rng, case_seed(o->seed, i));

@@ -32,6 +32,9 @@ typedef struct tb_check_opts {
      * index, rerun command); may be NULL */
     void (*on_fail)(void *user, const char *line);
     void *user;
+    /* if non-NULL, the id of the case being run is stored here before it starts (so a
+     * crash handler in the CLI can name it) */
+    volatile int *current_case;
 } tb_check_opts;
 
 typedef struct tb_check_result {

@@ -1,9 +1,11 @@
 /* cmd_check.c: `ternbench check`: prove every registered kernel against the scalar
  * reference (harness/check.c), list kernels, and a rough speed table (--time). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "cli.h"
@@ -31,6 +33,58 @@ static void usage(FILE *f) {
             "  --time-threads L  thread counts for --time (default 1,2)\n"
             "  --help            this text\n"
             "exit status: 0 all passed or skipped, 1 a failure, 2 usage error\n");
+}
+
+/* ---- a kernel that crashes is a reported failure, not a silent abort -------------- */
+
+static volatile int crash_case = -1;
+static char crash_prefix[256], crash_suffix[256];
+
+static void put(const char *s) {
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = write(STDOUT_FILENO, s, n);
+        if (w <= 0) break;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void on_crash(int sig) {
+    char num[16];
+    int c = crash_case, i = (int)sizeof num - 1;
+    num[i] = '\0';
+    do {
+        num[--i] = (char)('0' + (c < 0 ? 0 : c % 10));
+        c /= 10;
+    } while (c > 0 && i > 0);
+    put(crash_prefix);
+    put(sig == SIGSEGV ? "SIGSEGV" : sig == SIGILL ? "SIGILL" : sig == SIGBUS ? "SIGBUS" : "SIGFPE");
+    put(crash_case >= 0 ? " in case " : " (before the first case)");
+    if (crash_case >= 0) put(num + i);
+    put(crash_suffix);
+    if (crash_case >= 0) put(num + i);
+    put("\n");
+    _exit(1);
+}
+
+static void arm_crash_report(const tb_kernel *k, uint64_t seed) {
+    snprintf(crash_prefix, sizeof crash_prefix, "FAIL %s: crashed with ", k->name);
+    snprintf(crash_suffix, sizeof crash_suffix, "; rerun: ternbench check --kernel %s --seed %llu --case ", k->name,
+             (unsigned long long)seed);
+    crash_case = -1;
+    static bool installed;
+    if (!installed) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_crash;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, NULL);
+        sigaction(SIGILL, &sa, NULL);
+        sigaction(SIGBUS, &sa, NULL);
+        sigaction(SIGFPE, &sa, NULL);
+        installed = true;
+    }
 }
 
 static void print_fail(void *user, const char *line) {
@@ -248,6 +302,7 @@ int tb_cmd_check(int argc, char **argv) {
     }
 
     o.on_fail = print_fail;
+    o.current_case = &crash_case;
     printf("check: seed %llu, %d cases per kernel%s, CPU features: %s, --isa-max %s\n",
            (unsigned long long)o.seed, tb_check_ncases(&o), o.quick ? " (quick)" : "", feats, isa);
     int passed = 0, failed = 0, skipped = 0;
@@ -257,6 +312,8 @@ int tb_cmd_check(int argc, char **argv) {
         if (!tb_glob_match(glob, k->name)) continue;
         tb_check_result r;
         tb_err e = {{0}};
+        fflush(stdout);
+        arm_crash_report(k, o.seed);
         int rc = tb_check_kernel(k, &o, &r, &e);
         if (rc < 0) {
             printf("FAIL %-30s internal error: %s\n", k->name, e.msg);
