@@ -7,7 +7,8 @@
  * - ternary codes: P(0) = 317/1024 ~ 0.31, P(-1) = P(+1) ~ 0.345: the split absmean
  *   quantization gives a Gaussian latent weight (|w| < 0.5 mean|w| = 0.4 sigma);
  * - one scale per tensor, lognormal exp(N(ln 1.2, 0.4^2)) clamped to [0.5, 3];
- * - norms uniform in [0.5, 1.5]; embedding N(0, 0.08^2);
+ * - norms uniform in [0.5, 1.5]; embedding N(0, 0.08^2), sampled directly as the
+ *   bf16-rounded distribution (alias method over the bf16 values, see synth.c);
  * - every float is rounded to bf16 precision (scales, norms, embedding; embedding
  *   magnitudes below 2^-14 flushed to 0), so the F16/F32 GGUF values and the BF16
  *   HF values are the same numbers.

@@ -242,6 +242,18 @@ TB_TEST(content_statistics) {
             ne++;
         }
     }
+    /* the normal CDF at 1 and 2 sigma: 68.27% and 95.45% (bf16 rounding moves at most
+     * ~0.2% across each boundary; se ~ 2e-4) */
+    long in1 = 0, in2 = 0, nn = 0;
+    for (int t = 3; t < c.vocab; t += 7) {
+        tb_model_embed_row(m, t, er);
+        for (int i = 0; i < c.hidden; i++, nn++) {
+            in1 += fabsf(er[i]) < 0.08f;
+            in2 += fabsf(er[i]) < 0.16f;
+        }
+    }
+    TB_CHECK_NEAR((double)in1 / nn, 0.682689, 0.004);
+    TB_CHECK_NEAR((double)in2 / nn, 0.954500, 0.004);
     double mean = s / ne, sd = sqrt(s2 / ne - mean * mean);
     TB_CHECK_NEAR(mean, 0.0, 0.001); /* se = 0.08/sqrt(4.7M) = 4e-5 */
     TB_CHECK_NEAR(sd, 0.08, 0.0008); /* bf16 rounding adds ~0.2% relative noise at most */
