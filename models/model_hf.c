@@ -154,7 +154,7 @@ static float *hf_norm(tb_model *m, const st_file *f, const char *name, int n, tb
         tb_fail(e, "%s: tensor %s: wrong shape (expected [%d])", f->path, name, n);
         return NULL;
     }
-    float *v = tb__own(m, malloc(sizeof(float) * (size_t)n));
+    float *v = tb__own(m, malloc(sizeof(float) * (size_t)n)); /* (n) */
     if (!v) {
         tb_fail(e, "%s: out of memory", f->path);
         return NULL;
@@ -208,7 +208,7 @@ static int hf_linear(tb_model *m, const st_file *f, const char *base, int online
                            f->path, name, st_dtypes[t->dtype].name);
         if (t->ndim != 2 || t->shape[0] != rows || t->shape[1] != cols)
             return tb_fail(e, "%s: tensor %s: wrong shape (expected [%d, %d])", f->path, name, rows, cols);
-        int8_t *codes = tb__own(m, malloc((size_t)rows * (size_t)cols));
+        int8_t *codes = tb__own(m, malloc((size_t)rows * (size_t)cols)); /* (rows, cols) */
         if (!codes) return tb_fail(e, "%s: out of memory", f->path);
         out->scale = tb__ternarize_bf16(t->data, rows, cols, codes);
         out->layout = TB_TERN_CODES;

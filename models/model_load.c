@@ -175,7 +175,7 @@ static float *gguf_norm(tb_model *m, const tb_gguf *g, const char *name, int n, 
                 t->ne[1], n);
         return NULL;
     }
-    float *v = tb__own(m, malloc(sizeof(float) * (size_t)n));
+    float *v = tb__own(m, malloc(sizeof(float) * (size_t)n)); /* (n) */
     if (!v) {
         tb_fail(e, "%s: out of memory", g->path);
         return NULL;

@@ -102,7 +102,7 @@ static int embd_table_init(embd_table *t) {
            normal_mass(tb_bf16_to_f32((uint16_t)(first + npos)) * 0.99, 1e300) > 1e-30)
         npos++;
     int n = 2 * npos + 1;
-    double *p = malloc(sizeof(double) * (size_t)n);
+    double *p = malloc(sizeof(double) * (size_t)n); /* (n) column probabilities */
     int *small = malloc(sizeof(int) * (size_t)n), *large = malloc(sizeof(int) * (size_t)n);
     t->thresh = malloc(sizeof(uint32_t) * (size_t)n);
     t->alias = malloc(sizeof(uint16_t) * (size_t)n);
@@ -368,10 +368,10 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
     int rc = -1;
     int32_t maxr = c->ffn > c->hidden ? c->ffn : c->hidden;
     size_t max_lin = (size_t)maxr * (size_t)(c->ffn > c->hidden ? c->ffn : c->hidden); /* upper bound */
-    int8_t *codes = malloc(max_lin);
-    uint8_t *packed = malloc(max_lin / 4 + 64);
-    float *normv = malloc(sizeof(float) * (size_t)maxr);
-    uint16_t *half = malloc(sizeof(uint16_t) * (size_t)c->hidden * EMBD_CHUNK_ROWS);
+    int8_t *codes = malloc(max_lin);                /* (rows, cols) of the largest linear */
+    uint8_t *packed = malloc(max_lin / 4 + 64);     /* its packed bytes (+ I2_S scale block) */
+    float *normv = malloc(sizeof(float) * (size_t)maxr); /* (hidden or ffn) */
+    uint16_t *half = malloc(sizeof(uint16_t) * (size_t)c->hidden * EMBD_CHUNK_ROWS); /* (chunk rows, hidden) */
     embd_table et;
     int et_ok = embd_table_init(&et) == 0;
     if (!codes || !packed || !normv || !half || !et_ok) {
@@ -538,10 +538,10 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
     progress pr = {o, 0, total};
     int32_t maxr = c->ffn > c->hidden ? c->ffn : c->hidden;
     size_t max_lin = (size_t)maxr * (size_t)maxr;
-    int8_t *codes = malloc(max_lin);
-    uint8_t *packed = malloc(max_lin / 4 + 64);
-    float *normv = malloc(sizeof(float) * (size_t)maxr);
-    uint16_t *half = malloc(sizeof(uint16_t) * (size_t)c->hidden * EMBD_CHUNK_ROWS);
+    int8_t *codes = malloc(max_lin);                /* (rows, cols) of the largest linear */
+    uint8_t *packed = malloc(max_lin / 4 + 64);     /* its packed bytes (+ I2_S scale block) */
+    float *normv = malloc(sizeof(float) * (size_t)maxr); /* (hidden or ffn) */
+    uint16_t *half = malloc(sizeof(uint16_t) * (size_t)c->hidden * EMBD_CHUNK_ROWS); /* (chunk rows, hidden) */
     FILE *f = NULL;
     embd_table et;
     int et_ok = embd_table_init(&et) == 0;
