@@ -353,6 +353,9 @@ void tb_model_embed_row(const tb_model *m, int tok, float *out) {
     }
 }
 
+/* The 2-bit payload of every linear (rows*cols/4: what a decode step must read at
+ * 2 bits/weight); the I2_S 32-byte scale blocks and HF scale tensors are not counted.
+ * Online-ternarized models hold int8 codes: 1 byte per weight. */
 size_t tb_model_ternary_bytes(const tb_model *m) {
     size_t n = 0;
     for (int l = 0; l < m->cfg.layers; l++)
