@@ -38,7 +38,15 @@ size_t tb_i2s_nbytes(int64_t rows, int64_t cols) { return (size_t)(rows * cols /
 void tb_i2s_pack(const int8_t *codes, int64_t rows, int64_t cols, float scale, uint8_t *dst) {
     const int64_t n = rows * cols;
     memset(dst, 0, tb_i2s_nbytes(rows, cols));
-    for (int64_t idx = 0; idx < n; idx++) {
+    int64_t idx = 0;
+    /* whole 128-weight blocks: byte j = c[j] c[j+32] c[j+64] c[j+96], 2 bits each, MSB first */
+    for (; idx + 128 <= n; idx += 128) {
+        const int8_t *c = codes + idx;
+        uint8_t *d = dst + (idx >> 7) * 32;
+        for (int j = 0; j < 32; j++)
+            d[j] = (uint8_t)(((c[j] + 1) << 6) | ((c[j + 32] + 1) << 4) | ((c[j + 64] + 1) << 2) | (c[j + 96] + 1));
+    }
+    for (; idx < n; idx++) { /* a partial last block (rows*cols % 128 != 0) */
         int64_t blk = idx >> 7;
         int j = (int)(idx & 127);
         dst[blk * 32 + (j & 31)] |= (uint8_t)((codes[idx] + 1) << (6 - 2 * (j >> 5)));
