@@ -96,6 +96,26 @@ static char *parse_string(parser *ps, size_t *len_out) {
 
 static tb_json *parse_value(parser *ps);
 
+/* RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool valid_number(const char *s) {
+    if (*s == '-') s++;
+    if (*s == '0') s++;
+    else if (*s >= '1' && *s <= '9') while (*s >= '0' && *s <= '9') s++;
+    else return false;
+    if (*s == '.') {
+        s++;
+        if (!(*s >= '0' && *s <= '9')) return false;
+        while (*s >= '0' && *s <= '9') s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-') s++;
+        if (!(*s >= '0' && *s <= '9')) return false;
+        while (*s >= '0' && *s <= '9') s++;
+    }
+    return *s == 0;
+}
+
 static tb_json *new_node(tb_json_type t) {
     tb_json *j = calloc(1, sizeof *j);
     if (j) j->type = t;
@@ -163,12 +183,12 @@ static tb_json *parse_value(parser *ps) {
         char buf[64];
         size_t k = 0;
         while (ps->p < ps->end && k < sizeof buf - 1 &&
-               (strchr("+-.eE", *ps->p) || (*ps->p >= '0' && *ps->p <= '9')))
+               ((*ps->p && strchr("+-.eE", *ps->p)) || (*ps->p >= '0' && *ps->p <= '9')))
             buf[k++] = *ps->p++;
         buf[k] = 0;
         char *endp;
         double v = strtod(buf, &endp);
-        if (*endp) return fail(ps, "bad number");
+        if (*endp || !valid_number(buf)) return fail(ps, "bad number");
         j = new_node(TB_JSON_NUMBER);
         if (j) j->number = v;
     } else {
