@@ -69,9 +69,9 @@ int tb_cmd_info(int argc, char **argv) {
            c->layers, c->heads, c->kv_heads, c->head_dim, c->ffn, c->vocab, c->ctx);
     printf("         rope_theta %g, rms_norm_eps %g, bos %d, eos %d, eot %d\n", (double)c->rope_theta,
            (double)c->norm_eps, c->bos, c->eos, c->eot);
-    if (!strcmp(c->arch, "bitnet"))
-        printf("note:    arch 'bitnet' (1bitLLM models) has a SiLU-gated FFN in llama.cpp; the ternbench forward pass\n"
-               "         implements 2B4T's squared ReLU, so its outputs for this model are not comparable\n");
+    printf("ffn act: %s (%s)\n", tb_ffn_act_name(c->ffn_act),
+           c->ffn_act == TB_ACT_SILU ? "silu(gate) * up, llama.cpp arch 'bitnet' / 1bitLLM"
+                                     : "relu(gate)^2 * up, BitNet b1.58 2B4T");
     if (m->tokenizer_json[0]) printf("tokenizer: %s\n", m->tokenizer_json);
     else if (m->gguf && tb_gguf_find(m->gguf, "tokenizer.ggml.tokens"))
         printf("tokenizer: GGUF metadata\n");

@@ -15,6 +15,13 @@ extern "C" {
 #endif
 
 /* ---- configuration ---------------------------------------------------- */
+/* FFN activation on the gate branch: mid = act(gate) * up, then ffn_sub_norm and down. */
+typedef enum {
+    TB_ACT_RELU2 = 0, /* relu(g)^2: BitNet b1.58 2B4T (GGUF arch bitnet-b1.58 / bitnet-25, HF hidden_act "relu2") */
+    TB_ACT_SILU = 1,  /* g / (1 + exp(-g)): llama.cpp arch "bitnet" (1bitLLM bitnet_b1_58-*), HF "silu" */
+} tb_ffn_act;
+const char *tb_ffn_act_name(int act); /* "relu2", "silu", or "unknown" */
+
 typedef struct tb_config {
     char arch[32];    /* "bitnet-b1.58", "bitnet-25", "bitnet", or "hf" */
     int vocab;        /* 128256 */
@@ -28,6 +35,7 @@ typedef struct tb_config {
     float rope_theta; /* 500000 */
     float norm_eps;   /* 1e-5 */
     int bos, eos, eot;/* 128000, 128001, 128009 */
+    int ffn_act;      /* tb_ffn_act: TB_ACT_RELU2 (2B4T; 0, so zeroed configs keep it) or TB_ACT_SILU (arch "bitnet") */
 } tb_config;
 
 /* ---- ternary weight tensors ------------------------------------------- */
@@ -66,7 +74,7 @@ typedef struct tb_layer {
     float *attn_norm;      /* (hidden) */
     float *attn_sub_norm;  /* (hidden) on the concatenated heads before o */
     float *ffn_norm;       /* (hidden) */
-    float *ffn_sub_norm;   /* (ffn) on relu(g)^2*u before down */
+    float *ffn_sub_norm;   /* (ffn) on act(g)*u (cfg.ffn_act) before down */
     tb_ternary lin[TB_LIN_COUNT]; /* q (hidden,hidden) k,v (kv_heads*head_dim,hidden) o (hidden,hidden)
                                      gate,up (ffn,hidden) down (hidden,ffn) as (rows=out, cols=in) */
 } tb_layer;

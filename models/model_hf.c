@@ -284,9 +284,13 @@ static int load_hf(tb_model *m, const char *dir, st_file *f, tb_json **cfgp, tb_
     tb_config *c = &m->cfg;
     snprintf(c->arch, sizeof c->arch, "hf");
     const char *act = tb_json_get_str(cfg, "hidden_act");
-    if (!act || strcmp(act, "relu2"))
-        return tb_fail(e, "%s: hidden_act must be \"relu2\" (BitNet squared ReLU), got %s%.40s%s", path,
-                       act ? "\"" : "", act ? act : "nothing", act ? "\"" : "");
+    if (act && !strcmp(act, "relu2")) c->ffn_act = TB_ACT_RELU2;
+    else if (act && !strcmp(act, "silu")) c->ffn_act = TB_ACT_SILU;
+    else
+        return tb_fail(e,
+                       "%s: hidden_act must be \"relu2\" (BitNet b1.58 2B4T squared ReLU) or \"silu\" (1bitLLM "
+                       "BitNet), got %s%.40s%s",
+                       path, act ? "\"" : "", act ? act : "nothing", act ? "\"" : "");
     if (cfg_int(cfg, "hidden_size", -1, &c->hidden, path, e) < 0 ||
         cfg_int(cfg, "num_hidden_layers", -1, &c->layers, path, e) < 0 ||
         cfg_int(cfg, "num_attention_heads", -1, &c->heads, path, e) < 0 ||

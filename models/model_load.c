@@ -83,6 +83,8 @@ int tb__check_config(const tb_config *c, const char *file, tb_err *e) {
     if (!isfinite(c->norm_eps) || !(c->norm_eps > 0)) return tb_fail(e, "%s: bad RMSNorm eps %g", file, (double)c->norm_eps);
     if (!isfinite(c->rope_theta) || !(c->rope_theta > 0))
         return tb_fail(e, "%s: bad RoPE theta %g", file, (double)c->rope_theta);
+    if (c->ffn_act != TB_ACT_RELU2 && c->ffn_act != TB_ACT_SILU)
+        return tb_fail(e, "%s: unknown FFN activation %d", file, c->ffn_act);
     return 0;
 }
 
@@ -96,10 +98,15 @@ void tb__lin_shape(const tb_config *c, int lin, int32_t *rows, int32_t *cols) {
     }
 }
 
+const char *tb_ffn_act_name(int act) {
+    return act == TB_ACT_RELU2 ? "relu2" : act == TB_ACT_SILU ? "silu" : "unknown";
+}
+
 /* ---- presets --------------------------------------------------------------- */
 int tb_config_preset(const char *name, tb_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->arch, sizeof cfg->arch, "bitnet-b1.58");
+    cfg->ffn_act = TB_ACT_RELU2;
     cfg->vocab = 128256;
     cfg->ctx = 4096;
     cfg->rope_theta = 500000.0f;
@@ -241,6 +248,8 @@ int tb__load_gguf(tb_model *m, const char *path, tb_err *e) {
     }
     tb_config *c = &m->cfg;
     snprintf(c->arch, sizeof c->arch, "%s", arch);
+    /* llama.cpp's "bitnet" (1bitLLM bitnet_b1_58-*) gates with SiLU; 2B4T's archs with relu^2 */
+    c->ffn_act = !strcmp(arch, "bitnet") ? TB_ACT_SILU : TB_ACT_RELU2;
     int rope_dim = 0;
     if (gguf_key_u32(g, arch, "embedding_length", 1, &c->hidden, e) < 0 ||
         gguf_key_u32(g, arch, "block_count", 1, &c->layers, e) < 0 ||

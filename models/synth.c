@@ -1,7 +1,8 @@
 /* synth.c: deterministic synthetic models (see synth.h for the content), written
  * tensor by tensor so the 2B4T shape never needs more than one tensor in memory:
  * - GGUF laid out like bitnet.cpp's ggml-model-i2_s.gguf (arch bitnet-b1.58, the
- *   same KV names, file_type 40, F16 token_embd, F32 norms, I2_S linears);
+ *   same KV names, file_type 40, F16 token_embd, F32 norms, I2_S linears); with
+ *   cfg.ffn_act == TB_ACT_SILU the arch is "bitnet" (HF: hidden_act "silu");
  * - HF directory: config.json + model.safetensors (bf16 embedding and norms,
  *   uint8 [out/4, in] packed linears with a bf16 `.weight_scale` of shape [1]) +
  *   a copy of tokenizer.json.
@@ -308,7 +309,7 @@ static const char *const gguf_lin[TB_LIN_COUNT] = {"attn_q", "attn_k", "attn_v",
 
 static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
     const tb_config *c = &o->cfg;
-    const char *arch = "bitnet-b1.58";
+    const char *arch = c->ffn_act == TB_ACT_SILU ? "bitnet" : "bitnet-b1.58"; /* the arch sets the activation */
     char key[128], name[96];
     tb_gguf_writer *w = tb_gguf_writer_new();
     if (!w) return tb_fail(e, "%s: out of memory", o->out);
@@ -613,15 +614,15 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
     }
     fprintf(cf,
             "{\n  \"architectures\": [\"BitNetForCausalLM\"],\n  \"model_type\": \"bitnet\",\n"
-            "  \"hidden_act\": \"relu2\",\n  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n"
+            "  \"hidden_act\": \"%s\",\n  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n"
             "  \"num_hidden_layers\": %d,\n  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n"
             "  \"vocab_size\": %d,\n  \"max_position_embeddings\": %d,\n  \"rope_theta\": %.9g,\n"
             "  \"rms_norm_eps\": %.9g,\n  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n"
             "  \"tie_word_embeddings\": true,\n  \"torch_dtype\": \"bfloat16\",\n"
             "  \"quantization_config\": {\"quant_method\": \"bitnet\", \"linear_class\": \"autobitlinear\", "
             "\"quantization_mode\": \"offline\"}\n}\n",
-            c->hidden, c->ffn, c->layers, c->heads, c->kv_heads, c->vocab, c->ctx, (double)c->rope_theta,
-            (double)c->norm_eps, c->bos, c->eos);
+            tb_ffn_act_name(c->ffn_act), c->hidden, c->ffn, c->layers, c->heads, c->kv_heads, c->vocab, c->ctx,
+            (double)c->rope_theta, (double)c->norm_eps, c->bos, c->eos);
     if (fclose(cf) != 0) {
         tb_fail(e, "%s: write failed", cfg_path);
         unlink(cfg_path);

@@ -25,7 +25,7 @@ extern "C" {
 typedef enum { TB_SYNTH_GGUF = 0, TB_SYNTH_HF = 1 } tb_synth_format;
 
 typedef struct tb_synth_opts {
-    tb_config cfg;              /* shape (from tb_config_preset, then overridden) */
+    tb_config cfg;              /* shape (from tb_config_preset, then overridden); ffn_act picks the arch */
     uint64_t seed;
     tb_synth_format format;
     const char *tokenizer_json; /* path to an HF tokenizer.json, or NULL for none */

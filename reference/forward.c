@@ -1,4 +1,5 @@
-/* forward.c: the scalar reference forward pass of BitNet b1.58 2B4T (SPEC §1-2).
+/* forward.c: the scalar reference forward pass of BitNet b1.58 2B4T (SPEC §1-2),
+ * also of llama.cpp's arch "bitnet" (1bitLLM), which differs only in the FFN activation.
  *
  * The ground truth of the project: plain C, no threads of its own, no SIMD intrinsics,
  * every reduction in a fixed order, so the same inputs always give the same bits
@@ -12,6 +13,9 @@
  *     K and V in f16; we keep f32 (the reference should be the more exact of the two).
  *   - RMSNorm: sum of squares accumulated in double in index order; the scale
  *     1/sqrt(mean + eps) computed in double, rounded to float; y = (x * scale) * w in float.
+ *   - FFN (cfg.ffn_act): RELU2 (2B4T) m = (r * r) * u in float, r = max(g, 0);
+ *     SILU (arch "bitnet") m = s * u in float, s = g / (1 + exp(-g)) in double (C library
+ *     exp) rounded to float.
  *   - RoPE: angle = pos * theta^(-2i/head_dim), cos/sin and the rotation in double,
  *     result rounded to float.
  *   - attention: q.k, softmax and the weighted sum of V in double, rounded to float.
@@ -66,7 +70,7 @@ struct tb_state {
     float *k;      /* (max_batch, kv_dim)  keys (after RoPE) */
     float *v;      /* (max_batch, kv_dim)  values */
     float *att;    /* (max_batch, q_dim)   attention output, heads concatenated */
-    float *gate;   /* (max_batch, ffn)     gate projection, then relu(gate)^2 * up */
+    float *gate;   /* (max_batch, ffn)     gate projection, then act(gate) * up (cfg.ffn_act) */
     float *up;     /* (max_batch, ffn)     up projection */
     float *proj;   /* (max_batch, hidden)  output of o / down, added to the residual */
 
@@ -113,6 +117,8 @@ static int check_model(const tb_model *m, tb_err *e) {
     if (!(c->rope_theta > 0.0f) || !(c->norm_eps > 0.0f))
         return tb_fail(e, "model: rope_theta %g and norm_eps %g must be > 0", (double)c->rope_theta,
                        (double)c->norm_eps);
+    if (c->ffn_act != TB_ACT_RELU2 && c->ffn_act != TB_ACT_SILU)
+        return tb_fail(e, "model: unknown FFN activation %d (need TB_ACT_RELU2 or TB_ACT_SILU)", c->ffn_act);
     if (!m->embd || !m->output_norm || !m->layer) return tb_fail(e, "model: missing embedding, output norm or layers");
     if (m->embd_type != TB_F32 && m->embd_type != TB_F16 && m->embd_type != TB_BF16)
         return tb_fail(e, "model: unsupported embedding type %d", (int)m->embd_type);
@@ -425,7 +431,7 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
     return 0;
 }
 
-/* x += down(ffn_sub_norm(relu(gate(h))^2 * up(h))), h = ffn_norm(x). */
+/* x += down(ffn_sub_norm(act(gate(h)) * up(h))), h = ffn_norm(x); act = relu^2 (2B4T) or SiLU. */
 static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0, tb_err *e) {
     const tb_model *m = st->m;
     const tb_config *c = &m->cfg;
@@ -437,10 +443,18 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     quantize_rows(st, st->xb, n, H); /* one quantization shared by gate and up */
     if (bitlinear(st, be, l, TB_LIN_GATE, n, st->gate, e) || bitlinear(st, be, l, TB_LIN_UP, n, st->up, e)) return -1;
 
-    /* squared ReLU on the gate branch only (NOT SiLU): m = relu(g)^2 * u, kept in f32 */
-    for (size_t i = 0; i < (size_t)n * F; i++) {
-        const float g = st->gate[i] > 0.0f ? st->gate[i] : 0.0f;
-        st->gate[i] = (g * g) * st->up[i];
+    if (c->ffn_act == TB_ACT_SILU) {
+        /* llama.cpp arch "bitnet": m = silu(g) * u, silu in double rounded to float, product in f32 */
+        for (size_t i = 0; i < (size_t)n * F; i++) {
+            const double g = st->gate[i];
+            st->gate[i] = (float)(g / (1.0 + exp(-g))) * st->up[i];
+        }
+    } else {
+        /* 2B4T: squared ReLU on the gate branch only: m = relu(g)^2 * u, kept in f32 */
+        for (size_t i = 0; i < (size_t)n * F; i++) {
+            const float g = st->gate[i] > 0.0f ? st->gate[i] : 0.0f;
+            st->gate[i] = (g * g) * st->up[i];
+        }
     }
     trace_rows(st, "ffn_mid", l, pos0, st->gate, n, F);
 

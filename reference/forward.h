@@ -27,7 +27,7 @@ typedef struct tb_backend {
 } tb_backend;
 
 /* Trace of named intermediates: "q", "k", "v" (after RoPE for q/k), "attn_out" (before
- * attn_sub_norm), "ffn_in" (ffn_norm output), "ffn_mid" (relu(g)^2*u), "layer_out", "logits".
+ * attn_sub_norm), "ffn_in" (ffn_norm output), "ffn_mid" (act(g)*u per cfg.ffn_act), "layer_out", "logits".
  * layer = -1 for model-level names; data has n floats for one token at position pos. */
 typedef void (*tb_trace_fn)(void *user, const char *name, int layer, int pos, const float *data, int n);
 

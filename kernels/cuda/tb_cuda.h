@@ -128,7 +128,8 @@ void tb_cuda_backend_free(tb_cuda_backend *b);
 
 /* ---- whole-model decode on the device ------------------------------------ */
 /* One token per step with every operation on the GPU (norms, fused q|k|v and gate|up
- * BitLinears with per-part scales, NEOX RoPE, f32 KV cache, GQA attention, relu^2,
+ * BitLinears with per-part scales, NEOX RoPE, f32 KV cache, GQA attention, relu^2 (only: a model
+ * with cfg.ffn_act != TB_ACT_RELU2 is refused),
  * residuals, output norm, tied LM head with the embedding kept on the device).
  * Precision follows reference/forward.c (double where it uses double); reduction
  * order and the device math library differ, so logits match the reference closely but

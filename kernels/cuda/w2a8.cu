@@ -892,6 +892,9 @@ extern "C" int tb_cuda_decoder_new(const tb_model *m, int max_ctx, tb_cuda_decod
         return tb_fail(e, "cuda decoder: max_ctx %d needs more than 48 KB of attention scores per head", max_ctx);
     if (m->embd_type != TB_F16 && m->embd_type != TB_BF16 && m->embd_type != TB_F32)
         return tb_fail(e, "cuda decoder: unsupported embedding type %d", (int)m->embd_type);
+    if (c->ffn_act != TB_ACT_RELU2)
+        return tb_fail(e, "cuda decoder: FFN activation '%s' (arch %s) is not implemented, only 2B4T's relu2",
+                       tb_ffn_act_name(c->ffn_act), c->arch);
     tb_cuda_decoder *d = (tb_cuda_decoder *)calloc(1, sizeof *d);
     if (!d) return tb_fail(e, "cuda decoder: out of memory");
     d->m = m;

@@ -482,7 +482,7 @@ TB_TEST(hf_good_dir_loads) {
 
 TB_TEST(hf_config_errors) {
     if (setup_hf() < 0) { TB_CHECK(0); return; }
-    expect_fail(bad_hf("\"relu2\"", "\"silu\"", st_n, 0, NULL, 0), "silu", "relu2", "config.json");
+    expect_fail(bad_hf("\"relu2\"", "\"gelu\"", st_n, 0, NULL, 0), "gelu", "relu2", "config.json");
     expect_fail(bad_hf("\"vocab_size\"", "\"vocab_sizX\"", st_n, 0, NULL, 0), "no vocab", "missing vocab_size",
                 "config.json");
     expect_fail(bad_hf("\"num_key_value_heads\": 1", "\"num_key_value_heads\": 3", st_n, 0, NULL, 0), "kv 3",
