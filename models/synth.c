@@ -638,6 +638,26 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
         if (o->tokenizer_json) unlink(tok_path);
         goto done;
     }
+    if (o->tokenizer_json) {
+        /* The Llama-3 tokenizer data is under the Meta Llama 3 Community License: a copy of
+         * it travels with its licence (taken from beside the source tokenizer.json when
+         * present) and the notice the licence asks for. */
+        char lic_src[1200], lic_dst[1200], notice[1200];
+        const char *slash = strrchr(o->tokenizer_json, '/');
+        int dl = slash ? (int)(slash - o->tokenizer_json) : 1;
+        snprintf(lic_src, sizeof lic_src, "%.*s/LICENSE", dl, slash ? o->tokenizer_json : ".");
+        snprintf(lic_dst, sizeof lic_dst, "%s/LICENSE", o->out);
+        snprintf(notice, sizeof notice, "%s/NOTICE", o->out);
+        if (access(lic_src, R_OK) == 0) copy_file(lic_src, lic_dst, NULL);
+        FILE *nf = fopen(notice, "w");
+        if (nf) {
+            fputs("Synthetic BitNet b1.58 model written by ternbench synth (random weights).\n"
+                  "tokenizer.json: the Llama-3 tokenizer. Built with Meta Llama 3.\n"
+                  "It is licensed under the Meta Llama 3 Community License (LICENSE, when present).\n",
+                  nf);
+            fclose(nf);
+        }
+    }
     rc = 0;
 done:
     if (f) fclose(f);
