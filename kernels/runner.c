@@ -1,11 +1,13 @@
 /* runner.c: the model runner (runner.h): repack every ternary linear into a kernel's
- * layout once, then serve tb_backend.matmul with prep + parallel GEMV. */
+ * layout once, then serve tb_backend.matmul with prep + parallel GEMV, and the LM head
+ * with the best exact SIMD version of it the CPU has (kernels/lmhead.h). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "driver.h"
+#include "lmhead.h"
 #include "runner.h"
 
 struct tb_runner {
@@ -184,6 +186,7 @@ int tb_runner_new(const tb_model *m, const tb_kernel *k, int threads, tb_runner 
     r->be.ctx = r;
     r->be.matmul = runner_matmul;
     r->be.parallel = runner_parallel;
+    tb_runner_limit_isa(r, TB_ISA_ALL);
     *out = r;
     return 0;
 }
@@ -196,6 +199,11 @@ void tb_runner_free(tb_runner *r) {
     free(r->packed);
     tb_free(r->prep);
     free(r);
+}
+
+/* the LM head: AVX2 + F16C when allowed (bit-identical to the plain C loop), else plain C */
+void tb_runner_limit_isa(tb_runner *r, unsigned isa_mask) {
+    r->be.lm_rows = (tb_cpu_features() & isa_mask & TB_ISA_AVX2) ? tb_lm_rows_avx2 : NULL;
 }
 
 const tb_backend *tb_runner_backend(tb_runner *r) { return &r->be; }

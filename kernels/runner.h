@@ -27,6 +27,10 @@ int tb_runner_new(const tb_model *m, const tb_kernel *k, int threads, tb_runner 
 void tb_runner_free(tb_runner *r);
 const tb_backend *tb_runner_backend(tb_runner *r);
 int tb_runner_threads(const tb_runner *r);
+/* The runner also runs the LM head with the best exact SIMD version the CPU has
+ * (tb_backend.lm_rows, kernels/lmhead.h; same bits as the plain C loop).  This limits
+ * that choice to the ISA levels in isa_mask (e.g. from --isa-max; TB_ISA_ALL = default). */
+void tb_runner_limit_isa(tb_runner *r, unsigned isa_mask);
 /* Bytes of packed weights held (for memory reports). */
 size_t tb_runner_packed_bytes(const tb_runner *r);
 

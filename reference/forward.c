@@ -21,7 +21,10 @@
  *   - attention: q.k, softmax and the weighted sum of V in double, rounded to float.
  *   - LM head (tied embedding, F16/BF16/F32 rows converted exactly to f32): each logit is
  *     a dot product of float products (each rounded to float) accumulated in double in
- *     4 interleaved lanes (lane j takes the i with i mod 4 = j), summed (l0+l1)+(l2+l3).
+ *     16 interleaved lanes (lane j takes the i with i mod 16 = j, in index order, the
+ *     tail included), combined by the fixed tree l[j] += l[j+8], then +4, +2, +1, and
+ *     rounded to float.  The order is chosen so that a SIMD version (4 x 4 doubles,
+ *     kernels/lmhead-avx2.c via tb_backend.lm_rows) gives the same bits.
  *   - BitLinear (SPEC §2): tb_quantize_act per token row, exact int32 dot products,
  *     tb_bitlinear_epilogue (divide by s first, then multiply by the tensor scale).
  *
@@ -254,18 +257,18 @@ void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float thet
     }
 }
 
-/* Dot product of float vectors, products accumulated in double in 4 fixed lanes. */
+/* Dot product of float vectors: each product rounded to float, accumulated in double in
+ * 16 lanes (lane j takes the i with i mod 16 == j, in index order), lanes combined by the
+ * tree l[j] += l[j+8], then +4, +2, +1.  The LM head order (tb_ref_lm_rows). */
 static double dot_f32(const float *a, const float *b, int n) {
-    double l0 = 0, l1 = 0, l2 = 0, l3 = 0;
+    double l[16] = {0};
     int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        l0 += (double)(a[i] * b[i]);
-        l1 += (double)(a[i + 1] * b[i + 1]);
-        l2 += (double)(a[i + 2] * b[i + 2]);
-        l3 += (double)(a[i + 3] * b[i + 3]);
-    }
-    for (; i < n; i++) l0 += (double)(a[i] * b[i]);
-    return (l0 + l1) + (l2 + l3);
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) l[j] += (double)(a[i + j] * b[i + j]);
+    for (; i < n; i++) l[i & 15] += (double)(a[i] * b[i]);
+    for (int w = 8; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) l[j] += l[j + w];
+    return l[0];
 }
 
 /* Runs fn over the backend's threads when it offers them, else on this thread alone. */
@@ -276,14 +279,17 @@ static void run_parallel(const tb_backend *be, void (*fn)(void *arg, int tid, in
         fn(arg, 0, 1);
 }
 
-/* One embedding row (= one LM head row) as f32; every conversion is exact. */
-static void embed_row(const tb_state *st, int tok, float *out) {
-    const tb_model *m = st->m;
+/* One embedding row (= one LM head row) as f32; every conversion is exact.
+ * f16: the (65536) F16 -> f32 table, or NULL to convert with tb_f16_to_f32. */
+static void embed_row(const tb_model *m, const float *f16, int tok, float *out) {
     const size_t H = (size_t)m->cfg.hidden, off = (size_t)tok * H;
     switch (m->embd_type) {
     case TB_F16: {
         const uint16_t *src = (const uint16_t *)m->embd + off;
-        for (size_t i = 0; i < H; i++) out[i] = st->f16[src[i]];
+        if (f16)
+            for (size_t i = 0; i < H; i++) out[i] = f16[src[i]];
+        else
+            for (size_t i = 0; i < H; i++) out[i] = tb_f16_to_f32(src[i]);
         break;
     }
     case TB_BF16: {
@@ -466,11 +472,32 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     return 0;
 }
 
+/* The LM head over vocabulary rows [v0, v1) (tb_ref_lm_rows); f16 as in embed_row.
+ * Each embedding row is converted once and used for every input row. */
+static int lm_rows_c(const tb_model *m, const float *f16, int v0, int v1, const float *x, int n, float *out,
+                     size_t ldo) {
+    const int H = m->cfg.hidden;
+    float *erow = malloc(sizeof(float) * (size_t)H); /* (hidden) one embedding row */
+    if (!erow) return -1;
+    for (int v = v0; v < v1; v++) {
+        embed_row(m, f16, v, erow);
+        for (int t = 0; t < n; t++)
+            out[(size_t)t * ldo + (size_t)(v - v0)] = (float)dot_f32(erow, x + (size_t)t * H, H);
+    }
+    free(erow);
+    return 0;
+}
+
+int tb_ref_lm_rows(const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo) {
+    return lm_rows_c(m, NULL, v0, v1, x, n, out, ldo);
+}
+
 /* logits (n_out, vocab) = embed . output_norm(x) for the last n_out rows of the batch.
- * Vocabulary rows are split across threads (if the backend offers them); each
- * embedding row is converted once per call and used for every token row. */
+ * Vocabulary rows are split across threads (if the backend offers them); the backend's
+ * lm_rows (same order, same bits) does a part when it has one, else the plain C loop. */
 typedef struct lm_job {
     const tb_state *st;
+    const tb_backend *be;
     int n, n_out;
     float *logits;
     atomic_int failed;
@@ -479,20 +506,16 @@ typedef struct lm_job {
 static void lm_head_part(void *arg, int tid, int nth) {
     lm_job *j = arg;
     const tb_state *st = j->st;
+    const tb_backend *be = j->be;
     const int H = st->m->cfg.hidden, V = st->m->cfg.vocab, t0 = j->n - j->n_out;
     const int v0 = (int)((int64_t)V * tid / nth), v1 = (int)((int64_t)V * (tid + 1) / nth);
     if (v0 >= v1) return;
-    float *erow = malloc(sizeof(float) * (size_t)H); /* (hidden) one embedding row */
-    if (!erow) {
-        atomic_store(&j->failed, 1);
-        return;
-    }
-    for (int tok = v0; tok < v1; tok++) {
-        embed_row(st, tok, erow);
-        for (int t = t0; t < j->n; t++)
-            j->logits[(size_t)(t - t0) * V + tok] = (float)dot_f32(erow, st->xb + (size_t)t * H, H);
-    }
-    free(erow);
+    const float *x = st->xb + (size_t)t0 * H; /* (n_out, hidden) */
+    float *out = j->logits + v0;              /* (n_out, vocab) from column v0 */
+    int rc = TB_LM_UNHANDLED;
+    if (be && be->lm_rows) rc = be->lm_rows(be->ctx, st->m, v0, v1, x, j->n_out, out, (size_t)V);
+    if (rc == TB_LM_UNHANDLED) rc = lm_rows_c(st->m, st->f16, v0, v1, x, j->n_out, out, (size_t)V);
+    if (rc != 0) atomic_store(&j->failed, 1);
 }
 
 static int lm_head(tb_state *st, const tb_backend *be, int n, int n_out, int pos0, float *logits, tb_err *e) {
@@ -501,9 +524,12 @@ static int lm_head(tb_state *st, const tb_backend *be, int n, int n_out, int pos
     for (int t = t0; t < n; t++)
         tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, m->output_norm, H, m->cfg.norm_eps);
     if (st->emulate_f16) round_f16_all(st->xb + (size_t)t0 * H, (size_t)n_out * H); /* ggml: f16 head input */
-    lm_job job = {.st = st, .n = n, .n_out = n_out, .logits = logits};
+    lm_job job = {.st = st, .be = be, .n = n, .n_out = n_out, .logits = logits};
+    atomic_init(&job.failed, 0);
     run_parallel(be, lm_head_part, &job);
-    if (atomic_load(&job.failed)) return tb_fail(e, "forward: out of memory for LM head scratch");
+    if (atomic_load(&job.failed))
+        return tb_fail(e, "forward: LM head failed (%s): out of memory for scratch",
+                       be && be->lm_rows ? "backend lm_rows" : "plain C");
     /* a non-finite logit means a broken model or overflow: never hand it out silently */
     for (int t = 0; t < n_out; t++) {
         const float *row = logits + (size_t)t * V;
@@ -540,7 +566,7 @@ int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n,
     /* x = embed[tok] */
     for (int t = 0; t < n; t++) {
         float *xt = st->x + (size_t)t * H;
-        embed_row(st, tokens[t], xt);
+        embed_row(m, st->f16, tokens[t], xt);
         for (int i = 0; i < H; i++)
             if (!isfinite(xt[i]))
                 return tb_fail(e, "forward: embedding row of token id %d is not finite (index %d)", (int)tokens[t], i);

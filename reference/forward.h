@@ -24,7 +24,17 @@ typedef struct tb_backend {
      * backend's threads and returns when all are done.  tb_forward uses it to split
      * attention heads and LM head rows; results are bit-identical for any nth. */
     void (*parallel)(void *ctx, void (*fn)(void *arg, int tid, int nth), void *arg);
+    /* Optional (NULL = plain C): the LM head for vocabulary rows [v0, v1) of m's tied
+     * embedding (F16, BF16 or F32) and n input rows x (n, hidden):
+     * out[t*ldo + (v - v0)] = logit of vocabulary row v for input row t, computed in exactly
+     * the order of tb_ref_lm_rows, so the logits stay bit-identical to the reference.
+     * tb_forward calls it from its parallel split (concurrently, on disjoint row ranges).
+     * Returns 0, TB_LM_UNHANDLED when it does not handle this embedding type (tb_forward
+     * then runs the plain C loop), or -1 when out of memory. */
+    int (*lm_rows)(void *ctx, const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo);
 } tb_backend;
+
+enum { TB_LM_UNHANDLED = 1 }; /* tb_backend.lm_rows: "not for this embedding type" */
 
 /* Trace of named intermediates: "q", "k", "v" (after RoPE for q/k), "attn_out" (before
  * attn_sub_norm), "ffn_in" (ffn_norm output), "ffn_mid" (act(g)*u per cfg.ffn_act), "layer_out", "logits".
@@ -54,6 +64,13 @@ int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n,
 void tb_ref_rmsnorm(float *y, const float *x, const float *w, int n, float eps); /* x/sqrt(mean(x^2)+eps)*w */
 /* In place on vec (n_heads, head_dim): NEOX pairs (i, i + head_dim/2) rotate by pos * theta^(-2i/head_dim). */
 void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float theta);
+/* The reference LM head (plain C; what tb_backend.lm_rows must match bit for bit), same
+ * contract as lm_rows: out[t*ldo + (v - v0)] = sum_i e[v][i] * x[t][i] for t < n and
+ * v0 <= v < v1, e = m's embedding converted exactly to f32.  The order (forward.c): each
+ * product rounded to float, accumulated in double in 16 lanes (lane j takes the i with
+ * i mod 16 == j, in index order), lanes combined l[j] += l[j+8], then +4, +2, +1; the
+ * double result rounded to float.  Returns 0, or -1 when out of memory. */
+int tb_ref_lm_rows(const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo);
 
 #ifdef __cplusplus
 }
