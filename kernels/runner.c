@@ -186,7 +186,9 @@ int tb_runner_new(const tb_model *m, const tb_kernel *k, int threads, tb_runner 
     r->be.ctx = r;
     r->be.matmul = runner_matmul;
     r->be.parallel = runner_parallel;
-    tb_runner_limit_isa(r, TB_ISA_ALL);
+    /* a portable kernel (e.g. chosen by --isa-max scalar) gets the portable LM head too,
+     * so a "scalar" run is scalar end to end */
+    tb_runner_limit_isa(r, k->isa ? TB_ISA_ALL : 0u);
     *out = r;
     return 0;
 }

@@ -29,7 +29,8 @@ const tb_backend *tb_runner_backend(tb_runner *r);
 int tb_runner_threads(const tb_runner *r);
 /* The runner also runs the LM head with the best exact SIMD version the CPU has
  * (tb_backend.lm_rows, kernels/lmhead.h; same bits as the plain C loop).  This limits
- * that choice to the ISA levels in isa_mask (e.g. from --isa-max; TB_ISA_ALL = default). */
+ * that choice to the ISA levels in isa_mask.  Default: TB_ISA_ALL for SIMD kernels, 0 (plain C)
+ * for portable kernels, so a run capped by --isa-max scalar stays scalar end to end. */
 void tb_runner_limit_isa(tb_runner *r, unsigned isa_mask);
 /* Bytes of packed weights held (for memory reports). */
 size_t tb_runner_packed_bytes(const tb_runner *r);
