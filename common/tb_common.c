@@ -143,30 +143,51 @@ int tb_read_file(const char *path, char **data, size_t *size, tb_err *e) {
     if (size) *size = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return tb_fail(e, "%s: cannot open: %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) {
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
         fclose(f);
-        return tb_fail(e, "%s: cannot seek", path);
+        return tb_fail(e, "%s: cannot stat: %s", path, strerror(errno));
     }
-    long n = ftell(f);
-    if (n < 0) {
+    if (S_ISDIR(st.st_mode)) {
         fclose(f);
-        return tb_fail(e, "%s: cannot tell size", path);
+        return tb_fail(e, "%s: is a directory, not a file", path);
     }
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
+    /* a regular file's size is known; a pipe or device (e.g. /dev/stdin) is read to its end */
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536, n = 0;
+    char *buf = malloc(cap);
     if (!buf) {
         fclose(f);
-        return tb_fail(e, "%s: out of memory (%ld bytes)", path, n);
+        return tb_fail(e, "%s: out of memory (%zu bytes)", path, cap);
     }
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    for (;;) {
+        n += fread(buf + n, 1, cap - 1 - n, f);
+        if (n < cap - 1) break; /* end of file or error */
+        const int c = fgetc(f);  /* buffer full: is there more? (a regular file usually ends here) */
+        if (c == EOF) break;
+        if (cap > SIZE_MAX / 2) {
+            free(buf);
+            fclose(f);
+            return tb_fail(e, "%s: file too large", path);
+        }
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            fclose(f);
+            return tb_fail(e, "%s: out of memory (%zu bytes)", path, cap * 2);
+        }
+        buf = nb;
+        cap *= 2;
+        buf[n++] = (char)c;
+    }
+    if (ferror(f)) {
         free(buf);
         fclose(f);
-        return tb_fail(e, "%s: short read", path);
+        return tb_fail(e, "%s: read error", path);
     }
     fclose(f);
     buf[n] = 0;
     *data = buf;
-    if (size) *size = (size_t)n;
+    if (size) *size = n;
     return 0;
 }
 

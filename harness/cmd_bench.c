@@ -199,6 +199,17 @@ int tb_cmd_bench(int argc, char **argv) {
         free(threads);
         return 2;
     }
+    if (cfg.kernel_glob && *cfg.kernel_glob) { /* a glob that names no kernel is a usage error */
+        int matched = 0;
+        for (int k = 0; k < tb_n_kernels; k++) matched += tb_glob_match(cfg.kernel_glob, tb_kernels[k]->name);
+        if (!matched) {
+            fprintf(stderr, "ternbench bench: --kernel %s matches no registered kernel (see `ternbench check --list`)\n",
+                    cfg.kernel_glob);
+            free(gb);
+            free(threads);
+            return 2;
+        }
+    }
     size_t bw_bytes = cfg.llc_bytes * 4 > (256u << 20) ? cfg.llc_bytes * 4 : (256u << 20);
     if (bwb_s && !(bw_bytes = tb_parse_size(bwb_s))) {
         fprintf(stderr, "ternbench bench: bad --bw-bytes '%s'\n", bwb_s);

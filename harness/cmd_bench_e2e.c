@@ -81,6 +81,10 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
         fprintf(stderr, "ternbench bench-e2e: give --model or --preset, not both\n");
         return 2;
     }
+    if (preset && strcmp(preset, "tiny") && strcmp(preset, "2b4t")) {
+        fprintf(stderr, "ternbench bench-e2e: unknown --preset '%s' (tiny or 2b4t)\n", preset);
+        return 2;
+    }
     long threads = tb_ncores(), np = 64, nd = 32;
     unsigned long long seed = 1;
     struct {
@@ -116,7 +120,8 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     const tb_kernel *k = NULL;
     if (tb_kernel_resolve(kname, mask, &k, &e) < 0) {
         fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
-        return 1;
+        /* an unknown name is a usage error; a known kernel this CPU cannot run is a failure */
+        return strcmp(kname, "best") && strcmp(kname, "ref") && !tb_kernel_find(kname) ? 2 : 1;
     }
     char path[1200];
     if (!model) {

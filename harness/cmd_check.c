@@ -258,6 +258,11 @@ int tb_cmd_check(int argc, char **argv) {
         fprintf(stderr, "ternbench check: --kernel %s matches no registered kernel (see --list)\n", glob);
         return 2;
     }
+    if (o.only_case >= tb_check_ncases(&o)) {
+        fprintf(stderr, "ternbench check: --case %d: only %d cases%s (0..%d, see --list-cases)\n", o.only_case,
+                tb_check_ncases(&o), o.quick ? " with --quick" : "", tb_check_ncases(&o) - 1);
+        return 2;
+    }
     char feats[128];
     tb_isa_describe(tb_cpu_features(), feats, sizeof feats);
 

@@ -2,9 +2,11 @@
  * batch and write the logits as raw little-endian float32, one row of vocab floats
  * per position (n x vocab).  The integer part of BitLinear runs on a registered
  * kernel (default: the best exact one for this CPU) or the scalar reference. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "forward.h"
@@ -98,6 +100,7 @@ int tb_cmd_logits(int argc, char **argv) {
     tb_state *st = NULL;
     float *logits = NULL;
     FILE *f = NULL;
+    bool remove_on_fail = false; /* only a regular file we opened: never a device or FIFO (-o /dev/stdout) */
     const tb_kernel *k = NULL;
     if (tb_kernel_resolve(kernel_name, mask, &k, &e)) {
         /* an unknown name is a usage error; a known kernel this CPU cannot run is a failure */
@@ -123,21 +126,23 @@ int tb_cmd_logits(int argc, char **argv) {
     /* open the output before the (possibly long) evaluation, so a bad path fails fast */
     f = fopen(out_path, "wb");
     if (!f) {
-        tb_fail(&e, "%s: cannot open for writing", out_path);
+        tb_fail(&e, "%s: cannot open for writing: %s", out_path, strerror(errno));
         goto fail;
     }
+    struct stat out_st;
+    remove_on_fail = fstat(fileno(f), &out_st) == 0 && S_ISREG(out_st.st_mode);
     const double t0 = tb_now();
     if (tb_forward(st, runner ? tb_runner_backend(runner) : NULL, tokens, n, 0, logits, true, &e)) goto fail;
     const double dt = tb_now() - t0;
     if (fwrite(logits, sizeof *logits, count, f) != count) {
-        tb_fail(&e, "%s: write failed", out_path);
+        tb_fail(&e, "%s: write failed: %s", out_path, strerror(errno));
         goto fail;
     }
     const int close_rc = fclose(f);
     f = NULL;
     if (close_rc) {
-        tb_fail(&e, "%s: write failed on close", out_path);
-        remove(out_path);
+        tb_fail(&e, "%s: write failed on close: %s", out_path, strerror(errno));
+        if (remove_on_fail) remove(out_path);
         goto fail;
     }
     fprintf(stderr, "logits: %d tokens x %d vocab -> %s (kernel %s, threads %d, %.3f s)\n", n, m->cfg.vocab,
@@ -148,7 +153,7 @@ fail:
     fprintf(stderr, "ternbench logits: %s\n", e.msg);
     if (f) {
         fclose(f);
-        remove(out_path); /* no partial output file */
+        if (remove_on_fail) remove(out_path); /* no partial output file */
     }
     f = NULL;
 done:

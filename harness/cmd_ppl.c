@@ -145,7 +145,7 @@ int tb_cmd_ppl(int argc, char **argv) {
             } else {
                 const tb_kernel *k;
                 if (tb_kernel_resolve(tok, mask, &k, &e)) {
-                    fprintf(stderr, "ternbench ppl: --kernel %s: %s\n", tok, e.msg);
+                    fprintf(stderr, "ternbench ppl: %s\n", e.msg); /* e.msg names the --kernel */
                     return 2;
                 }
                 if (!k) { want_ref = true; continue; }

@@ -135,6 +135,15 @@ int tb_cmd_sweep(int argc, char **argv) {
         }
         o.bw_target_gbps = v;
     }
+    if (o.kernel_glob && *o.kernel_glob) { /* a glob that names no kernel is a usage error: fail before any work */
+        int matched = 0;
+        for (int k = 0; k < tb_n_kernels; k++) matched += tb_glob_match(o.kernel_glob, tb_kernels[k]->name);
+        if (!matched) {
+            fprintf(stderr, "ternbench sweep: --kernel %s matches no registered kernel (see `ternbench check --list`)\n",
+                    o.kernel_glob);
+            return 2;
+        }
+    }
     char outbuf[512];
     if (!o.out_dir) {
         char host[64] = "host", date[32];

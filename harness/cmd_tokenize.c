@@ -1,8 +1,10 @@
 /* cmd_tokenize.c: `ternbench tokenize`: text -> Llama-3 token ids (or ids -> text),
  * with a --bench mode that measures encoding speed on one core. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -163,10 +165,16 @@ int tb_cmd_tokenize(int argc, char **argv) {
     if (tb_tokenize(t, text, len, bos, special, &ids, &n, &e)) { fprintf(stderr, "ternbench tokenize: %s\n", e.msg); goto done; }
     if (out_path) {
         FILE *f = fopen(out_path, "wb");
-        if (!f) { fprintf(stderr, "ternbench tokenize: cannot write %s\n", out_path); goto done; }
+        if (!f) { fprintf(stderr, "ternbench tokenize: cannot write %s: %s\n", out_path, strerror(errno)); goto done; }
+        struct stat st; /* on failure remove a regular file (no partial output), never a device or FIFO */
+        const bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
         /* raw little-endian int32 (this harness targets little-endian hosts) */
         size_t w = fwrite(ids, sizeof *ids, n, f);
-        if (fclose(f) != 0 || w != n) { fprintf(stderr, "ternbench tokenize: short write to %s\n", out_path); goto done; }
+        if (fclose(f) != 0 || w != n) {
+            fprintf(stderr, "ternbench tokenize: short write to %s: %s\n", out_path, strerror(errno));
+            if (regular) remove(out_path);
+            goto done;
+        }
         fprintf(stderr, "wrote %zu ids to %s\n", n, out_path);
     } else if (count_only) {
         printf("%zu\n", n);

@@ -179,6 +179,17 @@ const char *tb_jw_text(const tb_jw *w, tb_err *e) {
 int tb_jw_save(const tb_jw *w, const char *path, tb_err *e) {
     const char *text = tb_jw_text(w, e);
     if (!text) return -1;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* a device or FIFO (--json /dev/stdout): write into it; never rename a file over it */
+        if (S_ISDIR(st.st_mode)) return tb_fail(e, "%s: is a directory", path);
+        FILE *f = fopen(path, "w");
+        if (!f) return tb_fail(e, "%s: cannot write: %s", path, strerror(errno));
+        size_t n = strlen(text);
+        bool ok = fwrite(text, 1, n, f) == n && fputc('\n', f) != EOF;
+        ok = (fclose(f) == 0) && ok;
+        return ok ? 0 : tb_fail(e, "%s: write failed: %s", path, strerror(errno));
+    }
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return tb_fail(e, "%s: path too long", path);

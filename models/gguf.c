@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define GGUF_DEFAULT_ALIGNMENT 32
@@ -599,6 +600,10 @@ static int pad_to(FILE *f, uint64_t pos, uint32_t align) {
 int tb_gguf_w_begin(tb_gguf_writer *w, const char *path, tb_err *e) {
     if (w->oom == 1) return tb_fail(e, "%s: out of memory while building the GGUF header", path);
     if (w->oom == 2) return tb_fail(e, "%s: a tensor has a type or shape the writer cannot size", path);
+    struct stat st; /* the finished file is renamed into place: never over a directory or device */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return tb_fail(e, "%s: exists and is not a regular file (%s)", path,
+                       S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
     snprintf(w->path, sizeof w->path, "%s", path);
     snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path);
     w->f = fopen(w->tmp, "wb");
