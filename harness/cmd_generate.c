@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "driver.h" /* TB_POOL_MAX: the thread pool's limit */
 #include "forward.h"
 #include "kernel.h"
 #include "model.h"
@@ -29,7 +30,10 @@ static void usage(FILE *f) {
             "  --threads N       worker threads for the kernel (default 0 = all cores)\n"
             "  --isa-max ISA     restrict kernels to an ISA level: scalar, avx2, avx512, avx512vnni, all\n"
             "  --tokenizer PATH  tokenizer.json, .gguf or HF directory (default: the model's own)\n"
-            "  --no-bos          with --prompt: do not prepend BOS\n");
+            "  --no-bos          with --prompt: do not prepend BOS\n\n"
+            "Output: stdout gets the generated text as it is decoded (when a tokenizer is\n"
+            "available), then a line 'ids: ID,ID,...'; timings and the stop reason go to stderr.\n"
+            "Exit status: 0 ok, 1 failure, 2 usage error.\n");
 }
 
 static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
@@ -88,7 +92,7 @@ int tb_cmd_generate(int argc, char **argv) {
             if (!v || parse_int(a, v, 0, 1 << 20, &n_gen)) return 2;
         } else if (!strcmp(a, "--threads")) {
             const char *v = tb_arg_value(argc, argv, &i);
-            if (!v || parse_int("--threads", v, 0, 4096, &threads)) return 2;
+            if (!v || parse_int("--threads", v, 0, TB_POOL_MAX, &threads)) return 2;
         } else {
             fprintf(stderr, "ternbench generate: unknown option '%s'\n\n", a);
             usage(stderr);

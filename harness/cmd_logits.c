@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "driver.h" /* TB_POOL_MAX: the thread pool's limit */
 #include "forward.h"
 #include "kernel.h"
 #include "model.h"
@@ -69,7 +70,7 @@ int tb_cmd_logits(int argc, char **argv) {
             emulate_f16 = true;
         } else if (!strcmp(a, "--threads")) {
             const char *v = tb_arg_value(argc, argv, &i);
-            if (!v || parse_int("--threads", v, 0, 4096, &threads)) return 2;
+            if (!v || parse_int("--threads", v, 0, TB_POOL_MAX, &threads)) return 2;
         } else {
             fprintf(stderr, "ternbench logits: unknown option '%s'\n\n", a);
             usage(stderr);

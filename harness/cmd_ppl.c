@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "driver.h" /* TB_POOL_MAX: the thread pool's limit */
 #include "kernel.h"
 #include "model.h"
 #include "ppl.h"
@@ -89,7 +90,7 @@ int tb_cmd_ppl(int argc, char **argv) {
         else if (!strcmp(a, "-o")) { if (!(out = tb_arg_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--ctx")) { if (!(v = tb_arg_value(argc, argv, &i)) || parse_int(a, v, 4, 1 << 20, &ctx)) return 2; }
         else if (!strcmp(a, "--chunks")) { if (!(v = tb_arg_value(argc, argv, &i)) || parse_int(a, v, 1, 1 << 30, &max_chunks)) return 2; }
-        else if (!strcmp(a, "--threads")) { if (!(v = tb_arg_value(argc, argv, &i)) || parse_int(a, v, 0, 4096, &threads)) return 2; }
+        else if (!strcmp(a, "--threads")) { if (!(v = tb_arg_value(argc, argv, &i)) || parse_int(a, v, 0, TB_POOL_MAX, &threads)) return 2; }
         else if (!strcmp(a, "--no-ref")) no_ref = true;
         else if (!strcmp(a, "--quiet")) quiet = true;
         else {

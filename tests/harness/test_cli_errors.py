@@ -115,6 +115,11 @@ with tempfile.TemporaryDirectory() as d:
     check(r.returncode == 2 and b"no such kernel" in r.stderr, "bench-e2e --kernel unknown -> 2", r)
     r = run(["paper", "--kernel", "no_such_kernel"])
     check(r.returncode == 2 and b"no such kernel" in r.stderr, "paper --kernel unknown -> 2", r)
+    for cmd in (["logits", "--model", model, "--tokens", "1", "-o", os.path.join(d, "t.f32")],
+                ["generate", "--model", model, "--tokens", "1", "-n", "1"],
+                ["ppl", "--model", model, "--file", model]):
+        r = run(cmd + ["--threads", "1000"])  # parsed 0..4096, then refused (exit 1) or run with 1000 threads
+        check(r.returncode == 2 and b"0..256" in r.stderr, "%s --threads 1000 -> 2 (pool limit 256)" % cmd[0], r)
     r = run(["ppl", "--model", model, "--file", model, "--kernel", "no_such_kernel"])
     check(r.returncode == 2 and r.stderr.count(b"no_such_kernel") == 1, "ppl --kernel unknown -> 2, named once", r)
 
