@@ -570,7 +570,7 @@ TB_TEST(cli_check) {
     TB_CHECK_EQ_INT(run_cli("check --isa-max avx3", out, sizeof out), 2);
     TB_CHECK_EQ_INT(run_cli("check --seed abc", out, sizeof out), 2);
     TB_CHECK_EQ_INT(run_cli("check --bogus", out, sizeof out), 2);
-    TB_CHECK_EQ_INT(run_cli("check --kernel gemv_i2s_4x128__scalar --case 99999", out, sizeof out), 1);
+    TB_CHECK_EQ_INT(run_cli("check --kernel gemv_i2s_4x128__scalar --case 99999", out, sizeof out), 2); /* no such case: usage error */
     /* --list: one registered kernel per line, name first */
     TB_CHECK_EQ_INT(run_cli("check --list", out, sizeof out), 0);
     int lines = 0;
