@@ -349,6 +349,13 @@ static int load_hf(tb_model *m, const char *dir, st_file *f, tb_json **cfgp, tb_
     m->embd_type = te->dtype == ST_F32 ? TB_F32 : te->dtype == ST_F16 ? TB_F16 : TB_BF16;
     m->embd = te->data;
     if (!(m->output_norm = hf_norm(m, f, "model.norm.weight", c->hidden, e))) return -1;
+    /* a checkpoint with more layers than config.json declares is a mismatch, not a smaller model */
+    for (size_t i = 0; i < f->n; i++) {
+        int li;
+        if (sscanf(f->t[i].name, "model.layers.%d.", &li) == 1 && (li < 0 || li >= c->layers))
+            return tb_fail(e, "%s: tensor %s is for layer %d, but config.json says num_hidden_layers = %d", stpath,
+                           f->t[i].name, li, c->layers);
+    }
     m->layer = tb__own(m, calloc((size_t)c->layers, sizeof *m->layer));
     if (!m->layer) return tb_fail(e, "%s: out of memory", stpath);
     char name[160];

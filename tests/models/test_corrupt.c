@@ -496,6 +496,9 @@ TB_TEST(hf_config_errors) {
                 "wrong shape", "ffn_sub_norm");
     expect_fail(bad_hf("\"vocab_size\": 320", "\"vocab_size\": 321", st_n, 0, NULL, 0), "vocab", "wrong shape",
                 "embed_tokens");
+    /* config.json declaring fewer layers than the checkpoint holds: a mismatch, not a smaller model */
+    expect_fail(bad_hf("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1", st_n, 0, NULL, 0), "fewer layers",
+                "num_hidden_layers = 1", "model.layers.1.");
     /* the online master expects bf16 [out, in] */
     expect_fail(bad_hf("\"offline\"", "\"online\"", st_n, 0, NULL, 0), "online vs packed", "wrong type", "q_proj");
     char p[1100];
