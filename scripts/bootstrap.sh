@@ -22,7 +22,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 build=${TB_BUILD_DIR:-build}
-[ -f "$build/build.ninja" ] || meson setup "$build" --buildtype=release >/dev/null
+if [ -f "$build/build.ninja" ]; then
+    # an existing build dir is reused, but always as a release build (timings must not
+    # silently come from a debug build)
+    meson configure "$build" -Dbuildtype=release >/dev/null
+else
+    meson setup "$build" --buildtype=release >/dev/null
+fi
 ninja -C "$build"
 
 case "$mode" in
@@ -33,10 +39,16 @@ test)
     asan=${build}-asan
     [ -f "$asan/build.ninja" ] || meson setup "$asan" --buildtype=debugoptimized \
         -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmark=disabled >/dev/null
-    ninja -C "$asan"
-    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        meson test -C "$asan" --suite sanitize --print-errorlogs --num-processes 2 || rc=$?
-    /usr/bin/python3 scripts/test_summary.py "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" || rc=1
+    logs=("$build/meson-logs/testlog.json")
+    if ninja -C "$asan"; then
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            meson test -C "$asan" --suite sanitize --print-errorlogs --num-processes 2 || rc=$?
+        logs+=("$asan/meson-logs/testlog.json")
+    else
+        echo "bootstrap: the ASan+UBSan build failed to compile" >&2
+        rc=1
+    fi
+    /usr/bin/python3 scripts/test_summary.py "${logs[@]}" || rc=1
     exit $rc
     ;;
 sweep)
