@@ -224,8 +224,13 @@ int tb_parse_int_list(const char *s, int32_t **out, tb_err *e) {
         v[n++] = (int32_t)x;
         p = end;
         while (*p == ' ') p++;
-        if (*p == ',') p++;
-        else if (*p) {
+        if (*p == ',') {
+            p++;
+            if (!*p) { /* "1,2," */
+                free(v);
+                return tb_fail(e, "empty item after the last ',' in '%.40s'", s);
+            }
+        } else if (*p) {
             free(v);
             return tb_fail(e, "bad integer list near '%.20s'", p);
         }

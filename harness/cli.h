@@ -30,4 +30,36 @@ const char *tb_arg_value(int argc, char **argv, int *i);
  * the source tree (compiled in), else NULL. */
 const char *tb_data_dir(void);
 
+/* ---- cli_common.c: options shared by several subcommands.  Each prints one line
+ * "ternbench CMD: ..." on error. ---- */
+struct tb_kernel;
+struct tb_model;
+struct tb_runner;
+/* The --isa-max names kernels/cpu.c's tb_isa_mask_from_name accepts ("none" is an
+ * undocumented alias of scalar), for help texts and errors. */
+#define TB_CLI_ISA_NAMES "scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi, all"
+/* s as a decimal integer in lo..hi into *out; else prints "OPT wants an integer in
+ * LO..HI, got 'S'" and returns -1 (a usage error). */
+/* The model options of logits, generate and ppl. */
+typedef struct tb_cli_model_opts {
+    const char *model, *kernel, *isa; /* --model, --kernel, --isa-max values (NULL: not given) */
+    int threads;                      /* --threads 0..TB_POOL_MAX (0 = all cores) */
+} tb_cli_model_opts;
+/* If argv[*i] is --model, --kernel, --isa-max or --threads: stores its value in *o,
+ * advances *i and returns 1; returns 0 for any other argument, -1 (a usage error,
+ * printed) for a missing or bad value. */
+int tb_cli_model_opt(const char *cmd, int argc, char **argv, int *i, tb_cli_model_opts *o);
+int tb_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
+/* --isa-max NAME to a mask (NULL name: all); else prints the accepted names, -1. */
+int tb_cli_isa_mask(const char *cmd, const char *name, unsigned *mask);
+/* --kernel NAME (NULL or "best": the best exact kernel within mask; "ref": *k = NULL,
+ * the scalar reference).  Returns 0, or the exit status after printing why: 2 for a
+ * name that is not registered, 1 for a known kernel this CPU (or mask) cannot run. */
+int tb_cli_kernel(const char *cmd, const char *name, unsigned mask, const struct tb_kernel **k);
+/* The whole setup of logits and generate from *o: --isa-max, --kernel (as
+ * tb_cli_kernel), then the model and, for a kernel, its runner with o->threads.
+ * Returns 0, or the exit status after printing why (nothing left to free). */
+int tb_cli_open(const char *cmd, const tb_cli_model_opts *o, const struct tb_kernel **k, struct tb_model **m,
+                struct tb_runner **runner);
+
 #endif

@@ -45,12 +45,13 @@ int tb_cmd_bandwidth(int argc, char **argv) {
         int32_t *v;
         int n = tb_parse_int_list(tl, &v, &e);
         if (n <= 0 || n > 64) {
-            fprintf(stderr, "ternbench bandwidth: bad --threads '%s'\n", tl);
+            fprintf(stderr, "ternbench bandwidth: bad --threads '%s': %s\n", tl, n < 0 ? e.msg : "1 to 64 counts");
+            if (n > 0) free(v);
             return 2;
         }
         for (int i = 0; i < n; i++) {
-            if (v[i] < 1 || v[i] > 1024) {
-                fprintf(stderr, "ternbench bandwidth: thread count %d out of range 1..1024\n", v[i]);
+            if (v[i] < 1 || v[i] > TB_POOL_MAX) { /* the pool's limit, as for the other commands */
+                fprintf(stderr, "ternbench bandwidth: --threads: thread count %d out of range 1..%d\n", v[i], TB_POOL_MAX);
                 free(v);
                 return 2;
             }

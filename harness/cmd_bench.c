@@ -29,7 +29,7 @@ static void usage(FILE *f) {
             "  --min-time S         seconds per measurement (default 0.1)\n"
             "  --reps N             repetitions; the median is reported (default 1)\n"
             "  --seed N             data seed (default 1)\n"
-            "  --isa-max NAME       scalar, avx2, avx512, avx512vnni, all (default all)\n"
+            "  --isa-max NAME       restrict kernels to an ISA level: " TB_CLI_ISA_NAMES " (default all)\n"
             "  --bw-bytes SIZE      bandwidth buffer (default max(4x LLC, 256M))\n"
             "  --no-bandwidth       skip the bandwidth measurement (no roofline_frac)\n"
             "  --own-timer          use the harness timer instead of Google Benchmark\n"
@@ -193,8 +193,7 @@ int tb_cmd_bench(int argc, char **argv) {
         return 2;
     }
     cfg.llc_bytes = tb_llc_bytes(llc_conf, llc_src, sizeof llc_src);
-    if (isa_s && tb_isa_mask_from_name(isa_s, &cfg.isa_mask) < 0) {
-        fprintf(stderr, "ternbench bench: unknown --isa-max '%s'\n", isa_s);
+    if (isa_s && tb_cli_isa_mask("bench", isa_s, &cfg.isa_mask)) {
         free(gb);
         free(threads);
         return 2;

@@ -28,7 +28,7 @@ static void usage(FILE *f) {
             "  --prompt N        prompt tokens (default 64)\n"
             "  --decode N        decoded tokens (default 32)\n"
             "  --seed N          prompt ids seed (default 1)\n"
-            "  --isa-max NAME    limit kernel ISAs (for 'best')\n"
+            "  --isa-max ISA     restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --no-bandwidth    do not measure the read bandwidth (no roofline fraction)\n"
             "  --json PATH       write the result with provenance\n");
 }
@@ -85,24 +85,12 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
         fprintf(stderr, "ternbench bench-e2e: unknown --preset '%s' (tiny or 2b4t)\n", preset);
         return 2;
     }
-    long threads = tb_ncores(), np = 64, nd = 32;
+    int threads = tb_ncores(), np = 64, nd = 32;
     unsigned long long seed = 1;
-    struct {
-        const char *s, *name;
-        long *v;
-        long lo, hi;
-    } nums[] = {{th_s, "--threads", &threads, 1, 256}, {np_s, "--prompt", &np, 1, 4096}, {nd_s, "--decode", &nd, 1, 4096}};
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
-        if (!nums[i].s) continue;
-        char *end;
-        long v = strtol(nums[i].s, &end, 10);
-        if (*end || !*nums[i].s || v < nums[i].lo || v > nums[i].hi) {
-            fprintf(stderr, "ternbench bench-e2e: bad %s '%s' (%ld..%ld)\n", nums[i].name, nums[i].s, nums[i].lo,
-                    nums[i].hi);
-            return 2;
-        }
-        *nums[i].v = v;
-    }
+    if ((th_s && tb_cli_int("bench-e2e", "--threads", th_s, 1, TB_POOL_MAX, &threads)) ||
+        (np_s && tb_cli_int("bench-e2e", "--prompt", np_s, 1, 4096, &np)) ||
+        (nd_s && tb_cli_int("bench-e2e", "--decode", nd_s, 1, 4096, &nd)))
+        return 2;
     if (seed_s) {
         char *end;
         seed = strtoull(seed_s, &end, 10);
@@ -111,18 +99,12 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
             return 2;
         }
     }
-    unsigned mask = TB_ISA_ALL;
-    if (isa_s && tb_isa_mask_from_name(isa_s, &mask) < 0) {
-        fprintf(stderr, "ternbench bench-e2e: unknown --isa-max '%s'\n", isa_s);
-        return 2;
-    }
-    tb_err e;
+    unsigned mask;
+    if (tb_cli_isa_mask("bench-e2e", isa_s, &mask)) return 2;
     const tb_kernel *k = NULL;
-    if (tb_kernel_resolve(kname, mask, &k, &e) < 0) {
-        fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
-        /* an unknown name is a usage error; a known kernel this CPU cannot run is a failure */
-        return strcmp(kname, "best") && strcmp(kname, "ref") && !tb_kernel_find(kname) ? 2 : 1;
-    }
+    const int krc = tb_cli_kernel("bench-e2e", kname, mask, &k);
+    if (krc) return krc;
+    tb_err e;
     char path[1200];
     if (!model) {
         char tok[1100] = "";
@@ -150,7 +132,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
             tb_model_free(m);
             return 1;
         }
-        fprintf(stderr, "read bandwidth, %ld thread%s: %.2f GB/s\n", threads, threads > 1 ? "s" : "", bw.gbps_median);
+        fprintf(stderr, "read bandwidth, %d thread%s: %.2f GB/s\n", threads, threads > 1 ? "s" : "", bw.gbps_median);
     }
     tb_e2e_opts o;
     memset(&o, 0, sizeof o);

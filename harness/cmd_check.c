@@ -25,7 +25,7 @@ static void usage(FILE *f) {
             "  --seed N          seed of every input (default 1); failures print it\n"
             "  --case N          replay case N only (with the seed a failure printed)\n"
             "  --quick           fewer input families on the large 2B4T shapes\n"
-            "  --isa-max NAME    scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi, all (default all)\n"
+            "  --isa-max NAME    restrict kernels to an ISA level: " TB_CLI_ISA_NAMES " (default all)\n"
             "  --threads N       threads for the driver check and the model check (default 2)\n"
             "  --no-model        skip the model-level check\n"
             "  --time            rough speed table instead of the check: GB/s of packed weights per\n"
@@ -228,10 +228,7 @@ int tb_cmd_check(int argc, char **argv) {
             return 2;
         }
     }
-    if (tb_isa_mask_from_name(isa, &o.isa_mask) < 0) {
-        fprintf(stderr, "ternbench check: --isa-max %s: expected scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi or all\n", isa);
-        return 2;
-    }
+    if (tb_cli_isa_mask("check", isa, &o.isa_mask)) return 2;
     if (list) {
         for (int i = 0; i < tb_n_kernels; i++) {
             const tb_kernel *k = tb_kernels[i];

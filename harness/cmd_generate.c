@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "driver.h" /* TB_POOL_MAX: the thread pool's limit */
 #include "forward.h"
 #include "kernel.h"
 #include "model.h"
@@ -28,23 +27,12 @@ static void usage(FILE *f) {
             "  -n N              tokens to generate (default 32)\n"
             "  --kernel NAME     ternary GEMV kernel: a registered name, 'best' (default) or 'ref'\n"
             "  --threads N       worker threads for the kernel (default 0 = all cores)\n"
-            "  --isa-max ISA     restrict kernels to an ISA level: scalar, avx2, avx512, avx512vnni, all\n"
+            "  --isa-max ISA     restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --tokenizer PATH  tokenizer.json, .gguf or HF directory (default: the model's own)\n"
             "  --no-bos          with --prompt: do not prepend BOS\n\n"
             "Output: stdout gets the generated text as it is decoded (when a tokenizer is\n"
             "available), then a line 'ids: ID,ID,...'; timings and the stop reason go to stderr.\n"
             "Exit status: 0 ok, 1 failure, 2 usage error.\n");
-}
-
-static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        fprintf(stderr, "ternbench generate: %s wants an integer in %d..%d, got '%s'\n", opt, lo, hi, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
 }
 
 /* Greedy choice: the largest logit, the lowest id on ties. */
@@ -64,49 +52,38 @@ static int open_tokenizer(const tb_model *m, const char *path, tb_tokenizer **to
 }
 
 int tb_cmd_generate(int argc, char **argv) {
-    const char *model_path = NULL, *tokens_arg = NULL, *prompt = NULL, *kernel_name = NULL, *isa = NULL,
-               *tok_path = NULL;
-    int threads = 0, n_gen = 32;
+    const char *tokens_arg = NULL, *prompt = NULL, *tok_path = NULL;
+    tb_cli_model_opts mo = {0};
+    int n_gen = 32;
     bool bos = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        const int used = tb_cli_model_opt("generate", argc, argv, &i, &mo);
+        if (used < 0) return 2;
+        if (used) continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--model")) {
-            if (!(model_path = tb_arg_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--tokens")) {
             if (!(tokens_arg = tb_arg_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--prompt")) {
             if (!(prompt = tb_arg_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--tokenizer")) {
             if (!(tok_path = tb_arg_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--kernel")) {
-            if (!(kernel_name = tb_arg_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--isa-max")) {
-            if (!(isa = tb_arg_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--no-bos")) {
             bos = false;
         } else if (!strcmp(a, "-n") || !strcmp(a, "--n-tokens")) {
             const char *v = tb_arg_value(argc, argv, &i);
-            if (!v || parse_int(a, v, 0, 1 << 20, &n_gen)) return 2;
-        } else if (!strcmp(a, "--threads")) {
-            const char *v = tb_arg_value(argc, argv, &i);
-            if (!v || parse_int("--threads", v, 0, TB_POOL_MAX, &threads)) return 2;
+            if (!v || tb_cli_int("generate", a, v, 0, 1 << 20, &n_gen)) return 2;
         } else {
             fprintf(stderr, "ternbench generate: unknown option '%s'\n\n", a);
             usage(stderr);
             return 2;
         }
     }
-    if (!model_path || (!tokens_arg == !prompt)) {
+    if (!mo.model || (!tokens_arg == !prompt)) {
         fprintf(stderr, "ternbench generate: --model and exactly one of --tokens / --prompt are required\n\n");
         usage(stderr);
-        return 2;
-    }
-    unsigned mask = TB_ISA_ALL;
-    if (isa && tb_isa_mask_from_name(isa, &mask)) {
-        fprintf(stderr, "ternbench generate: unknown --isa-max '%s' (scalar, avx2, avx512, avx512vnni, all)\n", isa);
         return 2;
     }
     tb_err e = {{0}};
@@ -120,29 +97,36 @@ int tb_cmd_generate(int argc, char **argv) {
         }
     }
 
-    int rc = 1;
-    tb_model *m = NULL;
+    const tb_kernel *k;
+    tb_model *m;
+    tb_runner *runner;
+    int rc = tb_cli_open("generate", &mo, &k, &m, &runner);
+    if (rc) {
+        free(prompt_ids);
+        return rc;
+    }
+    rc = 1;
     tb_tokenizer *tok = NULL;
-    tb_runner *runner = NULL;
     tb_state *st = NULL;
     float *logits = NULL;
     int32_t *out_ids = NULL;
     char *piece = NULL;
-    const tb_kernel *k = NULL;
-    if (tb_kernel_resolve(kernel_name, mask, &k, &e)) {
-        /* an unknown name is a usage error; a known kernel this CPU cannot run is a failure */
-        const bool unknown = kernel_name && *kernel_name && strcmp(kernel_name, "ref") && strcmp(kernel_name, "best") &&
-                             !tb_kernel_find(kernel_name);
-        if (unknown) rc = 2;
-        goto fail;
-    }
-    if (tb_model_load(model_path, &m, &e)) goto fail;
     const tb_config *c = &m->cfg;
 
     /* tokenizer: required for --prompt, optional (text output) for --tokens */
     if (open_tokenizer(m, tok_path, &tok, &e)) {
         if (prompt) goto fail;
         fprintf(stderr, "generate: no tokenizer (%s); printing token ids only\n", e.msg);
+        tok = NULL;
+    }
+    /* a tokenizer whose ids exceed the model's vocabulary would fail (or read out of
+     * bounds) only at the forward pass: refuse it up front, as ppl does */
+    if (tok && tb_tokenizer_vocab(tok) > c->vocab) {
+        tb_fail(&e, "%s: the tokenizer has %d tokens but the model's vocabulary only %d",
+                tok_path ? tok_path : mo.model, tb_tokenizer_vocab(tok), c->vocab);
+        if (prompt || tok_path) goto fail;
+        fprintf(stderr, "generate: %s; printing token ids only\n", e.msg);
+        tb_tokenizer_free(tok);
         tok = NULL;
     }
     if (prompt) {
@@ -162,10 +146,15 @@ int tb_cmd_generate(int argc, char **argv) {
         tb_fail(&e, "the prompt has %d tokens, more than the context of %d", n_prompt, c->ctx);
         goto fail;
     }
+    for (int i = 0; i < n_prompt; i++)
+        if (prompt_ids[i] < 0 || prompt_ids[i] >= c->vocab) {
+            tb_fail(&e, "prompt token %d (position %d) is outside the model's vocabulary 0..%d", (int)prompt_ids[i], i,
+                    c->vocab - 1);
+            goto fail;
+        }
     /* positions 0..n_prompt-1 are the prompt; each generated token but the last is fed back */
     int max_ctx = n_prompt + (n_gen > 0 ? n_gen - 1 : 0);
     if (max_ctx > c->ctx) max_ctx = c->ctx;
-    if (k && tb_runner_new(m, k, threads, &runner, &e)) goto fail;
     if (tb_state_new(m, max_ctx, n_prompt, &st, &e)) goto fail;
     logits = malloc(sizeof *logits * (size_t)c->vocab);
     out_ids = malloc(sizeof *out_ids * (size_t)(n_gen > 0 ? n_gen : 1));

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "driver.h" /* TB_POOL_MAX: the thread pool's limit */
 #include "forward.h"
 #include "kernel.h"
 #include "model.h"
@@ -31,60 +30,38 @@ static void usage(FILE *f) {
             "  --kernel NAME    ternary GEMV kernel: a registered name, 'best' (default: the\n"
             "                   fastest exact kernel for this CPU) or 'ref' (scalar reference)\n"
             "  --threads N      worker threads for the kernel (default 0 = all cores)\n"
-            "  --isa-max ISA    restrict kernels to an ISA level: scalar, avx2, avx512, avx512vnni, all\n"
+            "  --isa-max ISA    restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --emulate-f16    round K/V, Q (in Q.K) and the LM head input to f16 as bitnet.cpp\n"
             "                   stores them (to compare with bitnet.cpp logits to ~1e-3)\n");
 }
 
-static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        fprintf(stderr, "ternbench logits: %s wants an integer in %d..%d, got '%s'\n", opt, lo, hi, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
 int tb_cmd_logits(int argc, char **argv) {
-    const char *model_path = NULL, *tokens_arg = NULL, *out_path = NULL, *kernel_name = NULL, *isa = NULL;
-    int threads = 0;
+    const char *tokens_arg = NULL, *out_path = NULL;
+    tb_cli_model_opts mo = {0};
     bool emulate_f16 = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        const int used = tb_cli_model_opt("logits", argc, argv, &i, &mo);
+        if (used < 0) return 2;
+        if (used) continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--model")) {
-            if (!(model_path = tb_arg_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--tokens")) {
             if (!(tokens_arg = tb_arg_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
             if (!(out_path = tb_arg_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--kernel")) {
-            if (!(kernel_name = tb_arg_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--isa-max")) {
-            if (!(isa = tb_arg_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--emulate-f16")) {
             emulate_f16 = true;
-        } else if (!strcmp(a, "--threads")) {
-            const char *v = tb_arg_value(argc, argv, &i);
-            if (!v || parse_int("--threads", v, 0, TB_POOL_MAX, &threads)) return 2;
         } else {
             fprintf(stderr, "ternbench logits: unknown option '%s'\n\n", a);
             usage(stderr);
             return 2;
         }
     }
-    if (!model_path || !tokens_arg || !out_path) {
+    if (!mo.model || !tokens_arg || !out_path) {
         fprintf(stderr, "ternbench logits: --model, --tokens and -o are required\n\n");
         usage(stderr);
-        return 2;
-    }
-    unsigned mask = TB_ISA_ALL;
-    if (isa && tb_isa_mask_from_name(isa, &mask)) {
-        fprintf(stderr, "ternbench logits: unknown --isa-max '%s' (scalar, avx2, avx512, avx512vnni, all)\n", isa);
         return 2;
     }
     tb_err e = {{0}};
@@ -95,27 +72,23 @@ int tb_cmd_logits(int argc, char **argv) {
         return 2;
     }
 
-    int rc = 1;
-    tb_model *m = NULL;
-    tb_runner *runner = NULL;
+    const tb_kernel *k;
+    tb_model *m;
+    tb_runner *runner;
+    int rc = tb_cli_open("logits", &mo, &k, &m, &runner);
+    if (rc) {
+        free(tokens);
+        return rc;
+    }
+    rc = 1;
     tb_state *st = NULL;
     float *logits = NULL;
     FILE *f = NULL;
     bool remove_on_fail = false; /* only a regular file we opened: never a device or FIFO (-o /dev/stdout) */
-    const tb_kernel *k = NULL;
-    if (tb_kernel_resolve(kernel_name, mask, &k, &e)) {
-        /* an unknown name is a usage error; a known kernel this CPU cannot run is a failure */
-        const bool unknown = kernel_name && *kernel_name && strcmp(kernel_name, "ref") && strcmp(kernel_name, "best") &&
-                             !tb_kernel_find(kernel_name);
-        if (unknown) rc = 2;
-        goto fail;
-    }
-    if (tb_model_load(model_path, &m, &e)) goto fail;
     if (n > m->cfg.ctx) {
         tb_fail(&e, "%d tokens exceed the model's context of %d", n, m->cfg.ctx);
         goto fail;
     }
-    if (k && tb_runner_new(m, k, threads, &runner, &e)) goto fail;
     if (tb_state_new(m, n, n, &st, &e)) goto fail;
     tb_state_set_emulate_f16(st, emulate_f16);
     const size_t count = (size_t)n * (size_t)m->cfg.vocab;

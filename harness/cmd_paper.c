@@ -135,11 +135,8 @@ int tb_cmd_paper(int argc, char **argv) {
     }
     tb_err e;
     const tb_kernel *k;
-    if (tb_kernel_resolve(kname, TB_ISA_ALL, &k, &e) < 0) {
-        fprintf(stderr, "ternbench paper: %s\n", e.msg);
-        /* an unknown name is a usage error; a known kernel this CPU cannot run is a failure */
-        return strcmp(kname, "best") && strcmp(kname, "ref") && !tb_kernel_find(kname) ? 2 : 1;
-    }
+    const int krc = tb_cli_kernel("paper", kname, TB_ISA_ALL, &k);
+    if (krc) return krc;
     const char *dd = tb_data_dir();
     char path[1200], tok[1100] = "";
     if (dd) snprintf(tok, sizeof tok, "%s/llama3-tokenizer/tokenizer.json", dd);

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "driver.h" /* TB_POOL_MAX: the thread pool's limit */
 #include "kernel.h"
 #include "model.h"
 #include "ppl.h"
@@ -39,7 +38,7 @@ static void usage(FILE *f) {
             "  --no-ref          with kernels: do not run the reference (no KL / top-1)\n"
             "  --threads N       kernel and scoring threads (default: all online cores; the reference\n"
             "                    forward pass is 1 thread; results do not depend on N)\n"
-            "  --isa-max NAME    restrict kernels to scalar|avx2|avx512|avx512vnni|all\n"
+            "  --isa-max NAME    restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  -o FILE           write a JSON result with provenance\n"
             "  --quiet           no per-chunk progress\n"
             "\n"
@@ -62,35 +61,23 @@ static void on_progress(void *user, int b, int chunk, int n_chunks, double ppl, 
     fflush(stderr);
 }
 
-static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        fprintf(stderr, "ternbench ppl: %s wants an integer in %d..%d, got '%s'\n", opt, lo, hi, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
 int tb_cmd_ppl(int argc, char **argv) {
-    const char *model_path = NULL, *file = NULL, *data = NULL, *tok_path = NULL, *kernels = "ref", *out = NULL;
-    const char *isa_name = "all";
-    int ctx = 512, max_chunks = 0, threads = 0;
+    const char *file = NULL, *data = NULL, *tok_path = NULL, *out = NULL;
+    tb_cli_model_opts mo = {0};
+    int ctx = 512, max_chunks = 0;
     bool no_ref = false, quiet = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
+        const int used = tb_cli_model_opt("ppl", argc, argv, &i, &mo);
+        if (used < 0) return 2;
+        if (used) continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--model")) { if (!(model_path = tb_arg_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--file")) { if (!(file = tb_arg_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--data")) { if (!(data = tb_arg_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--tokenizer")) { if (!(tok_path = tb_arg_value(argc, argv, &i))) return 2; }
-        else if (!strcmp(a, "--kernel")) { if (!(kernels = tb_arg_value(argc, argv, &i))) return 2; }
-        else if (!strcmp(a, "--isa-max")) { if (!(isa_name = tb_arg_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "-o")) { if (!(out = tb_arg_value(argc, argv, &i))) return 2; }
-        else if (!strcmp(a, "--ctx")) { if (!(v = tb_arg_value(argc, argv, &i)) || parse_int(a, v, 4, 1 << 20, &ctx)) return 2; }
-        else if (!strcmp(a, "--chunks")) { if (!(v = tb_arg_value(argc, argv, &i)) || parse_int(a, v, 1, 1 << 30, &max_chunks)) return 2; }
-        else if (!strcmp(a, "--threads")) { if (!(v = tb_arg_value(argc, argv, &i)) || parse_int(a, v, 0, TB_POOL_MAX, &threads)) return 2; }
+        else if (!strcmp(a, "--ctx")) { if (!(v = tb_arg_value(argc, argv, &i)) || tb_cli_int("ppl", a, v, 4, 1 << 20, &ctx)) return 2; }
+        else if (!strcmp(a, "--chunks")) { if (!(v = tb_arg_value(argc, argv, &i)) || tb_cli_int("ppl", a, v, 1, 1 << 30, &max_chunks)) return 2; }
         else if (!strcmp(a, "--no-ref")) no_ref = true;
         else if (!strcmp(a, "--quiet")) quiet = true;
         else {
@@ -98,15 +85,14 @@ int tb_cmd_ppl(int argc, char **argv) {
             return 2;
         }
     }
+    const char *model_path = mo.model, *kernels = mo.kernel ? mo.kernel : "ref", *isa_name = mo.isa ? mo.isa : "all";
+    const int threads = mo.threads;
     if (!model_path) {
         fprintf(stderr, "ternbench ppl: --model is required (see --help)\n");
         return 2;
     }
     unsigned mask;
-    if (tb_isa_mask_from_name(isa_name, &mask)) {
-        fprintf(stderr, "ternbench ppl: unknown --isa-max '%s'\n", isa_name);
-        return 2;
-    }
+    if (tb_cli_isa_mask("ppl", isa_name, &mask)) return 2;
     char def_file[1200];
     if (!file) {
         if (!data) data = tb_data_dir();
@@ -145,10 +131,8 @@ int tb_cmd_ppl(int argc, char **argv) {
                 any_kernel = true;
             } else {
                 const tb_kernel *k;
-                if (tb_kernel_resolve(tok, mask, &k, &e)) {
-                    fprintf(stderr, "ternbench ppl: %s\n", e.msg); /* e.msg names the --kernel */
-                    return 2;
-                }
+                const int krc = tb_cli_kernel("ppl", tok, mask, &k);
+                if (krc) return krc;
                 if (!k) { want_ref = true; continue; }
                 if (nb < MAXB - 1) ks[nb++] = k;
                 any_kernel = true;

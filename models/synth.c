@@ -284,9 +284,9 @@ static int check_shape(const tb_synth_opts *o, tb_err *e) {
         int32_t rows, cols;
         tb__lin_shape(c, k, &rows, &cols);
         if (o->format == TB_SYNTH_GGUF && ((int64_t)rows * cols) % 128)
-            return tb_fail(e, "synth: %s is %d x %d: I2_S needs rows*cols %% 128 == 0", tb_lin_names[k], rows, cols);
+            return tb_fail(e, "%s is %d x %d: I2_S needs rows*cols %% 128 == 0", tb_lin_names[k], rows, cols);
         if (o->format == TB_SYNTH_HF && rows % 4)
-            return tb_fail(e, "synth: %s has %d rows: the HF packed layout needs rows %% 4 == 0", tb_lin_names[k], rows);
+            return tb_fail(e, "%s has %d rows: the HF packed layout needs rows %% 4 == 0", tb_lin_names[k], rows);
     }
     return 0;
 }

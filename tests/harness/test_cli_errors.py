@@ -123,5 +123,56 @@ with tempfile.TemporaryDirectory() as d:
     r = run(["ppl", "--model", model, "--file", model, "--kernel", "no_such_kernel"])
     check(r.returncode == 2 and r.stderr.count(b"no_such_kernel") == 1, "ppl --kernel unknown -> 2, named once", r)
 
+    # ---- the CLI tidy-up (harness/cli_common.c) ----
+    # one list of --isa-max names (kernels/cpu.c's) in every help text and error
+    isa_names = "scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi, all"
+    for name in isa_names.split(", "):
+        r = run(["check", "--isa-max", name, "--list"])
+        check(r.returncode == 0, "check --isa-max %s accepted" % name, r)
+    for cmd in ("logits", "generate", "ppl", "check", "bench", "bench-e2e"):
+        r = run([cmd, "--help"])
+        check(r.returncode == 0 and isa_names.encode() in r.stdout, "%s --help lists every --isa-max name" % cmd, r)
+    for cmd in (["logits", "--model", model, "--tokens", "1", "-o", os.path.join(d, "t.f32")],
+                ["generate", "--model", model, "--tokens", "1", "-n", "1"],
+                ["ppl", "--model", model, "--file", model], ["check", "--no-model"], ["bench", "--no-bandwidth"],
+                ["bench-e2e", "--model", model, "--no-bandwidth"]):
+        r = run(cmd + ["--isa-max", "avx3"])
+        check(r.returncode == 2 and b"'avx3'" in r.stderr and isa_names.encode() in r.stderr,
+              "%s --isa-max avx3 -> 2, lists the names" % cmd[0], r)
+    # --kernel: unknown name = usage error (2); a known kernel masked out = failure (1)
+    for cmd in (["logits", "--model", model, "--tokens", "1", "-o", os.path.join(d, "t.f32")],
+                ["generate", "--model", model, "--tokens", "1", "-n", "1"],
+                ["ppl", "--model", model, "--file", model]):
+        r = run(cmd + ["--kernel", "no_such_kernel"])
+        check(r.returncode == 2 and b"no_such_kernel" in r.stderr, "%s --kernel unknown -> 2" % cmd[0], r)
+        r = run(cmd + ["--kernel", "gemv_i2s_4x128__avx2", "--isa-max", "scalar"])
+        check(clean(r) and r.returncode == 1 and b"gemv_i2s_4x128__avx2" in r.stderr,
+              "%s --kernel known but excluded by --isa-max -> 1" % cmd[0], r)
+    # synth errors carry one prefix, not "ternbench synth: synth: ..."
+    r = run(["synth", "--preset", "tiny", "--no-tokenizer", "--vocab", "512", "--hidden", "100", "--ffn", "100",
+             "--heads", "2", "--kv-heads", "1", "--layers", "1", "-o", os.path.join(d, "bad.gguf")])
+    check(clean(r) and r.returncode == 1 and r.stderr.startswith(b"ternbench synth: ") and b"synth: synth:" not in r.stderr
+          and b"% 128" in r.stderr, "synth error: one 'ternbench synth:' prefix", r)
+    # bandwidth --threads is capped at the pool limit like the other commands
+    r = run(["bandwidth", "--threads", "1000", "--bytes", "4M", "--reps", "1"])
+    check(r.returncode == 2 and b"1..256" in r.stderr and b"GB/s" not in r.stdout, "bandwidth --threads 1000 -> 2", r)
+    r = run(["bench-e2e", "--model", model, "--threads", "1000", "--no-bandwidth"])
+    check(r.returncode == 2 and b"1..256" in r.stderr, "bench-e2e --threads 1000 -> 2", r)
+    # integer lists: a trailing comma is an empty item (was silently dropped); leading spaces are fine
+    for cmd in (["logits", "--model", model, "-o", os.path.join(d, "t.f32"), "--tokens"],
+                ["generate", "--model", model, "-n", "1", "--tokens"], ["bandwidth", "--threads"]):
+        r = run(cmd + ["1,"])
+        check(r.returncode == 2 and b"empty item" in r.stderr, "%s '1,' -> 2, empty item" % " ".join(cmd[::len(cmd) - 1]), r)
+    r = run(["logits", "--model", model, "--kernel", "ref", "-o", os.path.join(d, "sp.f32"), "--tokens", " 5, 6"])
+    check(r.returncode == 0 and os.path.getsize(os.path.join(d, "sp.f32")) == 2 * 512 * 4, "logits --tokens ' 5, 6' accepted", r)
+    # generate: ids outside the model's vocabulary are refused up front (exit 1), not at the forward pass
+    r = run(["generate", "--model", model, "--kernel", "ref", "--tokens", "1,512", "-n", "1"])
+    check(clean(r) and r.returncode == 1 and b"vocabulary" in r.stderr and b"ids:" not in r.stdout,
+          "generate --tokens id >= vocab -> 1", r)
+    if have_tok:  # the Llama-3 tokenizer has 128256 ids, the model 512
+        r = run(["generate", "--model", model, "--kernel", "ref", "--tokenizer", tok_json, "--prompt", "Hello", "-n", "1"])
+        check(clean(r) and r.returncode == 1 and b"128256" in r.stderr and b"512" in r.stderr and b"ids:" not in r.stdout,
+              "generate --tokenizer bigger than the model's vocab -> 1 up front", r)
+
 print("%d failed" % fails)
 sys.exit(1 if fails else 0)
