@@ -111,20 +111,12 @@ int tb_cmd_paper(int argc, char **argv) {
     }
     if (from) return from_results(from);
     char *end;
-    long threads = tb_ncores(), nd = 16, pchunks = 0;
+    int threads = tb_ncores(), nd = 16, pchunks = 0;
     double tbw = 83.2;
-    if (th_s && ((threads = strtol(th_s, &end, 10)) < 1 || threads > 256 || *end)) {
-        fprintf(stderr, "ternbench paper: bad --threads '%s'\n", th_s);
+    if ((th_s && tb_cli_int("paper", "--threads", th_s, 1, TB_POOL_MAX, &threads)) ||
+        (nd_s && tb_cli_int("paper", "--decode", nd_s, 1, 1024, &nd)) ||
+        (pc_s && tb_cli_int("paper", "--ppl-chunks", pc_s, 0, 100000, &pchunks)))
         return 2;
-    }
-    if (nd_s && ((nd = strtol(nd_s, &end, 10)) < 1 || nd > 1024 || *end)) {
-        fprintf(stderr, "ternbench paper: bad --decode '%s'\n", nd_s);
-        return 2;
-    }
-    if (pc_s && ((pchunks = strtol(pc_s, &end, 10)) < 0 || pchunks > 100000 || *end)) {
-        fprintf(stderr, "ternbench paper: bad --ppl-chunks '%s'\n", pc_s);
-        return 2;
-    }
     if (bw_s && (!((tbw = strtod(bw_s, &end)) > 0) || tbw > 1e5 || *end)) {
         fprintf(stderr, "ternbench paper: bad --target-bw '%s' (GB/s)\n", bw_s);
         return 2;
@@ -161,7 +153,7 @@ int tb_cmd_paper(int argc, char **argv) {
         tb_model_free(m);
         return 1;
     }
-    fprintf(stderr, "read bandwidth, %ld threads: %.2f GB/s\n", threads, bw.gbps_median);
+    fprintf(stderr, "read bandwidth, %d threads: %.2f GB/s\n", threads, bw.gbps_median);
     tb_e2e_opts o;
     memset(&o, 0, sizeof o);
     o.threads = (int)threads;
@@ -170,7 +162,7 @@ int tb_cmd_paper(int argc, char **argv) {
     o.seed = 1;
     o.bw_gbps = bw.gbps_median;
     tb_e2e_result r;
-    fprintf(stderr, "decode latency: %s, %ld threads, %ld tokens...\n", k ? k->name : "ref", threads, nd);
+    fprintf(stderr, "decode latency: %s, %d threads, %d tokens...\n", k ? k->name : "ref", threads, nd);
     if (tb_e2e_run(m, k, &o, &r, &e) < 0) {
         fprintf(stderr, "ternbench paper: %s\n", e.msg);
         tb_model_free(m);

@@ -12,6 +12,7 @@
 #include "bandwidth.h"
 #include "bench.h"
 #include "cli.h"
+#include "driver.h" /* TB_POOL_MAX */
 #include "sweep.h"
 
 extern char **environ;
@@ -111,14 +112,7 @@ int tb_cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "ternbench sweep: bad --llc-bytes '%s' (e.g. 32M)\n", llc);
         return 2;
     }
-    if (tmax) {
-        long v = strtol(tmax, &end, 10);
-        if (*end || v < 1 || v > 256) {
-            fprintf(stderr, "ternbench sweep: bad --threads-max '%s' (1..256)\n", tmax);
-            return 2;
-        }
-        o.max_threads = (int)v;
-    }
+    if (tmax && tb_cli_int("sweep", "--threads-max", tmax, 1, TB_POOL_MAX, &o.max_threads)) return 2;
     if (seed) {
         unsigned long long v = strtoull(seed, &end, 10);
         if (*end || !*seed) {
