@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include "i2s4x128.h"
+#include "i2s4x128-x86.h"
 
 /* int16 partial sums of code*q over one block for one row (16 lanes, |x| <= 2048) */
 static inline __m256i row_block16(const uint8_t *w, __m256i q0, __m256i q1, __m256i q2, __m256i q3, __m256i m3) {
@@ -24,11 +25,6 @@ static inline __m256i row_block16(const uint8_t *w, __m256i q0, __m256i q1, __m2
 
 enum { GROUP = 8 }; /* blocks summed in int16 before widening: 8 * 2048 = 16384 < 32767 */
 
-/* [sum(a0), sum(a1), sum(a2), sum(a3)] */
-static inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
-    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-}
 
 /* Prefill: one row x 4 tokens.  The row's codes are decoded once per block and used for
  * all 4 tokens (the shift/AND work is shared), same int16 grouping as the 1-token path.

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "i2s4x128.h"
+#include "i2s4x128-x86.h"
 
 /* one block of two rows -> 32 int16 partial sums (low 16: first row, high 16: second),
  * each |x| <= 2048 */
@@ -23,15 +24,6 @@ static inline __m512i rows2_block16(const uint8_t *w, __m512i q0, __m512i q1, __
 }
 
 enum { GROUP = 8 }; /* blocks summed in int16 before widening: 8 * 2048 = 16384 < 32767 */
-
-static inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
-    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-}
-
-static inline __m512i bcast(const int8_t *p) {
-    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)p));
-}
 
 static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
                 int r0, int r1, int32_t *acc) {

@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "i2s4x128.h"
+#include "i2s4x128-x86.h"
 
 static inline __m256i row_block(__m256i a, const uint8_t *w, __m256i q0, __m256i q1, __m256i q2,
                                 __m256i q3, __m256i m3) {
@@ -16,11 +17,6 @@ static inline __m256i row_block(__m256i a, const uint8_t *w, __m256i q0, __m256i
     a = _mm256_dpbusd_avx_epi32(a, _mm256_and_si256(_mm256_srli_epi16(v, 4), m3), q2);
     a = _mm256_dpbusd_avx_epi32(a, _mm256_and_si256(_mm256_srli_epi16(v, 6), m3), q3);
     return a;
-}
-
-static inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
-    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
 static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
