@@ -6,7 +6,8 @@
  * widen to int32.  Weights are read once per activation row from the packed tile. */
 #include "tl-avx2.h"
 
-static void tile_dot(const uint8_t *w, const uint8_t *tab, int pairs, int32_t d[TL_TILE]) {
+static void tile_dot(const uint8_t *w, const uint8_t *tab, tl_dims dims, int32_t d[TL_TILE]) {
+    const int pairs = dims.pairs;
     __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                       _mm256_setzero_si256()};
     for (int p0 = 0; p0 < pairs; p0 += TL_BLOCK_GROUPS / 2) {
@@ -22,19 +23,7 @@ static void tile_dot(const uint8_t *w, const uint8_t *tab, int pairs, int32_t d[
 static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
                 int r0, int r1, int32_t *acc) {
     (void)q;
-    int rc = tl_check_args(rows, cols, prep, n, r0, r1);
-    if (rc) return rc;
-    const tl_dims d = tl_dims_of(2, rows, cols);
-    const size_t prep_row = (size_t)d.pairs * TL_PREP_PAIR;
-    for (int t0 = r0 / TL_TILE; t0 * TL_TILE < r1; t0++) {
-        const uint8_t *w = (const uint8_t *)packed + (size_t)t0 * d.pairs * TL1_PAIR_BYTES; /* (P, 32) */
-        for (int t = 0; t < n; t++) {
-            int32_t dd[TL_TILE];
-            tile_dot(w, (const uint8_t *)prep + prep_row * t, d.pairs, dd);
-            tl_store_tile(acc + (size_t)t * rows, t0 * TL_TILE, r0, r1, dd);
-        }
-    }
-    return 0;
+    return tl_gemv_tiles(2, tile_dot, packed, rows, cols, prep, n, r0, r1, acc);
 }
 
 const tb_kernel tb_k_gemv_tl1_32x4__avx2 = {

@@ -25,19 +25,7 @@ static void tile_dot(const uint8_t *w, const uint8_t *tab, tl_dims d, int32_t ou
 static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
                 int r0, int r1, int32_t *acc) {
     (void)q;
-    int rc = tl_check_args(rows, cols, prep, n, r0, r1);
-    if (rc) return rc;
-    const tl_dims d = tl_dims_of(3, rows, cols);
-    const size_t prep_row = (size_t)d.pairs * TL_PREP_PAIR;
-    for (int t0 = r0 / TL_TILE; t0 * TL_TILE < r1; t0++) {
-        const uint8_t *w = (const uint8_t *)packed + (size_t)t0 * tl2_tile_bytes(d); /* (O*160 + 128) */
-        for (int t = 0; t < n; t++) {
-            int32_t dd[TL_TILE];
-            tile_dot(w, (const uint8_t *)prep + prep_row * t, d, dd);
-            tl_store_tile(acc + (size_t)t * rows, t0 * TL_TILE, r0, r1, dd);
-        }
-    }
-    return 0;
+    return tl_gemv_tiles(3, tile_dot, packed, rows, cols, prep, n, r0, r1, acc);
 }
 
 const tb_kernel tb_k_gemv_tl2_32x24__avx2 = {

@@ -143,6 +143,33 @@ static inline void tl_store_tile(int32_t *acc_t, int row0, int r0, int r1, const
     if (hi > lo) memcpy(acc_t + lo, d + (lo - row0), sizeof(int32_t) * (size_t)(hi - lo));
 }
 
+/* Bytes of one packed 32-row TL1 tile: P pairs x 32 bytes. */
+static inline size_t tl1_tile_bytes(tl_dims d) { return (size_t)d.pairs * TL1_PAIR_BYTES; }
+
+/* One 32-row tile against one token's tables -> 32 int32 results. */
+typedef void (*tl_tile_dot_fn)(const uint8_t *w, const uint8_t *tab, tl_dims d, int32_t out[TL_TILE]);
+
+/* The gemv() of every tiled (SIMD) LUT variant: for each 32-row tile touching [r0, r1)
+ * and each token, one tile_dot, stored clipped to [r0, r1).  g = 2 (TL1) or 3 (TL2).
+ * static inline with a constant `dot`, so each variant gets its own inlined loop. */
+static inline int tl_gemv_tiles(int g, tl_tile_dot_fn dot, const void *packed, int rows, int cols,
+                                const void *prep, int n, int r0, int r1, int32_t *acc) {
+    int rc = tl_check_args(rows, cols, prep, n, r0, r1);
+    if (rc) return rc;
+    const tl_dims d = tl_dims_of(g, rows, cols);
+    const size_t prep_row = (size_t)d.pairs * TL_PREP_PAIR;
+    const size_t tile_bytes = g == 2 ? tl1_tile_bytes(d) : tl2_tile_bytes(d);
+    for (int t0 = r0 / TL_TILE; t0 * TL_TILE < r1; t0++) {
+        const uint8_t *w = (const uint8_t *)packed + (size_t)t0 * tile_bytes;
+        for (int t = 0; t < n; t++) {
+            int32_t dd[TL_TILE];
+            dot(w, (const uint8_t *)prep + prep_row * t, d, dd);
+            tl_store_tile(acc + (size_t)t * rows, t0 * TL_TILE, r0, r1, dd);
+        }
+    }
+    return 0;
+}
+
 /* The int16 entry i of a table from its split low/high bytes. */
 static inline int32_t tl_entry(const uint8_t *lo16, const uint8_t *hi16, int i) {
     return (int16_t)(uint16_t)(lo16[i] | (uint16_t)hi16[i] << 8);
