@@ -90,13 +90,8 @@ int tb_cmd_bandwidth(int argc, char **argv) {
         fflush(stdout);
     }
     if (json) {
-        tb_provenance p;
-        tb_provenance_collect(&p);
         tb_jw w;
-        tb_jw_init(&w);
-        tb_jw_obj_begin(&w, NULL);
-        tb_jw_str(&w, "tool", "ternbench bandwidth");
-        tb_provenance_write(&w, "provenance", &p);
+        tb_jw_begin_result(&w, "ternbench bandwidth");
         tb_jw_num(&w, "llc_bytes", (double)llc);
         tb_jw_str(&w, "llc_source", src);
         tb_bw_write(&w, "bandwidth", res, nt);

@@ -281,13 +281,8 @@ int tb_cmd_bench(int argc, char **argv) {
     }
     int rc = 0;
     if (json) {
-        tb_provenance p;
-        tb_provenance_collect(&p);
         tb_jw w;
-        tb_jw_init(&w);
-        tb_jw_obj_begin(&w, NULL);
-        tb_jw_str(&w, "tool", "ternbench bench");
-        tb_provenance_write(&w, "provenance", &p);
+        tb_jw_begin_result(&w, "ternbench bench");
         tb_jw_str(&w, "timer", tb_bench_timer_name(cfg.use_gbench));
         tb_jw_num(&w, "llc_bytes", (double)cfg.llc_bytes);
         tb_jw_str(&w, "llc_source", llc_src);

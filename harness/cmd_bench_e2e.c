@@ -180,14 +180,9 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     printf("memory     RSS %.1f MB, peak %.1f MB\n", r.rss_bytes / 1e6, r.hwm_bytes / 1e6);
     printf("counters   %s\n", cline);
     if (json) {
-        tb_provenance p;
-        tb_provenance_collect(&p);
         tb_jw w;
-        tb_jw_init(&w);
-        tb_jw_obj_begin(&w, NULL);
-        tb_jw_str(&w, "tool", "ternbench bench-e2e");
+        tb_jw_begin_result(&w, "ternbench bench-e2e");
         tb_jw_str(&w, "model", model);
-        tb_provenance_write(&w, "provenance", &p);
         tb_jw_num(&w, "bandwidth_gbps", bw.gbps_median);
         tb_jw_arr_begin(&w, "e2e");
         tb_e2e_write(&w, &r);

@@ -236,14 +236,9 @@ int tb_cmd_paper(int argc, char **argv) {
             tb_model_free(m);
             return 1;
         }
-        tb_provenance p;
-        tb_provenance_collect(&p);
         tb_jw w;
-        tb_jw_init(&w);
-        tb_jw_obj_begin(&w, NULL);
-        tb_jw_str(&w, "tool", "ternbench paper");
+        tb_jw_begin_result(&w, "ternbench paper");
         tb_jw_str(&w, "model", model);
-        tb_provenance_write(&w, "provenance", &p);
         tb_jw_arr_begin(&w, "e2e");
         tb_e2e_write(&w, &r);
         tb_jw_arr_end(&w);

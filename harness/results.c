@@ -335,3 +335,12 @@ void tb_provenance_write(tb_jw *w, const char *key, const tb_provenance *p) {
     tb_jw_str(w, "timer", p->timer);
     tb_jw_obj_end(w);
 }
+
+void tb_jw_begin_result(tb_jw *w, const char *tool) {
+    tb_provenance p;
+    tb_provenance_collect(&p);
+    tb_jw_init(w);
+    tb_jw_obj_begin(w, NULL);
+    tb_jw_str(w, "tool", tool);
+    tb_provenance_write(w, "provenance", &p);
+}

@@ -70,6 +70,9 @@ typedef struct tb_provenance {
 void tb_provenance_collect(tb_provenance *p);
 /* Writes p as an object under key. */
 void tb_provenance_write(tb_jw *w, const char *key, const tb_provenance *p);
+/* Starts a result document: tb_jw_init, the top-level object, "tool" and a freshly
+ * collected "provenance".  The caller adds its fields, then tb_jw_obj_end + tb_jw_save. */
+void tb_jw_begin_result(tb_jw *w, const char *tool);
 
 /* mkdir -p. */
 int tb_mkdir_p(const char *path, tb_err *e);
