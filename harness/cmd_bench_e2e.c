@@ -28,9 +28,16 @@ static void usage(FILE *f) {
             "  --prompt N        prompt tokens (default 64)\n"
             "  --decode N        decoded tokens (default 32)\n"
             "  --seed N          prompt ids seed (default 1)\n"
+            "  --reps N          measured repetitions of prefill + decode, after one unmeasured\n"
+            "                    warm-up run (default 3); tokens/s are mean +- stddev over them\n"
+            "  --no-warmup       skip the warm-up run\n"
             "  --isa-max ISA     restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --no-bandwidth    do not measure the read bandwidth (no roofline fraction)\n"
-            "  --json PATH       write the result with provenance\n");
+            "  --json PATH       write the result with provenance\n\n"
+            "Like llama-bench: prefill of --prompt tokens from position 0, then --decode tokens\n"
+            "after it, KV cache in f32.  Also prints where the time goes per decode step and per\n"
+            "prefill batch (ternary matmuls, LM head, attention, norms + quantization, RoPE,\n"
+            "thread synchronisation, other), with each part's achieved GB/s or GOPS.\n");
 }
 
 static void on_prog(void *user, int done, int total, double s) {
@@ -50,15 +57,16 @@ static void on_line(void *user, const char *line) {
 int tb_cmd_bench_e2e(int argc, char **argv) {
     const char *model = NULL, *preset = NULL, *kname = "best", *th_s = NULL, *np_s = NULL, *nd_s = NULL,
                *seed_s = NULL, *isa_s = NULL, *json = NULL;
-    bool no_bw = false;
+    bool no_bw = false, no_warmup = false;
+    const char *reps_s = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
         }
-        if (!strcmp(a, "--no-bandwidth")) {
-            no_bw = true;
+        if (!strcmp(a, "--no-bandwidth") || !strcmp(a, "--no-warmup")) {
+            *(a[5] == 'b' ? &no_bw : &no_warmup) = true;
             continue;
         }
         const char **dst = !strcmp(a, "--model")     ? &model
@@ -68,6 +76,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
                            : !strcmp(a, "--prompt")  ? &np_s
                            : !strcmp(a, "--decode")  ? &nd_s
                            : !strcmp(a, "--seed")    ? &seed_s
+                           : !strcmp(a, "--reps")    ? &reps_s
                            : !strcmp(a, "--isa-max") ? &isa_s
                            : !strcmp(a, "--json")    ? &json
                                                      : NULL;
@@ -85,11 +94,12 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
         fprintf(stderr, "ternbench bench-e2e: unknown --preset '%s' (tiny or 2b4t)\n", preset);
         return 2;
     }
-    int threads = tb_ncores(), np = 64, nd = 32;
+    int threads = tb_ncores(), np = 64, nd = 32, reps = 3;
     unsigned long long seed = 1;
     if ((th_s && tb_cli_int("bench-e2e", "--threads", th_s, 1, TB_POOL_MAX, &threads)) ||
         (np_s && tb_cli_int("bench-e2e", "--prompt", np_s, 1, 4096, &np)) ||
-        (nd_s && tb_cli_int("bench-e2e", "--decode", nd_s, 1, 4096, &nd)))
+        (nd_s && tb_cli_int("bench-e2e", "--decode", nd_s, 1, 4096, &nd)) ||
+        (reps_s && tb_cli_int("bench-e2e", "--reps", reps_s, 1, 1000, &reps)))
         return 2;
     if (seed_s) {
         char *end;
@@ -140,6 +150,8 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     o.n_prompt = (int)np;
     o.n_decode = (int)nd;
     o.seed = seed;
+    o.reps = reps;
+    o.no_warmup = no_warmup;
     o.bw_gbps = bw.gbps_median;
     double last = 0;
     o.progress = on_prog;
@@ -166,9 +178,12 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     tb_counters_describe(&cr, cline, sizeof cline);
     printf("model      %s (hidden %d, %d layers, vocab %d)\n", model, m->cfg.hidden, m->cfg.layers, m->cfg.vocab);
     printf("kernel     %s, %d thread%s\n", r.kernel, r.threads, r.threads > 1 ? "s" : "");
-    printf("prefill    %d tokens in one batch: %.3f s, %.1f tokens/s\n", r.n_prompt, r.prefill_s, r.prefill_tok_s);
-    printf("decode     %d tokens%s: %.2f tokens/s; latency/token mean %.2f ms, median %.2f, min %.2f, max %.2f\n",
-           r.n_decode, r.stopped_early ? " (stopped early)" : "", r.decode_tok_s, r.ms_per_token_mean,
+    printf("runs       %d measured repetition%s%s; KV cache f32\n", r.reps, r.reps > 1 ? "s" : "",
+           r.warmup ? " after 1 warm-up run" : " (no warm-up)");
+    printf("prefill    pp%d from position 0: %.2f +- %.2f tokens/s (%.3f s per batch)\n", r.n_prompt, r.prefill_tok_s,
+           r.prefill_tok_s_sd, r.prefill_s);
+    printf("decode     tg%d after it%s: %.2f +- %.2f tokens/s; latency/token mean %.2f ms, median %.2f, min %.2f, max %.2f\n",
+           r.n_decode, r.stopped_early ? " (stopped early)" : "", r.decode_tok_s, r.decode_tok_s_sd, r.ms_per_token_mean,
            r.ms_per_token_median, r.ms_per_token_min, r.ms_per_token_max);
     printf("bytes/tok  %.1f MB = ternary %.1f + LM head %.1f + KV cache %.2f\n", r.bytes_per_token / 1e6,
            r.weight_bytes / 1e6, r.lm_head_bytes / 1e6, r.kv_bytes_per_token / 1e6);
@@ -179,6 +194,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
         printf("achieved   %.2f GB/s (bandwidth not measured)\n", r.achieved_gbps);
     printf("memory     RSS %.1f MB, peak %.1f MB\n", r.rss_bytes / 1e6, r.hwm_bytes / 1e6);
     printf("counters   %s\n", cline);
+    tb_e2e_print_breakdown(stdout, &r);
     if (json) {
         tb_jw w;
         tb_jw_begin_result(&w, "ternbench bench-e2e");

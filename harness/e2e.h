@@ -13,6 +13,9 @@
 #ifndef TB_E2E_H
 #define TB_E2E_H
 
+#include <stdio.h>
+
+#include "forward.h"
 #include "kernel.h"
 #include "model.h"
 
@@ -22,6 +25,8 @@ extern "C" {
 
 typedef struct tb_e2e_opts {
     int threads;     /* runner threads (>= 1) */
+    int reps;        /* measured repetitions of prefill + decode (0 = 1); like llama-bench -r */
+    bool no_warmup;  /* skip the unmeasured warm-up run (prefill + 1 decode token) */
     int n_prompt;    /* prompt tokens, evaluated as ONE batched prefill (>= 1) */
     int n_decode;    /* tokens decoded after the prompt (>= 1) */
     uint64_t seed;   /* prompt token ids (BOS first, then seeded ids) */
@@ -34,12 +39,17 @@ typedef struct tb_e2e_opts {
 
 typedef struct tb_e2e_result {
     char kernel[64];          /* kernel name, or "ref" (scalar reference) */
-    int threads, n_prompt, n_decode; /* n_decode: tokens actually decoded */
+    int threads, n_prompt, n_decode; /* n_decode: tokens actually decoded per repetition */
+    int reps;                 /* measured repetitions; the tok/s below are their mean */
+    bool warmup;              /* an unmeasured warm-up run came first */
+    double prefill_tok_s_sd, decode_tok_s_sd; /* sample stddev over the repetitions (0 if 1) */
+    tb_profile prof_prefill, prof_decode;     /* time breakdown summed over the repetitions */
     bool stopped_early;       /* max_decode_seconds reached */
     double prefill_s, prefill_tok_s;
     double decode_s, decode_tok_s;
     double ms_per_token_mean, ms_per_token_median, ms_per_token_min, ms_per_token_max;
     double weight_bytes;      /* packed ternary bytes (kernel layout) */
+    double weight_params;     /* ternary weights (for the prefill GEMM's GOPS) */
     double lm_head_bytes;
     double kv_bytes_per_token;/* average over the decoded positions */
     double bytes_per_token;   /* sum of the three */
@@ -57,6 +67,11 @@ void tb_e2e_rss(double *rss, double *hwm);
 
 struct tb_jw;
 void tb_e2e_write(struct tb_jw *w, const tb_e2e_result *r); /* one object (no key: in an array) */
+
+/* The time breakdown as a table: per decode step and per prefill batch, each part's
+ * milliseconds, share and achieved rate (GB/s of weights for the ternary matmuls and the
+ * LM head, GB/s of KV cache for attention, GOPS for the prefill GEMM). */
+void tb_e2e_print_breakdown(FILE *f, const tb_e2e_result *r);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,7 @@ struct tb_pool {
     atomic_bool stop;
     tb_pool_fn fn;
     void *arg;
+    double wait_s;             /* caller's time waiting for workers after its own share */
     int started;               /* worker threads created (for cleanup) */
 #if TB_HAVE_HWLOC
     hwloc_topology_t topo;
@@ -197,13 +198,17 @@ void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg) {
     pthread_cond_broadcast(&p->cv_start);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
+    const double w0 = tb_now();
     for (int spins = 0; atomic_load(&p->pending) > 0 && spins < SPIN_ITERS; spins++) cpu_relax();
     if (atomic_load(&p->pending) > 0) {
         pthread_mutex_lock(&p->mu);
         while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->cv_done, &p->mu);
         pthread_mutex_unlock(&p->mu);
     }
+    p->wait_s += tb_now() - w0;
 }
+
+double tb_pool_wait_seconds(const tb_pool *p) { return p ? p->wait_s : 0.0; }
 
 void tb_split_rows(int rows, int tile, int tid, int nth, int *r0, int *r1) {
     if (tile < 1) tile = 1;

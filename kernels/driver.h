@@ -31,6 +31,9 @@ int tb_ncores(void);
  * Not reentrant: one run at a time per pool. */
 typedef void (*tb_pool_fn)(void *arg, int tid, int nthreads);
 void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg);
+/* Seconds the caller has spent in tb_pool_run waiting for the other threads after
+ * finishing its own share (imbalance + hand-off), cumulative over the pool's life. */
+double tb_pool_wait_seconds(const tb_pool *p);
 
 /* The rows [*r0, *r1) thread tid of nth computes: tiles of `tile` rows split evenly. */
 void tb_split_rows(int rows, int tile, int tid, int nth, int *r0, int *r1);

@@ -1,32 +1,29 @@
-/* lmhead-avx2.c: the tied LM head with AVX2 + F16C (tb_backend.lm_rows; TB_ISA_AVX2).
+/* lmhead-avx2.c: the tied LM head with AVX2 + FMA + F16C (tb_backend.lm_rows; TB_ISA_AVX2).
  *
  * Computes what tb_ref_lm_rows (reference/forward.c) computes, bit for bit:
  *   - embedding values converted exactly to f32 (F16: vcvtph2ps; BF16: the 16 bits
  *     shifted into the high half; F32: as stored);
- *   - products in float: vmulps rounds exactly like the scalar float multiply (no FMA
- *     anywhere, and the tail is plain C built with -std=c11, so no contraction);
- *   - each product widened exactly to double (vcvtps2pd) and added into 16 double lanes
- *     held in 4 ymm accumulators, acc[k] = lanes 4k..4k+3: element i lands in lane
- *     i mod 16, in index order, as in the scalar loop;
- *   - the hidden mod 16 tail elements added to their lanes in scalar code;
- *   - the lanes combined by the reference tree (l[j] += l[j+8], then +4, +2, +1) and
- *     rounded to float.
+ *   - the 16 float lanes of the reference held in two ymm accumulators (lanes 0..7 and
+ *     8..15); element i goes to lane i mod 16 with one vfmadd (the same single rounding
+ *     as the reference's fmaf), in index order;
+ *   - the hidden mod 16 tail added to its lanes with scalar fmaf (inlined vfmadd);
+ *   - the lanes combined by the reference tree (l[j] += l[j+8], then +4, +2, +1): with
+ *     no tail this is done in registers (ymm halves, then xmm halves, then pairs).
  * Layout consumed: the model's embedding (vocab, hidden) row-major; x (n, hidden) f32;
  * out[t*ldo + v - v0].
- * One input row (decode): each embedding row streams straight from memory (prefetched a
- * little ahead); this case is bound by reading 2 bytes per weight.  Several input rows
- * (prefill, perplexity scoring): each embedding row is converted once into an f32
- * scratch row and dotted with two input rows per pass (8 independent accumulators).
- * Exact: bit-identical to the reference.
+ * One input row (decode): the embedding rows stream from memory one after the other, so
+ * the head is bound by reading 2 bytes per weight, not by arithmetic.  Several input rows (prefill, perplexity scoring): each
+ * embedding row is converted once into an f32 scratch row and dotted with two input rows
+ * per pass.  Exact: bit-identical to the reference.
  */
 #include <immintrin.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "lmhead.h"
 
-#define PF_AHEAD 1024 /* prefetch distance in bytes along the embedding row */
-
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
 
 /* 8 embedding values of row e from element i, as f32 (exact for every type). */
 ALWAYS_INLINE __m256 load8(int type, const void *e, size_t i) {
@@ -53,56 +50,60 @@ ALWAYS_INLINE float load1(int type, const void *e, size_t i) {
 
 static size_t elem_size(int type) { return type == TB_F32 ? 4 : 2; }
 
-/* lanes 0..15 += the products p0 (elements i..i+7) and p1 (i+8..i+15), widened to double */
-ALWAYS_INLINE void acc16(__m256d acc[4], __m256 p0, __m256 p1) {
-    acc[0] = _mm256_add_pd(acc[0], _mm256_cvtps_pd(_mm256_castps256_ps128(p0)));
-    acc[1] = _mm256_add_pd(acc[1], _mm256_cvtps_pd(_mm256_extractf128_ps(p0, 1)));
-    acc[2] = _mm256_add_pd(acc[2], _mm256_cvtps_pd(_mm256_castps256_ps128(p1)));
-    acc[3] = _mm256_add_pd(acc[3], _mm256_cvtps_pd(_mm256_extractf128_ps(p1, 1)));
+/* The reference tree on lanes a (0..7) and b (8..15), in registers. */
+ALWAYS_INLINE float tree16(__m256 a, __m256 b) {
+    const __m256 s8 = _mm256_add_ps(a, b);                                                     /* l[j] + l[j+8] */
+    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));   /* + l[j+4] */
+    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                                   /* + l[j+2] */
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));                           /* + l[j+1] */
 }
 
-/* The logit from the lanes: adds the tail products (elements i0..H-1, i0 a multiple of
- * 16; etail holds the embedding's tail as f32) and combines the lanes by the reference tree. */
-ALWAYS_INLINE float finish(const __m256d acc[4], const float *etail, const float *x, int i0, int H) {
-    double l[16]; /* (16) lanes */
-    for (int k = 0; k < 4; k++) _mm256_storeu_pd(l + 4 * k, acc[k]);
-    for (int i = i0; i < H; i++) l[i & 15] += (double)(etail[i - i0] * x[i]);
+/* The logit from lanes a, b plus the tail elements i0..H-1 of row e (i0 = H & ~15). */
+ALWAYS_INLINE float finish(int type, __m256 a, __m256 b, const void *e, const float *x, int i0, int H) {
+    if (i0 == H) return tree16(a, b);
+    float l[16]; /* (16) lanes */
+    _mm256_storeu_ps(l, a);
+    _mm256_storeu_ps(l + 8, b);
+    for (int i = i0; i < H; i++) l[i & 15] = fmaf(load1(type, e, (size_t)i), x[i], l[i & 15]);
     for (int w = 8; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) l[j] += l[j + w];
-    return (float)l[0];
+    return l[0];
 }
 
-/* One input row x (H): out[v - v0] = logit of row v, reading the embedding directly. */
-ALWAYS_INLINE void rows_1(int type, const void *embd, int H, int v0, int v1, const float *x, float *out) {
-    const size_t es = elem_size(type);
+/* out[0] = logit of the embedding row e for one input row x (H): lanes 0..7 and 8..15
+ * in two accumulators (two FMA chains). */
+ALWAYS_INLINE void row_1(int type, const void *e, int H, const float *x, float *out) {
     const int i0 = H & ~15;
-    for (int v = v0; v < v1; v++) {
-        const void *e = (const char *)embd + (size_t)v * (size_t)H * es; /* (H) row v */
-        __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
-        for (int i = 0; i < i0; i += 16) {
-            _mm_prefetch((const char *)e + (size_t)i * es + PF_AHEAD, _MM_HINT_T0);
-            const __m256 p0 = _mm256_mul_ps(load8(type, e, (size_t)i), _mm256_loadu_ps(x + i));
-            const __m256 p1 = _mm256_mul_ps(load8(type, e, (size_t)i + 8), _mm256_loadu_ps(x + i + 8));
-            acc16(acc, p0, p1);
-        }
-        float etail[16]; /* (H - i0) tail of row v as f32 */
-        for (int i = i0; i < H; i++) etail[i - i0] = load1(type, e, (size_t)i);
-        out[v - v0] = finish(acc, etail, x, i0, H);
+    __m256 a = _mm256_setzero_ps(), b = a;
+    for (int i = 0; i < i0; i += 16) {
+        a = _mm256_fmadd_ps(load8(type, e, (size_t)i), _mm256_loadu_ps(x + i), a);
+        b = _mm256_fmadd_ps(load8(type, e, (size_t)i + 8), _mm256_loadu_ps(x + i + 8), b);
     }
+    out[0] = finish(type, a, b, e, x, i0, H);
 }
 
-/* Two input rows a, b (H each) against one f32 row e: *ra, *rb. */
-static void dot2_f32(const float *e, const float *a, const float *b, int H, float *ra, float *rb) {
+/* One input row x (H): out[v - v0] = logit of row v, reading the embedding directly, one
+ * row after the other: a single sequential stream, which the hardware prefetchers
+ * follow at full speed.  (Four rows at once, eight FMA chains, ran at half the
+ * bandwidth on Zen 5: four interleaved streams 5 KB apart defeat the prefetchers.) */
+ALWAYS_INLINE void rows_1(int type, const void *embd, int H, int v0, int v1, const float *x, float *out) {
+    const size_t rs = (size_t)H * elem_size(type);
+    for (int v = v0; v < v1; v++) row_1(type, (const char *)embd + (size_t)v * rs, H, x, out + (v - v0));
+}
+
+/* Two input rows p, q (H each) against one f32 row e: *rp, *rq. */
+static void dot2_f32(const float *e, const float *p, const float *q, int H, float *rp, float *rq) {
     const int i0 = H & ~15;
-    __m256d accA[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
-    __m256d accB[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+    __m256 pa = _mm256_setzero_ps(), pb = pa, qa = pa, qb = pa;
     for (int i = 0; i < i0; i += 16) {
         const __m256 e0 = _mm256_loadu_ps(e + i), e1 = _mm256_loadu_ps(e + i + 8);
-        acc16(accA, _mm256_mul_ps(e0, _mm256_loadu_ps(a + i)), _mm256_mul_ps(e1, _mm256_loadu_ps(a + i + 8)));
-        acc16(accB, _mm256_mul_ps(e0, _mm256_loadu_ps(b + i)), _mm256_mul_ps(e1, _mm256_loadu_ps(b + i + 8)));
+        pa = _mm256_fmadd_ps(e0, _mm256_loadu_ps(p + i), pa);
+        pb = _mm256_fmadd_ps(e1, _mm256_loadu_ps(p + i + 8), pb);
+        qa = _mm256_fmadd_ps(e0, _mm256_loadu_ps(q + i), qa);
+        qb = _mm256_fmadd_ps(e1, _mm256_loadu_ps(q + i + 8), qb);
     }
-    *ra = finish(accA, e + i0, a, i0, H);
-    *rb = finish(accB, e + i0, b, i0, H);
+    *rp = finish(TB_F32, pa, pb, e, p, i0, H);
+    *rq = finish(TB_F32, qa, qb, e, q, i0, H);
 }
 
 /* n >= 2 input rows: each embedding row converted once to f32 (erow), then two input rows per pass. */
@@ -112,10 +113,7 @@ ALWAYS_INLINE void rows_n(int type, const void *embd, int H, int v0, int v1, con
     const int i8 = H & ~7;
     for (int v = v0; v < v1; v++) {
         const void *e = (const char *)embd + (size_t)v * (size_t)H * es; /* (H) row v */
-        for (int i = 0; i < i8; i += 8) {
-            _mm_prefetch((const char *)e + (size_t)i * es + PF_AHEAD, _MM_HINT_T0);
-            _mm256_storeu_ps(erow + i, load8(type, e, (size_t)i));
-        }
+        for (int i = 0; i < i8; i += 8) _mm256_storeu_ps(erow + i, load8(type, e, (size_t)i));
         for (int i = i8; i < H; i++) erow[i] = load1(type, e, (size_t)i);
         const size_t col = (size_t)(v - v0);
         int t = 0;

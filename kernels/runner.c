@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention.h"
 #include "driver.h"
 #include "lmhead.h"
 #include "runner.h"
@@ -131,6 +132,8 @@ static int runner_matmul(void *ctx, int layer, int which, const int8_t *q, int n
     return 0;
 }
 
+static double runner_wait(void *ctx) { return tb_pool_wait_seconds(((tb_runner *)ctx)->pool); }
+
 /* tb_backend.parallel: tb_forward splits attention and the LM head over the same pool */
 static void runner_parallel(void *ctx, void (*fn)(void *arg, int tid, int nth), void *arg) {
     tb_runner *r = ctx;
@@ -186,6 +189,7 @@ int tb_runner_new(const tb_model *m, const tb_kernel *k, int threads, tb_runner 
     r->be.ctx = r;
     r->be.matmul = runner_matmul;
     r->be.parallel = runner_parallel;
+    r->be.wait_seconds = runner_wait;
     /* a portable kernel (e.g. chosen by --isa-max scalar) gets the portable LM head too,
      * so a "scalar" run is scalar end to end */
     tb_runner_limit_isa(r, k->isa ? TB_ISA_ALL : 0u);
@@ -203,9 +207,12 @@ void tb_runner_free(tb_runner *r) {
     free(r);
 }
 
-/* the LM head: AVX2 + F16C when allowed (bit-identical to the plain C loop), else plain C */
+/* the LM head and attention: AVX2 + FMA + F16C when allowed (bit-identical to the plain
+ * C code), else plain C */
 void tb_runner_limit_isa(tb_runner *r, unsigned isa_mask) {
-    r->be.lm_rows = (tb_cpu_features() & isa_mask & TB_ISA_AVX2) ? tb_lm_rows_avx2 : NULL;
+    const bool avx2 = (tb_cpu_features() & isa_mask & TB_ISA_AVX2) != 0;
+    r->be.lm_rows = avx2 ? tb_lm_rows_avx2 : NULL;
+    r->be.attn_head = avx2 ? tb_attn_head_avx2 : NULL;
 }
 
 const tb_backend *tb_runner_backend(tb_runner *r) { return &r->be; }

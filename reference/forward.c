@@ -18,13 +18,20 @@
  *     exp) rounded to float.
  *   - RoPE: angle = pos * theta^(-2i/head_dim), cos/sin and the rotation in double,
  *     result rounded to float.
- *   - attention: q.k, softmax and the weighted sum of V in double, rounded to float.
+ *   - attention (tb_ref_attn_head): q.k in the LM head's 16 float FMA lanes, times
+ *     1/sqrt(head_dim) in float; expf(s - max); the softmax denominator summed in
+ *     double in position order; the weighted sum of V in float, one fmaf per position
+ *     and dimension in position order.  Until 2026-12 all of it was double: SIMD
+ *     versions (tb_backend.attn_head) now give the same bits, at a tenth of the time.
  *   - LM head (tied embedding, F16/BF16/F32 rows converted exactly to f32): each logit is
- *     a dot product of float products (each rounded to float) accumulated in double in
- *     16 interleaved lanes (lane j takes the i with i mod 16 = j, in index order, the
- *     tail included), combined by the fixed tree l[j] += l[j+8], then +4, +2, +1, and
- *     rounded to float.  The order is chosen so that a SIMD version (4 x 4 doubles,
- *     kernels/lmhead-avx2.c via tb_backend.lm_rows) gives the same bits.
+ *     a dot product in 16 interleaved float lanes (lane j takes the i with i mod 16 = j, in
+ *     index order, the tail included), each step one fused multiply-add (fmaf, one
+ *     rounding), combined by the fixed tree l[j] += l[j+8], then +4, +2, +1 in float.
+ *     The order is chosen so that SIMD versions (kernels/lmhead-*.c via
+ *     tb_backend.lm_rows) give the same bits, and float FMAs keep the head bound by
+ *     memory, as in bitnet.cpp (which sums f16 products in float).  Until 2026-12 the
+ *     lanes were double (every product rounded to float, then widened): twice the
+ *     instructions per weight, which made the head compute-bound on one core.
  *   - BitLinear (SPEC §2): tb_quantize_act per token row, exact int32 dot products,
  *     tb_bitlinear_epilogue (divide by s first, then multiply by the tensor scale).
  *
@@ -64,6 +71,10 @@ struct tb_state {
 
     tb_trace_fn trace;
     void *trace_user;
+    tb_profile *prof;  /* NULL: no time breakdown */
+    double prof_t;     /* time of the last lap */
+    double prof_wait;  /* backend wait_seconds at the last lap */
+    const tb_backend *prof_be;
     bool emulate_f16; /* round K/V, Q and the LM head input to f16 like bitnet.cpp */
 
     /* activations, one row per token of the batch */
@@ -216,6 +227,38 @@ void tb_state_set_trace(tb_state *st, tb_trace_fn fn, void *user) {
 
 void tb_state_set_emulate_f16(tb_state *st, bool on) { st->emulate_f16 = on; }
 
+void tb_state_set_profile(tb_state *st, tb_profile *p) { st->prof = p; }
+
+const char *tb_prof_name(int part) {
+    static const char *names[TB_PROF_COUNT] = {"ternary", "lm_head", "attention", "norm_quant", "rope", "sync",
+                                               "other"};
+    return part >= 0 && part < TB_PROF_COUNT ? names[part] : "?";
+}
+
+static double backend_wait(const tb_backend *be) {
+    return be && be->wait_seconds ? be->wait_seconds(be->ctx) : 0.0;
+}
+
+static void prof_start(tb_state *st, const tb_backend *be) {
+    if (!st->prof) return;
+    st->prof_be = be;
+    st->prof_t = tb_now();
+    st->prof_wait = backend_wait(be);
+}
+
+/* Time since the last lap goes to `part`, less what the caller spent waiting for the
+ * backend's threads meanwhile, which goes to TB_PROF_SYNC. */
+static void lap(tb_state *st, int part) {
+    if (!st->prof) return;
+    const double now = tb_now(), wait = backend_wait(st->prof_be);
+    const double dt = now - st->prof_t, dw = wait - st->prof_wait;
+    st->prof->seconds[part] += dt - dw;
+    st->prof->seconds[TB_PROF_SYNC] += dw;
+    st->prof->total += dt;
+    st->prof_t = now;
+    st->prof_wait = wait;
+}
+
 /* x rounded to the nearest f16 value (for tb_state_set_emulate_f16) */
 static float round_f16(float x) { return tb_f16_to_f32(tb_f32_to_f16(x)); }
 
@@ -257,15 +300,16 @@ void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float thet
     }
 }
 
-/* Dot product of float vectors: each product rounded to float, accumulated in double in
- * 16 lanes (lane j takes the i with i mod 16 == j, in index order), lanes combined by the
- * tree l[j] += l[j+8], then +4, +2, +1.  The LM head order (tb_ref_lm_rows). */
-static double dot_f32(const float *a, const float *b, int n) {
-    double l[16] = {0};
+/* Dot product of float vectors in 16 float lanes: lane j takes the i with i mod 16 == j,
+ * in index order, each step one fused multiply-add (fmaf: e*x + l[j] rounded once), from
+ * 0; lanes combined by the tree l[j] += l[j+8], then +4, +2, +1 (float adds).  The LM head
+ * order (tb_ref_lm_rows); a SIMD version runs the lanes as vector FMAs in the same order. */
+static float dot_f32(const float *a, const float *b, int n) {
+    float l[16] = {0};
     int i = 0;
     for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) l[j] += (double)(a[i + j] * b[i + j]);
-    for (; i < n; i++) l[i & 15] += (double)(a[i] * b[i]);
+        for (int j = 0; j < 16; j++) l[j] = fmaf(a[i + j], b[i + j], l[j]);
+    for (; i < n; i++) l[i & 15] = fmaf(a[i], b[i], l[i & 15]);
     for (int w = 8; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) l[j] += l[j + w];
     return l[0];
@@ -322,50 +366,57 @@ static int bitlinear(tb_state *st, const tb_backend *be, int layer, int which, i
     } else {
         tb_matmul_ref(w, st->qa, n, st->acc, st->wrow);
     }
+    lap(st, TB_PROF_TERNARY);
     for (int t = 0; t < n; t++) {
         const int32_t *acc = st->acc + (size_t)t * w->rows;
         float *y = out + (size_t)t * w->rows;
         for (int r = 0; r < w->rows; r++) y[r] = tb_bitlinear_epilogue(acc[r], st->qs[t], w->scale);
     }
+    lap(st, TB_PROF_NORM_QUANT);
     return 0;
 }
 
-/* softmax(q.K^T / sqrt(head_dim) + causal) . V for one query head of one token at pos.
- * GQA: query head h reads KV head h / (heads / kv_heads).
- * score: scratch of pos+1 doubles; hacc: scratch of head_dim doubles. */
-static void attention_head(const tb_state *st, int layer, int h, int pos, const float *q, float *out, double *score,
-                           double *hacc) {
-    const tb_config *c = &st->m->cfg;
-    const int hd = c->head_dim, kvh = h / (c->heads / c->kv_heads);
-    const size_t base = (size_t)layer * st->max_ctx * st->kv_dim + (size_t)kvh * hd;
-    const double inv_sqrt = 1.0 / sqrt((double)hd);
-
-    double mx = -INFINITY;
-    for (int j = 0; j <= pos; j++) { /* causal: positions 0..pos */
-        const float *kj = st->key_cache + base + (size_t)j * st->kv_dim;
-        double d = 0.0;
-        for (int i = 0; i < hd; i++) d += (double)q[i] * (double)kj[i];
-        score[j] = d * inv_sqrt;
+void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
+                      float *out, float *score) {
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        score[j] = dot_f32(q, k + (size_t)j * stride, hd) * scale;
         if (score[j] > mx) mx = score[j];
     }
     double sum = 0.0;
-    for (int j = 0; j <= pos; j++) {
-        score[j] = exp(score[j] - mx);
+    for (int j = 0; j < n; j++) {
+        score[j] = expf(score[j] - mx);
         sum += score[j];
     }
-    for (int i = 0; i < hd; i++) hacc[i] = 0.0;
-    for (int j = 0; j <= pos; j++) {
-        const float *vj = st->value_cache + base + (size_t)j * st->kv_dim;
-        const double a = score[j] / sum;
-        for (int i = 0; i < hd; i++) hacc[i] += a * (double)vj[i];
+    const float inv = (float)(1.0 / sum);
+    for (int i = 0; i < hd; i++) out[i] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float a = score[j] * inv, *vj = v + (size_t)j * stride;
+        for (int i = 0; i < hd; i++) out[i] = fmaf(a, vj[i], out[i]);
     }
-    for (int i = 0; i < hd; i++) out[i] = (float)hacc[i];
+}
+
+/* softmax(q.K^T / sqrt(head_dim) + causal) . V for one query head of one token at pos
+ * (tb_ref_attn_head, or the backend's version of it).  GQA: query head h reads KV head
+ * h / (heads / kv_heads).  score: scratch of pos+1 floats. */
+static void attention_head(const tb_state *st, const tb_backend *be, int layer, int h, int pos, const float *q,
+                           float *out, float *score) {
+    const tb_config *c = &st->m->cfg;
+    const int hd = c->head_dim, kvh = h / (c->heads / c->kv_heads);
+    const size_t base = (size_t)layer * st->max_ctx * st->kv_dim + (size_t)kvh * hd;
+    const float scale = (float)(1.0 / sqrt((double)hd));
+    const float *k = st->key_cache + base, *v = st->value_cache + base;
+    if (be && be->attn_head)
+        be->attn_head(q, k, v, (size_t)st->kv_dim, pos + 1, hd, scale, out, score); /* causal: 0..pos */
+    else
+        tb_ref_attn_head(q, k, v, (size_t)st->kv_dim, pos + 1, hd, scale, out, score);
 }
 
 /* The (token, head) pairs of one layer, split across threads: every pair is computed by
  * the same code in the same order whatever the split, so results never depend on it. */
 typedef struct attn_job {
     const tb_state *st;
+    const tb_backend *be;
     int layer, n, pos0;
     atomic_int failed;
 } attn_job;
@@ -376,19 +427,17 @@ static void attention_part(void *arg, int tid, int nth) {
     const tb_config *c = &st->m->cfg;
     const int units = j->n * c->heads, u0 = (int)((int64_t)units * tid / nth), u1 = (int)((int64_t)units * (tid + 1) / nth);
     if (u0 >= u1) return;
-    double *score = malloc(sizeof(double) * (size_t)(j->pos0 + j->n)); /* (positions) */
-    double *hacc = malloc(sizeof(double) * (size_t)c->head_dim);        /* (head_dim) */
-    if (!score || !hacc) {
+    float *score = malloc(sizeof(float) * (size_t)(j->pos0 + j->n)); /* (positions) */
+    if (!score) {
         atomic_store(&j->failed, 1);
-    } else {
-        for (int u = u0; u < u1; u++) {
-            const int t = u / c->heads, h = u % c->heads;
-            const size_t off = (size_t)t * st->q_dim + (size_t)h * c->head_dim;
-            attention_head(st, j->layer, h, j->pos0 + t, st->q + off, st->att + off, score, hacc);
-        }
+        return;
+    }
+    for (int u = u0; u < u1; u++) {
+        const int t = u / c->heads, h = u % c->heads;
+        const size_t off = (size_t)t * st->q_dim + (size_t)h * c->head_dim;
+        attention_head(st, j->be, j->layer, h, j->pos0 + t, st->q + off, st->att + off, score);
     }
     free(score);
-    free(hacc);
 }
 
 /* x += o_proj(attn_sub_norm(attention(rope(q), rope(k), v))), q,k,v from attn_norm(x). */
@@ -400,6 +449,7 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
 
     for (int t = 0; t < n; t++) tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, L->attn_norm, H, c->norm_eps);
     quantize_rows(st, st->xb, n, H); /* one quantization shared by q, k, v */
+    lap(st, TB_PROF_NORM_QUANT);
     if (bitlinear(st, be, l, TB_LIN_Q, n, st->q, e) || bitlinear(st, be, l, TB_LIN_K, n, st->k, e) ||
         bitlinear(st, be, l, TB_LIN_V, n, st->v, e))
         return -1;
@@ -423,17 +473,21 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
     trace_rows(st, "k", l, pos0, st->k, n, st->kv_dim);
     trace_rows(st, "v", l, pos0, st->v, n, st->kv_dim);
     if (st->emulate_f16) round_f16_all(st->q, (size_t)n * st->q_dim); /* ggml: Q to f16 for Q.K with f16 K */
+    lap(st, TB_PROF_ROPE);
 
-    attn_job job = {.st = st, .layer = l, .n = n, .pos0 = pos0};
+    attn_job job = {.st = st, .be = be, .layer = l, .n = n, .pos0 = pos0};
     run_parallel(be, attention_part, &job);
     if (atomic_load(&job.failed)) return tb_fail(e, "forward: out of memory for attention scratch");
+    lap(st, TB_PROF_ATTENTION);
     trace_rows(st, "attn_out", l, pos0, st->att, n, st->q_dim);
 
     for (int t = 0; t < n; t++)
         tb_ref_rmsnorm(st->xb + (size_t)t * H, st->att + (size_t)t * H, L->attn_sub_norm, H, c->norm_eps);
     quantize_rows(st, st->xb, n, H);
+    lap(st, TB_PROF_NORM_QUANT);
     if (bitlinear(st, be, l, TB_LIN_O, n, st->proj, e)) return -1;
     for (size_t i = 0; i < (size_t)n * H; i++) st->x[i] += st->proj[i];
+    lap(st, TB_PROF_NORM_QUANT);
     return 0;
 }
 
@@ -447,6 +501,7 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     for (int t = 0; t < n; t++) tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, L->ffn_norm, H, c->norm_eps);
     trace_rows(st, "ffn_in", l, pos0, st->xb, n, H);
     quantize_rows(st, st->xb, n, H); /* one quantization shared by gate and up */
+    lap(st, TB_PROF_NORM_QUANT);
     if (bitlinear(st, be, l, TB_LIN_GATE, n, st->gate, e) || bitlinear(st, be, l, TB_LIN_UP, n, st->up, e)) return -1;
 
     if (c->ffn_act == TB_ACT_SILU) {
@@ -467,8 +522,10 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     for (int t = 0; t < n; t++)
         tb_ref_rmsnorm(st->xb + (size_t)t * F, st->gate + (size_t)t * F, L->ffn_sub_norm, F, c->norm_eps);
     quantize_rows(st, st->xb, n, F);
+    lap(st, TB_PROF_NORM_QUANT);
     if (bitlinear(st, be, l, TB_LIN_DOWN, n, st->proj, e)) return -1;
     for (size_t i = 0; i < (size_t)n * H; i++) st->x[i] += st->proj[i];
+    lap(st, TB_PROF_NORM_QUANT);
     return 0;
 }
 
@@ -482,7 +539,7 @@ static int lm_rows_c(const tb_model *m, const float *f16, int v0, int v1, const 
     for (int v = v0; v < v1; v++) {
         embed_row(m, f16, v, erow);
         for (int t = 0; t < n; t++)
-            out[(size_t)t * ldo + (size_t)(v - v0)] = (float)dot_f32(erow, x + (size_t)t * H, H);
+            out[(size_t)t * ldo + (size_t)(v - v0)] = dot_f32(erow, x + (size_t)t * H, H);
     }
     free(erow);
     return 0;
@@ -524,9 +581,11 @@ static int lm_head(tb_state *st, const tb_backend *be, int n, int n_out, int pos
     for (int t = t0; t < n; t++)
         tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, m->output_norm, H, m->cfg.norm_eps);
     if (st->emulate_f16) round_f16_all(st->xb + (size_t)t0 * H, (size_t)n_out * H); /* ggml: f16 head input */
+    lap(st, TB_PROF_NORM_QUANT);
     lm_job job = {.st = st, .be = be, .n = n, .n_out = n_out, .logits = logits};
     atomic_init(&job.failed, 0);
     run_parallel(be, lm_head_part, &job);
+    lap(st, TB_PROF_LM_HEAD);
     if (atomic_load(&job.failed))
         return tb_fail(e, "forward: LM head failed (%s): out of memory for scratch",
                        be && be->lm_rows ? "backend lm_rows" : "plain C");
@@ -539,6 +598,7 @@ static int lm_head(tb_state *st, const tb_backend *be, int n, int n_out, int pos
                                pos0 + t0 + t);
     }
     trace_rows(st, "logits", -1, pos0 + t0, logits, n_out, V);
+    lap(st, TB_PROF_OTHER);
     return 0;
 }
 
@@ -551,6 +611,7 @@ int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n,
     const tb_model *m = st->m;
     const tb_config *c = &m->cfg;
     const int H = c->hidden;
+    prof_start(st, be);
     if (n < 1 || !tokens) return tb_fail(e, "forward: no tokens to evaluate");
     if (n > st->max_batch) return tb_fail(e, "forward: %d tokens exceed max_batch %d", n, st->max_batch);
     if (pos0 < 0 || pos0 > st->n_past)
@@ -574,12 +635,18 @@ int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n,
     /* the cache past pos0 is about to be overwritten: forget it first, so a failure
      * part-way leaves a consistent (shorter) cache */
     st->n_past = pos0;
+    if (st->prof) {
+        st->prof->calls++;
+        st->prof->tokens += n;
+    }
+    lap(st, TB_PROF_OTHER);
 
     for (int l = 0; l < c->layers; l++) {
         if (attention_block(st, be, l, n, pos0, e) || ffn_block(st, be, l, n, pos0, e)) return -1;
         trace_rows(st, "layer_out", l, pos0, st->x, n, H);
     }
     st->n_past = pos0 + n;
+    lap(st, TB_PROF_OTHER);
 
     if (!logits) return 0;
     return lm_head(st, be, n, all_logits ? n : 1, pos0, logits, e);

@@ -32,6 +32,14 @@ typedef struct tb_backend {
      * Returns 0, TB_LM_UNHANDLED when it does not handle this embedding type (tb_forward
      * then runs the plain C loop), or -1 when out of memory. */
     int (*lm_rows)(void *ctx, const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo);
+    /* Optional (NULL = plain C): one attention head, same contract and the same bits as
+     * tb_ref_attn_head (called concurrently from tb_forward's parallel split). */
+    void (*attn_head)(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
+                      float *out, float *score);
+    /* Optional (NULL = none): seconds the calling thread has spent so far waiting for the
+     * backend's other threads (load imbalance, wake-up and hand-off), cumulative.  The
+     * time breakdown (tb_profile) reports it as "sync" instead of in the phase it ran in. */
+    double (*wait_seconds)(void *ctx);
 } tb_backend;
 
 enum { TB_LM_UNHANDLED = 1 }; /* tb_backend.lm_rows: "not for this embedding type" */
@@ -43,6 +51,30 @@ typedef void (*tb_trace_fn)(void *user, const char *name, int layer, int pos, co
 
 typedef struct tb_state tb_state;
 
+/* Where the time of tb_forward goes (tb_state_set_profile).  Every second of a call is
+ * counted in exactly one part: */
+typedef enum tb_prof_part {
+    TB_PROF_TERNARY,   /* the backend's integer matmuls (BitLinear GEMV / GEMM, with prep) */
+    TB_PROF_LM_HEAD,   /* logits = embedding . normed x (the tied head) */
+    TB_PROF_ATTENTION, /* softmax(q.K) . V over the KV cache */
+    TB_PROF_NORM_QUANT,/* RMSNorms, activation quantization, BitLinear epilogue, FFN
+                          activation, residual adds */
+    TB_PROF_ROPE,      /* RoPE on q and k, K/V into the cache */
+    TB_PROF_SYNC,      /* the caller waiting for the backend's other threads (wait_seconds) */
+    TB_PROF_OTHER,     /* embedding lookup, argument and finiteness checks */
+    TB_PROF_COUNT
+} tb_prof_part;
+
+typedef struct tb_profile {
+    double seconds[TB_PROF_COUNT];
+    double total;  /* wall time of the profiled tb_forward calls (= sum of seconds[]) */
+    long calls;    /* tb_forward calls added */
+    long tokens;   /* tokens evaluated by them */
+} tb_profile;
+
+/* "ternary", "lm_head", "attention", "norm_quant", "rope", "sync", "other". */
+const char *tb_prof_name(int part);
+
 /* max_ctx: KV cache length (<= cfg.ctx); max_batch: most tokens per tb_forward call. */
 int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, tb_err *e);
 void tb_state_free(tb_state *st);
@@ -51,6 +83,9 @@ void tb_state_set_trace(tb_state *st, tb_trace_fn fn, void *user);
 /* Off by default.  On: round to f16 what bitnet.cpp keeps in f16 (K/V cache, Q in Q.K,
  * the LM head input) to compare with bitnet.cpp to ~1e-3 instead of ~0.1. */
 void tb_state_set_emulate_f16(tb_state *st, bool on);
+/* Off (NULL) by default.  On: every tb_forward call adds its time, split by part, to *p
+ * (a few clock reads per layer; the caller zeroes *p). */
+void tb_state_set_profile(tb_state *st, tb_profile *p);
 
 /* Evaluates tokens[0..n) at positions pos0..pos0+n-1 (causal, one batch; the KV cache
  * must already hold positions < pos0).  logits: NULL, or (n, vocab) if all_logits else
@@ -66,11 +101,19 @@ void tb_ref_rmsnorm(float *y, const float *x, const float *w, int n, float eps);
 void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float theta);
 /* The reference LM head (plain C; what tb_backend.lm_rows must match bit for bit), same
  * contract as lm_rows: out[t*ldo + (v - v0)] = sum_i e[v][i] * x[t][i] for t < n and
- * v0 <= v < v1, e = m's embedding converted exactly to f32.  The order (forward.c): each
- * product rounded to float, accumulated in double in 16 lanes (lane j takes the i with
- * i mod 16 == j, in index order), lanes combined l[j] += l[j+8], then +4, +2, +1; the
- * double result rounded to float.  Returns 0, or -1 when out of memory. */
+ * v0 <= v < v1, e = m's embedding converted exactly to f32.  The order (forward.c): 16
+ * float lanes (lane j takes the i with i mod 16 == j, in index order), each step
+ * l[j] = fmaf(e[i], x[i], l[j]) from 0; lanes combined l[j] += l[j+8], then +4, +2, +1,
+ * in float.  Returns 0, or -1 when out of memory. */
 int tb_ref_lm_rows(const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo);
+/* The reference attention for one query head (what tb_backend.attn_head must match bit
+ * for bit): q (hd); keys k + j*stride and values v + j*stride (hd each) for j < n;
+ * out (hd) = softmax_j(scale * q.k_j) . v_j; score: scratch of n floats.  The order
+ * (forward.c): s_j = dot(q, k_j) * scale with dot in the LM head's 16 float FMA lanes;
+ * p_j = expf(s_j - max s); sum of p_j in double, in j order; a_j = p_j * (float)(1/sum);
+ * out[i] = fmaf(a_j, v_j[i], out[i]) for j = 0..n-1 from 0. */
+void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
+                      float *out, float *score);
 
 #ifdef __cplusplus
 }

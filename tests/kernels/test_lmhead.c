@@ -1,6 +1,6 @@
 /* test_lmhead.c: the LM head order and its SIMD version (tb_backend.lm_rows).
  *
- *  - tb_ref_lm_rows follows the documented order (16 double lanes, tree +8 +4 +2 +1),
+ *  - tb_ref_lm_rows follows the documented order (16 float FMA lanes, tree +8 +4 +2 +1),
  *    checked against an independent transcription of that order, and is accurate
  *    (within the bound of float-rounded products against the exact sum);
  *  - tb_lm_rows_avx2 equals tb_ref_lm_rows bit for bit for F16, BF16 and F32
@@ -125,22 +125,19 @@ static tb_model fake_model(int type, const void *embd, int V, int H) {
 
 /* ---- the reference order --------------------------------------------------- */
 
-/* The order of forward.h written out independently: lane j sums, in index order,
- * the float products of the i = j, j+16, j+32, ...; then t8 = l[j] + l[j+8],
- * t4 = t8[j] + t8[j+4], t2 = t4[j] + t4[j+2], t2[0] + t2[1]. */
+/* The order of forward.h written out independently: lane j runs, in index order, one
+ * fused multiply-add per i = j, j+16, j+32, ... from 0; then t8 = l[j] + l[j+8],
+ * t4 = t8[j] + t8[j+4], t2 = t4[j] + t4[j+2], t2[0] + t2[1], all in float. */
 static float spec_dot(const float *e, const float *x, int H) {
-    double l[16], t8[8], t4[4], t2[2];
+    float l[16], t8[8], t4[4], t2[2];
     for (int j = 0; j < 16; j++) {
-        l[j] = 0.0;
-        for (int i = j; i < H; i += 16) {
-            const float p = e[i] * x[i];
-            l[j] += (double)p;
-        }
+        l[j] = 0.0f;
+        for (int i = j; i < H; i += 16) l[j] = fmaf(e[i], x[i], l[j]);
     }
     for (int j = 0; j < 8; j++) t8[j] = l[j] + l[j + 8];
     for (int j = 0; j < 4; j++) t4[j] = t8[j] + t8[j + 4];
     for (int j = 0; j < 2; j++) t2[j] = t4[j] + t4[j + 2];
-    return (float)(t2[0] + t2[1]);
+    return t2[0] + t2[1];
 }
 
 /* The previous order (4 lanes, (l0+l1)+(l2+l3)), only to show that bit comparisons
@@ -151,11 +148,24 @@ static float four_lane_dot(const float *e, const float *x, int H) {
     return (float)((l[0] + l[1]) + (l[2] + l[3]));
 }
 
+/* The same lanes and tree with each product rounded to float before the add: only to
+ * show that bit comparisons here see whether the multiply-add is fused. */
+static float unfused_dot(const float *e, const float *x, int H) {
+    float l[16] = {0};
+    for (int i = 0; i < H; i++) {
+        const float p = e[i] * x[i];
+        l[i & 15] = l[i & 15] + p;
+    }
+    for (int w = 8; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) l[j] += l[j + w];
+    return l[0];
+}
+
 TB_TEST(ref_order_and_accuracy) {
     tb_rng r;
     tb_rng_seed(&r, 0x1a4dull);
     const int Hs[] = {1, 15, 16, 17, 100, 129, 2560};
-    int order_differs = 0, checked = 0;
+    int order_differs = 0, unfused_differs = 0, checked = 0;
     for (size_t hi = 0; hi < sizeof Hs / sizeof Hs[0]; hi++) {
         const int H = Hs[hi], V = 9, n = 2;
         for (int type = 0; type < 3 * VAL_COUNT; type++) {
@@ -172,16 +182,16 @@ TB_TEST(ref_order_and_accuracy) {
                     TB_CHECK_MSG(f2u(got) == f2u(spec_dot(e, xt, H)), "type %d H %d row %d input %d: %.9g vs %.9g",
                                  ty, H, v, t, (double)got, (double)spec_dot(e, xt, H));
                     if (vals == VAL_CANCEL && f2u(got) != f2u(four_lane_dot(e, xt, H))) order_differs++;
-                    /* each float product is within 2^-24 relative of the exact one (exact in
-                     * double: 24 + 24 bits), or 2^-150 absolute where it underflows; double
-                     * accumulation adds at most ~H * 2^-53 of sum|p|; the final rounding to
-                     * float half an ulp of the result. */
+                    if (f2u(got) != f2u(unfused_dot(e, xt, H))) unfused_differs++;
+                    /* float accumulation: each lane makes ceil(H/16) fused steps and the tree 4
+                     * adds, each rounding by at most 2^-24 of a partial sum bounded by sum|p|, or
+                     * by 2^-150 absolute where it is subnormal. */
                     double exact = 0, mag = 0;
                     for (int i = 0; i < H; i++) {
                         exact += (double)e[i] * (double)xt[i];
                         mag += fabs((double)e[i] * (double)xt[i]);
                     }
-                    const double bound = mag * (0x1p-24 + (H + 16) * 0x1p-52) + fabs(exact) * 0x1p-23 + H * 0x1p-149;
+                    const double bound = mag * ((H + 15) / 16 + 4) * 0x1p-24 + (H + 16) * 0x1p-149;
                     TB_CHECK_MSG(fabs((double)got - exact) <= bound, "type %d H %d: %.9g vs exact %.9g (bound %.3g)", ty,
                                  H, (double)got, exact, bound);
                     checked++;
@@ -193,11 +203,13 @@ TB_TEST(ref_order_and_accuracy) {
             free(embd);
         }
     }
-    /* Double lanes hide the order from N(0,1) or wide-range values (the final rounding to
-     * float absorbs it); the cancelling pairs must expose it in some logits. */
-    printf("reference order: %d logits checked; %d of the 'cancel' ones differ from the old 4-lane order\n",
-           checked, order_differs);
+    /* The cancelling pairs must expose a change of order in some logits, and rounding each
+     * product before adding (no FMA) must change some logit. */
+    printf("reference order: %d logits checked; %d of the 'cancel' ones differ from the old 4-lane order, "
+           "%d logits differ from unfused multiply-then-add\n",
+           checked, order_differs, unfused_differs);
     TB_CHECK(order_differs > 0);
+    TB_CHECK(unfused_differs > 0);
 }
 
 /* ---- AVX2 against the reference, bit for bit ------------------------------ */

@@ -1,0 +1,24 @@
+/* attention.h: SIMD versions of one attention head (tb_backend.attn_head, reference/forward.h).
+ *
+ * Each computes exactly what tb_ref_attn_head computes, in the same order, so attention
+ * outputs (and the logits) are bit-identical to the scalar reference.  The runner
+ * (kernels/runner.c) installs the best one the CPU (and the runner's ISA limit) allows.
+ */
+#ifndef TB_ATTENTION_H
+#define TB_ATTENTION_H
+
+#include "forward.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* AVX2 + FMA (TB_ISA_AVX2); call only when tb_cpu_features() has TB_ISA_AVX2.
+ * head_dim not a multiple of 16 runs tb_ref_attn_head. */
+void tb_attn_head_avx2(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
+                       float *out, float *score);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
