@@ -4,19 +4,29 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* v rounded to the nearest integer, ties to even, for |v| <= 2^22 (default rounding
+ * mode): adding and subtracting 1.5 * 2^23 leaves no fraction bits.  Same result as
+ * nearbyintf, without a library call per element.  NaN stays NaN. */
+static inline float round_even(float v) {
+    const float m = 0x1.8p23f; /* C11 without fast-math: (v + m) - m is evaluated as written */
+    return (v + m) - m;
+}
+
 float tb_quantize_act(const float *x, int n, int8_t *q) {
-    double mx = 0.0;
+    float mxf = 0.0f; /* max |x|: exact in any order, NaN ignored as before */
     for (int i = 0; i < n; i++) {
-        double a = fabs((double)x[i]);
-        if (a > mx) mx = a;
+        const float a = fabsf(x[i]);
+        mxf = a > mxf ? a : mxf;
     }
+    double mx = mxf;
     if (mx < 1e-5) mx = 1e-5;
     const float s = (float)(127.0 / mx);
     for (int i = 0; i < n; i++) {
-        float v = nearbyintf(x[i] * s); /* default rounding mode: half to even */
-        if (v != v) v = 0.0f;           /* NaN (never from a finite row): keep the cast defined */
-        if (v > 127.0f) v = 127.0f;
-        if (v < -128.0f) v = -128.0f;
+        float v = x[i] * s;
+        v = v > 127.0f ? 127.0f : v; /* clamping first is the same: the bounds are integers */
+        v = v < -128.0f ? -128.0f : v;
+        v = round_even(v);           /* half to even, like nearbyintf in the default mode */
+        if (v != v) v = 0.0f;        /* NaN (never from a finite row): keep the cast defined */
         q[i] = (int8_t)v;
     }
     return s;

@@ -347,11 +347,99 @@ static void embed_row(const tb_model *m, const float *f16, int tok, float *out) 
     }
 }
 
-/* Quantizes n rows of in (n, cols) to int8 into st->qa (n, cols), scales into st->qs.
- * One call per distinct BitLinear input: (q,k,v) share one, (gate,up) share one. */
-static void quantize_rows(tb_state *st, const float *in, int n, int cols) {
-    for (int t = 0; t < n; t++)
-        st->qs[t] = tb_quantize_act(in + (size_t)t * cols, cols, st->qa + (size_t)t * cols);
+/* ---- per-token row work, split over the backend's threads in a batch -----------
+ * RMSNorm + quantization, the BitLinear epilogue, residual adds and the FFN activation
+ * are independent per token row.  A batch (prefill) splits its rows across the
+ * backend's threads; each row is computed by the same code either way, so the split
+ * never changes a bit.  One token (decode) runs inline: no hand-off for microseconds. */
+typedef enum { ROW_NORM_QUANT, ROW_EPILOGUE, ROW_ADD, ROW_FFN_ACT } row_kind;
+
+typedef struct row_op {
+    tb_state *st;
+    row_kind kind;
+    int n, cols;        /* token rows; elements per row */
+    const float *in;    /* NORM_QUANT: input rows; ADD: rows added to st->x; FFN_ACT: up */
+    const float *w;     /* NORM_QUANT: norm weight */
+    float *out;         /* EPILOGUE: output rows; FFN_ACT: gate (in place) */
+    float scale;        /* EPILOGUE: the tensor scale */
+} row_op;
+
+/* RMSNorm of in into st->xb, then quantized to st->qa / st->qs (rows t0..t1). */
+static void norm_quant_rows(const row_op *o, int t0, int t1) {
+    tb_state *st = o->st;
+    const size_t C = (size_t)o->cols;
+    for (int t = t0; t < t1; t++) {
+        tb_ref_rmsnorm(st->xb + t * C, o->in + t * C, o->w, o->cols, st->m->cfg.norm_eps);
+        st->qs[t] = tb_quantize_act(st->xb + t * C, o->cols, st->qa + t * C);
+    }
+}
+
+static void epilogue_rows(const row_op *o, int t0, int t1) {
+    const tb_state *st = o->st;
+    for (int t = t0; t < t1; t++) {
+        const int32_t *acc = st->acc + (size_t)t * o->cols;
+        float *y = o->out + (size_t)t * o->cols;
+        const float qs = st->qs[t], ws = o->scale;
+        for (int r = 0; r < o->cols; r++) y[r] = tb_bitlinear_epilogue(acc[r], qs, ws);
+    }
+}
+
+static void ffn_act_rows(const row_op *o, int t0, int t1) {
+    const size_t a = (size_t)t0 * o->cols, b = (size_t)t1 * o->cols;
+    float *gate = o->out;
+    const float *up = o->in;
+    if (o->st->m->cfg.ffn_act == TB_ACT_SILU) {
+        /* llama.cpp arch "bitnet": m = silu(g) * u, silu in double rounded to float, product in f32 */
+        for (size_t i = a; i < b; i++) {
+            const double g = gate[i];
+            gate[i] = (float)(g / (1.0 + exp(-g))) * up[i];
+        }
+    } else {
+        /* 2B4T: squared ReLU on the gate branch only: m = relu(g)^2 * u, kept in f32 */
+        for (size_t i = a; i < b; i++) {
+            const float g = gate[i] > 0.0f ? gate[i] : 0.0f;
+            gate[i] = (g * g) * up[i];
+        }
+    }
+}
+
+static void row_op_run(const row_op *o, int t0, int t1) {
+    switch (o->kind) {
+    case ROW_NORM_QUANT: norm_quant_rows(o, t0, t1); break;
+    case ROW_EPILOGUE: epilogue_rows(o, t0, t1); break;
+    case ROW_FFN_ACT: ffn_act_rows(o, t0, t1); break;
+    case ROW_ADD: {
+        float *x = o->st->x;
+        for (size_t i = (size_t)t0 * o->cols; i < (size_t)t1 * o->cols; i++) x[i] += o->in[i];
+        break;
+    }
+    }
+}
+
+static void row_op_part(void *arg, int tid, int nth) {
+    const row_op *o = arg;
+    const int t0 = (int)((int64_t)o->n * tid / nth), t1 = (int)((int64_t)o->n * (tid + 1) / nth);
+    if (t0 < t1) row_op_run(o, t0, t1);
+}
+
+static void rows_do(const tb_backend *be, const row_op *o) {
+    if (o->n >= 2 && be && be->parallel)
+        be->parallel(be->ctx, row_op_part, (void *)o);
+    else
+        row_op_run(o, 0, o->n);
+}
+
+/* st->xb = rmsnorm(in) and st->qa/qs = its quantization, for n rows of cols.  One call
+ * per distinct BitLinear input: (q,k,v) share one, (gate,up) share one. */
+static void norm_quant(tb_state *st, const tb_backend *be, const float *in, const float *w, int n, int cols) {
+    const row_op o = {.st = st, .kind = ROW_NORM_QUANT, .n = n, .cols = cols, .in = in, .w = w};
+    rows_do(be, &o);
+}
+
+/* st->x += add for n rows */
+static void residual_add(tb_state *st, const tb_backend *be, const float *add, int n) {
+    const row_op o = {.st = st, .kind = ROW_ADD, .n = n, .cols = st->m->cfg.hidden, .in = add};
+    rows_do(be, &o);
 }
 
 /* out (n, rows) = BitLinear of the activations quantized last (st->qa, st->qs). */
@@ -367,11 +455,8 @@ static int bitlinear(tb_state *st, const tb_backend *be, int layer, int which, i
         tb_matmul_ref(w, st->qa, n, st->acc, st->wrow);
     }
     lap(st, TB_PROF_TERNARY);
-    for (int t = 0; t < n; t++) {
-        const int32_t *acc = st->acc + (size_t)t * w->rows;
-        float *y = out + (size_t)t * w->rows;
-        for (int r = 0; r < w->rows; r++) y[r] = tb_bitlinear_epilogue(acc[r], st->qs[t], w->scale);
-    }
+    const row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .cols = w->rows, .out = out, .scale = w->scale};
+    rows_do(be, &o);
     lap(st, TB_PROF_NORM_QUANT);
     return 0;
 }
@@ -447,8 +532,7 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
     const tb_layer *L = &m->layer[l];
     const int H = c->hidden;
 
-    for (int t = 0; t < n; t++) tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, L->attn_norm, H, c->norm_eps);
-    quantize_rows(st, st->xb, n, H); /* one quantization shared by q, k, v */
+    norm_quant(st, be, st->x, L->attn_norm, n, H); /* one quantization shared by q, k, v */
     lap(st, TB_PROF_NORM_QUANT);
     if (bitlinear(st, be, l, TB_LIN_Q, n, st->q, e) || bitlinear(st, be, l, TB_LIN_K, n, st->k, e) ||
         bitlinear(st, be, l, TB_LIN_V, n, st->v, e))
@@ -481,12 +565,10 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
     lap(st, TB_PROF_ATTENTION);
     trace_rows(st, "attn_out", l, pos0, st->att, n, st->q_dim);
 
-    for (int t = 0; t < n; t++)
-        tb_ref_rmsnorm(st->xb + (size_t)t * H, st->att + (size_t)t * H, L->attn_sub_norm, H, c->norm_eps);
-    quantize_rows(st, st->xb, n, H);
+    norm_quant(st, be, st->att, L->attn_sub_norm, n, H);
     lap(st, TB_PROF_NORM_QUANT);
     if (bitlinear(st, be, l, TB_LIN_O, n, st->proj, e)) return -1;
-    for (size_t i = 0; i < (size_t)n * H; i++) st->x[i] += st->proj[i];
+    residual_add(st, be, st->proj, n);
     lap(st, TB_PROF_NORM_QUANT);
     return 0;
 }
@@ -498,33 +580,19 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     const tb_layer *L = &m->layer[l];
     const int H = c->hidden, F = c->ffn;
 
-    for (int t = 0; t < n; t++) tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, L->ffn_norm, H, c->norm_eps);
+    norm_quant(st, be, st->x, L->ffn_norm, n, H); /* one quantization shared by gate and up */
     trace_rows(st, "ffn_in", l, pos0, st->xb, n, H);
-    quantize_rows(st, st->xb, n, H); /* one quantization shared by gate and up */
     lap(st, TB_PROF_NORM_QUANT);
     if (bitlinear(st, be, l, TB_LIN_GATE, n, st->gate, e) || bitlinear(st, be, l, TB_LIN_UP, n, st->up, e)) return -1;
 
-    if (c->ffn_act == TB_ACT_SILU) {
-        /* llama.cpp arch "bitnet": m = silu(g) * u, silu in double rounded to float, product in f32 */
-        for (size_t i = 0; i < (size_t)n * F; i++) {
-            const double g = st->gate[i];
-            st->gate[i] = (float)(g / (1.0 + exp(-g))) * st->up[i];
-        }
-    } else {
-        /* 2B4T: squared ReLU on the gate branch only: m = relu(g)^2 * u, kept in f32 */
-        for (size_t i = 0; i < (size_t)n * F; i++) {
-            const float g = st->gate[i] > 0.0f ? st->gate[i] : 0.0f;
-            st->gate[i] = (g * g) * st->up[i];
-        }
-    }
+    const row_op act = {.st = st, .kind = ROW_FFN_ACT, .n = n, .cols = F, .in = st->up, .out = st->gate};
+    rows_do(be, &act); /* gate = act(gate) * up, per cfg.ffn_act */
     trace_rows(st, "ffn_mid", l, pos0, st->gate, n, F);
 
-    for (int t = 0; t < n; t++)
-        tb_ref_rmsnorm(st->xb + (size_t)t * F, st->gate + (size_t)t * F, L->ffn_sub_norm, F, c->norm_eps);
-    quantize_rows(st, st->xb, n, F);
+    norm_quant(st, be, st->gate, L->ffn_sub_norm, n, F);
     lap(st, TB_PROF_NORM_QUANT);
     if (bitlinear(st, be, l, TB_LIN_DOWN, n, st->proj, e)) return -1;
-    for (size_t i = 0; i < (size_t)n * H; i++) st->x[i] += st->proj[i];
+    residual_add(st, be, st->proj, n);
     lap(st, TB_PROF_NORM_QUANT);
     return 0;
 }
