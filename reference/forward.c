@@ -96,6 +96,7 @@ struct tb_state {
 
 
     float *f16;    /* (65536) exact f16 -> f32 table, when the embedding is F16 */
+    double *rope;  /* (max_batch, head_dim) cos, sin of every RoPE pair at the batch's positions */
 
     /* KV cache */
     float *key_cache;   /* (layers, max_ctx, kv_dim) */
@@ -157,6 +158,7 @@ void tb_state_free(tb_state *st) {
     float *fbufs[] = {st->x, st->xb, st->q, st->k, st->v, st->att, st->gate, st->up, st->proj,
                       st->qs, st->f16, st->key_cache, st->value_cache};
     for (size_t i = 0; i < sizeof fbufs / sizeof fbufs[0]; i++) tb_free(fbufs[i]);
+    tb_free(st->rope);
     tb_free(st->qa);
     tb_free(st->acc);
     tb_free(st->wrow);
@@ -200,6 +202,7 @@ int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, 
     ALLOC(st->qs, B);
     ALLOC(st->acc, B * (size_t)st->max_out);
     ALLOC(st->wrow, (size_t)st->max_in);
+    ALLOC(st->rope, B * (size_t)c->head_dim);
     ALLOC(st->key_cache, kvc);
     ALLOC(st->value_cache, kvc);
     if (m->embd_type == TB_F16) ALLOC(st->f16, 65536);
@@ -285,10 +288,31 @@ void tb_ref_rmsnorm(float *y, const float *x, const float *w, int n, float eps) 
 }
 
 /* RoPE, NEOX / rotate-half pairing: within each head, dims i and i + head_dim/2
- * rotate together by angle pos * theta^(-2i/head_dim). */
+ * rotate together by angle pos * theta^(-2i/head_dim).  cs (head_dim) holds
+ * cos, sin of each pair's angle (rope_angles); the rotation is in double. */
+static void rope_angles(double *cs, int head_dim, int pos, float theta) {
+    for (int i = 0; i < head_dim / 2; i++) {
+        const double angle = (double)pos * pow((double)theta, -2.0 * i / (double)head_dim);
+        cs[2 * i] = cos(angle);
+        cs[2 * i + 1] = sin(angle);
+    }
+}
+
+static void rope_apply(float *vec, int n_heads, int head_dim, const double *cs) {
+    const int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *p = vec + (size_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            const double c = cs[2 * i], s = cs[2 * i + 1], x0 = p[i], x1 = p[i + half];
+            p[i] = (float)(x0 * c - x1 * s);
+            p[i + half] = (float)(x0 * s + x1 * c);
+        }
+    }
+}
+
 void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float theta) {
     const int half = head_dim / 2;
-    for (int i = 0; i < half; i++) {
+    for (int i = 0; i < half; i++) { /* the arithmetic of rope_angles + rope_apply, pair by pair */
         const double angle = (double)pos * pow((double)theta, -2.0 * i / (double)head_dim);
         const double c = cos(angle), s = sin(angle);
         for (int h = 0; h < n_heads; h++) {
@@ -543,8 +567,9 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
     for (int t = 0; t < n; t++) {
         const int pos = pos0 + t;
         float *kt = st->k + (size_t)t * st->kv_dim, *vt = st->v + (size_t)t * st->kv_dim;
-        tb_ref_rope_neox(st->q + (size_t)t * st->q_dim, c->heads, c->head_dim, pos, c->rope_theta);
-        tb_ref_rope_neox(kt, c->kv_heads, c->head_dim, pos, c->rope_theta);
+        const double *cs = st->rope + (size_t)t * c->head_dim; /* this position's angles */
+        rope_apply(st->q + (size_t)t * st->q_dim, c->heads, c->head_dim, cs);
+        rope_apply(kt, c->kv_heads, c->head_dim, cs);
         const size_t at = ((size_t)l * st->max_ctx + (size_t)pos) * st->kv_dim;
         memcpy(st->key_cache + at, kt, sizeof(float) * (size_t)st->kv_dim);
         memcpy(st->value_cache + at, vt, sizeof(float) * (size_t)st->kv_dim);
@@ -703,6 +728,8 @@ int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n,
     /* the cache past pos0 is about to be overwritten: forget it first, so a failure
      * part-way leaves a consistent (shorter) cache */
     st->n_past = pos0;
+    for (int t = 0; t < n; t++) /* RoPE angles once per position, not once per layer */
+        rope_angles(st->rope + (size_t)t * c->head_dim, c->head_dim, pos0 + t, c->rope_theta);
     if (st->prof) {
         st->prof->calls++;
         st->prof->tokens += n;
