@@ -9,6 +9,7 @@
 #include "attention.h"
 #include "driver.h"
 #include "lmhead.h"
+#include "rowops.h"
 #include "runner.h"
 
 struct tb_runner {
@@ -207,12 +208,13 @@ void tb_runner_free(tb_runner *r) {
     free(r);
 }
 
-/* the LM head and attention: AVX2 + FMA + F16C when allowed (bit-identical to the plain
+/* the LM head, attention and the row operations: AVX2 + FMA + F16C when allowed (bit-identical to the plain
  * C code), else plain C */
 void tb_runner_limit_isa(tb_runner *r, unsigned isa_mask) {
     const bool avx2 = (tb_cpu_features() & isa_mask & TB_ISA_AVX2) != 0;
     r->be.lm_rows = avx2 ? tb_lm_rows_avx2 : NULL;
     r->be.attn_head = avx2 ? tb_attn_head_avx2 : NULL;
+    r->be.rowops = avx2 ? &tb_rowops_avx2 : NULL;
 }
 
 const tb_backend *tb_runner_backend(tb_runner *r) { return &r->be; }

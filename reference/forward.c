@@ -11,8 +11,9 @@
  * Precision choices (all deterministic, documented once here):
  *   - activations, residual stream, Q/K/V and the KV cache are f32.  bitnet.cpp keeps
  *     K and V in f16; we keep f32 (the reference should be the more exact of the two).
- *   - RMSNorm: sum of squares accumulated in double in index order; the scale
- *     1/sqrt(mean + eps) computed in double, rounded to float; y = (x * scale) * w in float.
+ *   - RMSNorm: sum of squares in double, in 8 lanes (i mod 8) combined by a fixed tree
+ *     (so SIMD versions give the same bits); the scale 1/sqrt(mean + eps) computed in
+ *     double, rounded to float; y = (x * scale) * w in float.
  *   - FFN (cfg.ffn_act): RELU2 (2B4T) m = (r * r) * u in float, r = max(g, 0);
  *     SILU (arch "bitnet") m = s * u in float, s = g / (1 + exp(-g)) in double (C library
  *     exp) rounded to float.
@@ -279,12 +280,34 @@ static void trace_rows(tb_state *st, const char *name, int layer, int pos0, cons
  * the blocks
  * ========================================================================== */
 
-/* y = x / sqrt(mean(x^2) + eps) * w */
+/* y = x / sqrt(mean(x^2) + eps) * w; the sum of squares in 8 double lanes (forward.h) */
 void tb_ref_rmsnorm(float *y, const float *x, const float *w, int n, float eps) {
-    double ss = 0.0;
-    for (int i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
-    const float scale = (float)(1.0 / sqrt(ss / n + (double)eps));
+    double l[8] = {0};
+    for (int i = 0; i < n; i++) l[i & 7] += (double)x[i] * (double)x[i];
+    for (int s = 4; s >= 1; s /= 2)
+        for (int j = 0; j < s; j++) l[j] += l[j + s];
+    const float scale = (float)(1.0 / sqrt(l[0] / n + (double)eps));
     for (int i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
+}
+
+static void ref_epilogue(const int32_t *acc, int n, float s, float w_scale, float *y) {
+    for (int r = 0; r < n; r++) y[r] = tb_bitlinear_epilogue(acc[r], s, w_scale);
+}
+
+static void ref_relu2_mul(float *g, const float *u, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const float r = g[i] > 0.0f ? g[i] : 0.0f;
+        g[i] = (r * r) * u[i];
+    }
+}
+
+static void ref_add(float *x, const float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+const tb_rowops *tb_ref_rowops(void) {
+    static const tb_rowops ref = {tb_ref_rmsnorm, tb_quantize_act, ref_epilogue, ref_relu2_mul, ref_add};
+    return &ref;
 }
 
 /* RoPE, NEOX / rotate-half pairing: within each head, dims i and i + head_dim/2
@@ -380,6 +403,7 @@ typedef enum { ROW_NORM_QUANT, ROW_EPILOGUE, ROW_ADD, ROW_FFN_ACT } row_kind;
 
 typedef struct row_op {
     tb_state *st;
+    const tb_rowops *ro; /* the backend's row operations, or the reference's */
     row_kind kind;
     int n, cols;        /* token rows; elements per row */
     const float *in;    /* NORM_QUANT: input rows; ADD: rows added to st->x; FFN_ACT: up */
@@ -393,19 +417,15 @@ static void norm_quant_rows(const row_op *o, int t0, int t1) {
     tb_state *st = o->st;
     const size_t C = (size_t)o->cols;
     for (int t = t0; t < t1; t++) {
-        tb_ref_rmsnorm(st->xb + t * C, o->in + t * C, o->w, o->cols, st->m->cfg.norm_eps);
-        st->qs[t] = tb_quantize_act(st->xb + t * C, o->cols, st->qa + t * C);
+        o->ro->rmsnorm(st->xb + t * C, o->in + t * C, o->w, o->cols, st->m->cfg.norm_eps);
+        st->qs[t] = o->ro->quantize(st->xb + t * C, o->cols, st->qa + t * C);
     }
 }
 
 static void epilogue_rows(const row_op *o, int t0, int t1) {
     const tb_state *st = o->st;
-    for (int t = t0; t < t1; t++) {
-        const int32_t *acc = st->acc + (size_t)t * o->cols;
-        float *y = o->out + (size_t)t * o->cols;
-        const float qs = st->qs[t], ws = o->scale;
-        for (int r = 0; r < o->cols; r++) y[r] = tb_bitlinear_epilogue(acc[r], qs, ws);
-    }
+    for (int t = t0; t < t1; t++)
+        o->ro->epilogue(st->acc + (size_t)t * o->cols, o->cols, st->qs[t], o->scale, o->out + (size_t)t * o->cols);
 }
 
 static void ffn_act_rows(const row_op *o, int t0, int t1) {
@@ -420,10 +440,7 @@ static void ffn_act_rows(const row_op *o, int t0, int t1) {
         }
     } else {
         /* 2B4T: squared ReLU on the gate branch only: m = relu(g)^2 * u, kept in f32 */
-        for (size_t i = a; i < b; i++) {
-            const float g = gate[i] > 0.0f ? gate[i] : 0.0f;
-            gate[i] = (g * g) * up[i];
-        }
+        o->ro->relu2_mul(gate + a, up + a, b - a);
     }
 }
 
@@ -433,8 +450,8 @@ static void row_op_run(const row_op *o, int t0, int t1) {
     case ROW_EPILOGUE: epilogue_rows(o, t0, t1); break;
     case ROW_FFN_ACT: ffn_act_rows(o, t0, t1); break;
     case ROW_ADD: {
-        float *x = o->st->x;
-        for (size_t i = (size_t)t0 * o->cols; i < (size_t)t1 * o->cols; i++) x[i] += o->in[i];
+        const size_t a = (size_t)t0 * o->cols;
+        o->ro->add(o->st->x + a, o->in + a, (size_t)(t1 - t0) * o->cols);
         break;
     }
     }
@@ -446,9 +463,10 @@ static void row_op_part(void *arg, int tid, int nth) {
     if (t0 < t1) row_op_run(o, t0, t1);
 }
 
-static void rows_do(const tb_backend *be, const row_op *o) {
+static void rows_do(const tb_backend *be, row_op *o) {
+    o->ro = be && be->rowops ? be->rowops : tb_ref_rowops();
     if (o->n >= 2 && be && be->parallel)
-        be->parallel(be->ctx, row_op_part, (void *)o);
+        be->parallel(be->ctx, row_op_part, o);
     else
         row_op_run(o, 0, o->n);
 }
@@ -456,13 +474,13 @@ static void rows_do(const tb_backend *be, const row_op *o) {
 /* st->xb = rmsnorm(in) and st->qa/qs = its quantization, for n rows of cols.  One call
  * per distinct BitLinear input: (q,k,v) share one, (gate,up) share one. */
 static void norm_quant(tb_state *st, const tb_backend *be, const float *in, const float *w, int n, int cols) {
-    const row_op o = {.st = st, .kind = ROW_NORM_QUANT, .n = n, .cols = cols, .in = in, .w = w};
+    row_op o = {.st = st, .kind = ROW_NORM_QUANT, .n = n, .cols = cols, .in = in, .w = w};
     rows_do(be, &o);
 }
 
 /* st->x += add for n rows */
 static void residual_add(tb_state *st, const tb_backend *be, const float *add, int n) {
-    const row_op o = {.st = st, .kind = ROW_ADD, .n = n, .cols = st->m->cfg.hidden, .in = add};
+    row_op o = {.st = st, .kind = ROW_ADD, .n = n, .cols = st->m->cfg.hidden, .in = add};
     rows_do(be, &o);
 }
 
@@ -479,7 +497,7 @@ static int bitlinear(tb_state *st, const tb_backend *be, int layer, int which, i
         tb_matmul_ref(w, st->qa, n, st->acc, st->wrow);
     }
     lap(st, TB_PROF_TERNARY);
-    const row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .cols = w->rows, .out = out, .scale = w->scale};
+    row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .cols = w->rows, .out = out, .scale = w->scale};
     rows_do(be, &o);
     lap(st, TB_PROF_NORM_QUANT);
     return 0;
@@ -610,7 +628,7 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     lap(st, TB_PROF_NORM_QUANT);
     if (bitlinear(st, be, l, TB_LIN_GATE, n, st->gate, e) || bitlinear(st, be, l, TB_LIN_UP, n, st->up, e)) return -1;
 
-    const row_op act = {.st = st, .kind = ROW_FFN_ACT, .n = n, .cols = F, .in = st->up, .out = st->gate};
+    row_op act = {.st = st, .kind = ROW_FFN_ACT, .n = n, .cols = F, .in = st->up, .out = st->gate};
     rows_do(be, &act); /* gate = act(gate) * up, per cfg.ffn_act */
     trace_rows(st, "ffn_mid", l, pos0, st->gate, n, F);
 
@@ -672,7 +690,8 @@ static int lm_head(tb_state *st, const tb_backend *be, int n, int n_out, int pos
     const tb_model *m = st->m;
     const int H = m->cfg.hidden, V = m->cfg.vocab, t0 = n - n_out;
     for (int t = t0; t < n; t++)
-        tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, m->output_norm, H, m->cfg.norm_eps);
+        (be && be->rowops ? be->rowops : tb_ref_rowops())
+            ->rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, m->output_norm, H, m->cfg.norm_eps);
     if (st->emulate_f16) round_f16_all(st->xb + (size_t)t0 * H, (size_t)n_out * H); /* ggml: f16 head input */
     lap(st, TB_PROF_NORM_QUANT);
     lm_job job = {.st = st, .be = be, .n = n, .n_out = n_out, .logits = logits};
