@@ -552,7 +552,12 @@ static void attention_part(void *arg, int tid, int nth) {
     attn_job *j = arg;
     const tb_state *st = j->st;
     const tb_config *c = &st->m->cfg;
-    const int units = j->n * c->heads, u0 = (int)((int64_t)units * tid / nth), u1 = (int)((int64_t)units * (tid + 1) / nth);
+    /* a batch: tokens dealt round-robin (causal work grows with the position, so
+     * contiguous blocks of tokens would leave one thread with most of it); fewer tokens
+     * than threads: contiguous blocks of (token, head) units */
+    const bool deal = j->n >= nth;
+    const int units = j->n * c->heads;
+    const int u0 = deal ? 0 : (int)((int64_t)units * tid / nth), u1 = deal ? units : (int)((int64_t)units * (tid + 1) / nth);
     if (u0 >= u1) return;
     float *score = malloc(sizeof(float) * (size_t)(j->pos0 + j->n)); /* (positions) */
     if (!score) {
@@ -561,6 +566,7 @@ static void attention_part(void *arg, int tid, int nth) {
     }
     for (int u = u0; u < u1; u++) {
         const int t = u / c->heads, h = u % c->heads;
+        if (deal && t % nth != tid) continue;
         const size_t off = (size_t)t * st->q_dim + (size_t)h * c->head_dim;
         attention_head(st, j->be, j->layer, h, j->pos0 + t, st->q + off, st->att + off, score);
     }
