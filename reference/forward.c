@@ -19,20 +19,21 @@
  *     exp) rounded to float.
  *   - RoPE: angle = pos * theta^(-2i/head_dim), cos/sin and the rotation in double,
  *     result rounded to float.
- *   - attention (tb_ref_attn_head): q.k in the LM head's 16 float FMA lanes, times
+ *   - attention (tb_ref_attn_head): q.k in the LM head's 16 float lanes, times
  *     1/sqrt(head_dim) in float; expf(s - max); the softmax denominator summed in
- *     double in position order; the weighted sum of V in float, one fmaf per position
- *     and dimension in position order.  Until 2026-12 all of it was double: SIMD
+ *     double in position order; the weighted sum of V in float (product rounded, then
+ *     added), position by position.  Until 2026-12 all of it was double: SIMD
  *     versions (tb_backend.attn_head) now give the same bits, at a tenth of the time.
  *   - LM head (tied embedding, F16/BF16/F32 rows converted exactly to f32): each logit is
  *     a dot product in 16 interleaved float lanes (lane j takes the i with i mod 16 = j, in
- *     index order, the tail included), each step one fused multiply-add (fmaf, one
- *     rounding), combined by the fixed tree l[j] += l[j+8], then +4, +2, +1 in float.
+ *     index order, the tail included), each product rounded to float and added to its lane
+ *     (no FMA), combined by the fixed tree l[j] += l[j+8], then +4, +2, +1 in float.
  *     The order is chosen so that SIMD versions (kernels/lmhead-*.c via
- *     tb_backend.lm_rows) give the same bits, and float FMAs keep the head bound by
+ *     tb_backend.lm_rows) give the same bits, and float lanes keep the head bound by
  *     memory, as in bitnet.cpp (which sums f16 products in float).  Until 2026-12 the
- *     lanes were double (every product rounded to float, then widened): twice the
- *     instructions per weight, which made the head compute-bound on one core.
+ *     lanes were double (every product widened): twice the instructions per weight, which
+ *     made the head compute-bound on one core.  Unfused on purpose: a portable fmaf is
+ *     a slow library call, and the reference must stay fast enough to run whole models.
  *   - BitLinear (SPEC §2): tb_quantize_act per token row, exact int32 dot products,
  *     tb_bitlinear_epilogue (divide by s first, then multiply by the tensor scale).
  *
@@ -348,15 +349,16 @@ void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float thet
 }
 
 /* Dot product of float vectors in 16 float lanes: lane j takes the i with i mod 16 == j,
- * in index order, each step one fused multiply-add (fmaf: e*x + l[j] rounded once), from
- * 0; lanes combined by the tree l[j] += l[j+8], then +4, +2, +1 (float adds).  The LM head
- * order (tb_ref_lm_rows); a SIMD version runs the lanes as vector FMAs in the same order. */
+ * in index order, each step l[j] + a[i] * b[i] with the product rounded to float first
+ * (no fused multiply-add: plain C11 never contracts), from 0; lanes combined by the tree
+ * l[j] += l[j+8], then +4, +2, +1.  The LM head order (tb_ref_lm_rows); a SIMD version
+ * runs the lanes as vector multiplies and adds in the same order. */
 static float dot_f32(const float *a, const float *b, int n) {
     float l[16] = {0};
     int i = 0;
     for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) l[j] = fmaf(a[i + j], b[i + j], l[j]);
-    for (; i < n; i++) l[i & 15] = fmaf(a[i], b[i], l[i & 15]);
+        for (int j = 0; j < 16; j++) l[j] += a[i + j] * b[i + j];
+    for (; i < n; i++) l[i & 15] += a[i] * b[i];
     for (int w = 8; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) l[j] += l[j + w];
     return l[0];
@@ -519,7 +521,7 @@ void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t str
     for (int i = 0; i < hd; i++) out[i] = 0.0f;
     for (int j = 0; j < n; j++) {
         const float a = score[j] * inv, *vj = v + (size_t)j * stride;
-        for (int i = 0; i < hd; i++) out[i] = fmaf(a, vj[i], out[i]);
+        for (int i = 0; i < hd; i++) out[i] += a * vj[i];
     }
 }
 
