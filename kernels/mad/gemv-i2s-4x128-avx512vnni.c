@@ -1,7 +1,8 @@
 /* gemv-i2s-4x128-avx512vnni.c: gemv_i2s_4x128__avx512vnni.  Layout i2s4x128 (see i2s4x128.h).
  * The AVX-512 variant with vpdpbusd: each code vector (u8) times the broadcast
  * activations (s8) goes straight into int32 lanes (non-saturating form).  One 64-byte
- * load covers two rows of a block (low 256 bits: row i, high: row i+1).
+ * load covers two rows of a block (low 256 bits: row i, high: row i+1).  Decode (n = 1):
+ * codes masked in place (code * 4^s) into four accumulators, rescaled after the sums.
  * Prefill (n >= 2): a register-blocked GEMM.  A tile's block is decoded once into 8 code
  * vectors and applied to TOK tokens (16 int32 accumulators: 2 per token), so decoding
  * costs 1/TOK of what it costs per token in the GEMV; groups of GROUP_TILES tiles (their
@@ -12,16 +13,26 @@
 #include "i2s4x128.h"
 #include "i2s4x128-x86.h"
 
-/* Two rows of one block: sub-blocks 0, 2 into *a, 1, 3 into *b (two dependency chains:
- * one chain of four vpdpbusd per block was latency-bound at ~25 GB/s per core; integer
- * sums are exact in any grouping). */
-static inline void rows2_block(__m512i *a, __m512i *b, const uint8_t *w, __m512i q0, __m512i q1, __m512i q2,
-                               __m512i q3, __m512i m3) {
+/* Decode (one token): two rows of one block, codes NOT shifted down: sub-block s is
+ * v & (3 << 2s), i.e. code * 4^s, multiplied into its own accumulator a[s] (4 independent
+ * chains); the caller divides a[s] by 4^s after the horizontal sums (exact: every
+ * product is a multiple of 4^s, and |a[3]| <= 64 * 2 * 128 * K stays far inside int32).
+ * That saves the three shifts per 64 bytes that made the GEMV compute-bound at ~28 GB/s
+ * per core. */
+static inline void rows2_block_scaled(__m512i a[4], const uint8_t *w, const __m512i q[4], const __m512i m[4]) {
     const __m512i v = _mm512_loadu_si512((const void *)w);
-    *a = _mm512_dpbusd_epi32(*a, _mm512_and_si512(v, m3), q0);
-    *b = _mm512_dpbusd_epi32(*b, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), q1);
-    *a = _mm512_dpbusd_epi32(*a, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), q2);
-    *b = _mm512_dpbusd_epi32(*b, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), q3);
+    for (int s = 0; s < 4; s++) a[s] = _mm512_dpbusd_epi32(a[s], _mm512_and_si512(v, m[s]), q[s]);
+}
+
+/* [row0..row3] of a tile from its two row-pair accumulator sets, sub-block s divided by 4^s */
+static inline __m128i tile_sums_scaled(const __m512i a01[4], const __m512i a23[4]) {
+    __m128i s = _mm_setzero_si128();
+    for (int k = 0; k < 4; k++) {
+        const __m128i h = hsum4(_mm512_castsi512_si256(a01[k]), _mm512_extracti64x4_epi64(a01[k], 1),
+                                _mm512_castsi512_si256(a23[k]), _mm512_extracti64x4_epi64(a23[k], 1));
+        s = _mm_add_epi32(s, _mm_srai_epi32(h, 2 * k)); /* exact: h is a multiple of 4^k */
+    }
+    return s;
 }
 
 enum { TOK = 8, GROUP_TILES = 16 }; /* tokens per register block; tiles per L2 group */
@@ -92,32 +103,23 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
         gemm(packed, nb, kp, qsum, qpad, n, rows, r0, r1, acc);
         return 0;
     }
-    const __m512i m3 = _mm512_set1_epi8(3);
-    /* tokens in chunks of TB_I2S4_TOKCHUNK: their activations stay in L1 while the
-     * chunk sweeps the weight tiles (prefill); n = 1 is one chunk */
-    for (int tc = 0; tc < n; tc += TB_I2S4_TOKCHUNK) {
-        const int te = tc + TB_I2S4_TOKCHUNK < n ? tc + TB_I2S4_TOKCHUNK : n;
-        for (int t0 = r0 / 4; t0 * 4 < r1; t0++) {
-            const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
-            for (int tok = tc; tok < te; tok++) {
-                const int8_t *qt = qpad + (size_t)tok * kp;
-                __m512i a01 = _mm512_setzero_si512(), a23 = a01, b01 = a01, b23 = a01;
-                for (int b = 0; b < nb; b++) {
-                    const int8_t *qb = qt + (size_t)b * 128;
-                    const uint8_t *w = tile + (size_t)b * 128;
-                    const __m512i q0 = bcast(qb), q1 = bcast(qb + 32), q2 = bcast(qb + 64), q3 = bcast(qb + 96);
-                    rows2_block(&a01, &b01, w, q0, q1, q2, q3, m3);
-                    rows2_block(&a23, &b23, w + 64, q0, q1, q2, q3, m3);
-                }
-                a01 = _mm512_add_epi32(a01, b01);
-                a23 = _mm512_add_epi32(a23, b23);
-                const __m128i s = hsum4(_mm512_castsi512_si256(a01), _mm512_extracti64x4_epi64(a01, 1),
-                                        _mm512_castsi512_si256(a23), _mm512_extracti64x4_epi64(a23, 1));
-                int32_t d[4];
-                _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(s, _mm_set1_epi32(qsum[tok])));
-                tb_i2s4_store(acc + (size_t)tok * rows, t0 * 4, r0, r1, d);
-            }
+    /* decode (n = 1): each tile's blocks against the token's broadcast activations */
+    const __m512i m[4] = {_mm512_set1_epi8(3), _mm512_set1_epi8(3 << 2), _mm512_set1_epi8(3 << 4),
+                          _mm512_set1_epi8((char)(3 << 6))};
+    for (int t0 = r0 / 4; t0 * 4 < r1; t0++) {
+        const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
+        __m512i a01[4], a23[4];
+        for (int k = 0; k < 4; k++) a01[k] = a23[k] = _mm512_setzero_si512();
+        for (int b = 0; b < nb; b++) {
+            const int8_t *qb = qpad + (size_t)b * 128;
+            const uint8_t *w = tile + (size_t)b * 128;
+            const __m512i q[4] = {bcast(qb), bcast(qb + 32), bcast(qb + 64), bcast(qb + 96)};
+            rows2_block_scaled(a01, w, q, m);
+            rows2_block_scaled(a23, w + 64, q, m);
         }
+        int32_t d[4];
+        _mm_storeu_si128((__m128i *)d, _mm_sub_epi32(tile_sums_scaled(a01, a23), _mm_set1_epi32(qsum[0])));
+        tb_i2s4_store(acc, t0 * 4, r0, r1, d);
     }
     return 0;
 }
