@@ -211,7 +211,7 @@ void tb_runner_free(tb_runner *r) {
  * C code), else plain C */
 void tb_runner_limit_isa(tb_runner *r, unsigned isa_mask) {
     const bool avx2 = (tb_cpu_features() & isa_mask & TB_ISA_AVX2) != 0;
-    r->be.lm_rows = avx2 ? tb_lm_rows_avx2 : NULL;
+    r->be.lm_rows = tb_lm_rows_best(tb_cpu_features() & isa_mask); /* AVX2 / NEON (lmhead.c) */
     r->be.attn_head = avx2 ? tb_attn_head_avx2 : NULL;
 }
 
