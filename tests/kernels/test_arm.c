@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "../tb_test.h"
 #include "arm/i2s4x128-neon.h"
@@ -29,6 +30,12 @@ TB_TEST(hwcap_detection) {
     char desc[128];
     tb_isa_describe(f, desc, sizeof desc);
     printf("AT_HWCAP 0x%lx AT_HWCAP2 0x%lx -> features: %s\n", hw, hw2, desc);
+#ifdef PR_SVE_GET_VL
+    if (f & TB_ISA_SVE) {
+        const int vl = prctl(PR_SVE_GET_VL);
+        printf("SVE vector length: %d bits\n", vl < 0 ? -1 : (vl & PR_SVE_VL_LEN_MASK) * 8);
+    }
+#endif
     TB_CHECK(((f & TB_ISA_NEON) != 0) == ((hw & (1ul << 1)) != 0));                         /* ASIMD */
     TB_CHECK(((f & TB_ISA_DOTPROD) != 0) == ((hw & (1ul << 1)) && (hw & (1ul << 20))));     /* ASIMDDP */
     TB_CHECK(((f & TB_ISA_SVE) != 0) == ((hw & (1ul << 1)) && (hw & (1ul << 22))));         /* SVE */

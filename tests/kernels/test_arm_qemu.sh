@@ -5,7 +5,9 @@
 #   2. under `qemu-aarch64 -cpu max`: prints the CPU features the emulator exposes
 #      (AT_HWCAP/AT_HWCAP2 and what ternbench makes of them) and which kernels run;
 #   3. `ternbench check --quick` on every ARM kernel (bit-exact, plus the checker's
-#      model-level test), and the same detection under -cpu cortex-a53 (no dotprod);
+#      model-level test) with 128-bit SVE vectors (as on Neoverse N2/V2, Graviton 4), the
+#      SVE kernel again with 512-bit vectors (as A64FX), and the detection under
+#      -cpu cortex-a53 (Armv8.0: no dotprod, no SVE);
 #   4. test_arm (detection, the 64/16 layout-bug kernel caught, NEON LM head bit-identical);
 #   5. the golden model (DATA/golden/tiny-bitnet-i2_s.gguf): logits of every ARM kernel
 #      byte-identical to the reference path's (also under qemu).
@@ -36,9 +38,10 @@ tb="$build/ternbench"
 file "$tb" 2>/dev/null | cut -d, -f1-2
 
 run() { "$qemu" -cpu "$cpu" -L "$sysroot" "$@"; }
-cpu=max
+cpu_main=max,sve-default-vector-length=16 # -cpu max with 128-bit SVE vectors
+cpu=$cpu_main
 
-step "CPU features under $(basename "$qemu") -cpu max ($("$qemu" --version | head -1))"
+step "CPU features under $(basename "$qemu") -cpu $cpu ($("$qemu" --version | head -1))"
 # AT_HWCAP / AT_HWCAP2 bit names: Linux arch/arm64/include/uapi/asm/hwcap.h
 hwcap_names=(fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm jscvt fcma lrcpc
     dcpop sha3 sm3 sm4 asimddp sha512 sve asimdfhm dit uscat ilrcpc flagm ssbs sb paca pacg)
@@ -55,30 +58,38 @@ auxv=$(LD_SHOW_AUXV=1 run "$tb" check --list 2>/dev/null | grep -E '^AT_HWCAP2?:
 hw=$(echo "$auxv" | awk '$1 == "AT_HWCAP:" {print $2}') hw2=$(echo "$auxv" | awk '$1 == "AT_HWCAP2:" {print $2}')
 echo "AT_HWCAP  0x${hw#0x}: $(decode "$hw" "${hwcap_names[@]}")"
 echo "AT_HWCAP2 0x${hw2#0x}: $(decode "$hw2" "${hwcap2_names[@]}")"
-echo "kernels (ternbench check --list under -cpu max):"
+echo "kernels (ternbench check --list under -cpu $cpu):"
 run "$tb" check --list | sed 's/^/  /'
 arm_kernels=$(run "$tb" check --list | awk -F'\t' '$1 ~ /__(neon|sve)/ && $5 == "runs here" {print $1}')
 n_arm=$(echo "$arm_kernels" | grep -c .)
 echo "ARM kernels that run here: $n_arm ($(echo $arm_kernels))"
-[ "$n_arm" -ge 1 ] || { echo "FAIL: no ARM kernel runs under -cpu max"; fail=1; }
+[ "$n_arm" -ge 1 ] || { echo "FAIL: no ARM kernel runs under -cpu $cpu"; fail=1; }
 
-step "detection on a smaller core: -cpu cortex-a53 (Armv8.0: NEON, no dotprod)"
+step "detection on a smaller core: -cpu cortex-a53 (Armv8.0: NEON, no dotprod, no SVE)"
 cpu=cortex-a53
 run "$tb" check --list | awk -F'\t' '$1 ~ /__(neon|sve)/ {print "  " $1 ": " $5}'
 run "$tb" check --list | grep -q $'gemv_i2s_4x128__neondot\t.*dotprod' ||
     { echo "FAIL: cortex-a53 should not run the dotprod kernel"; fail=1; }
-cpu=max
+cpu=$cpu_main
 
-step "ternbench check --quick, ARM kernels (-cpu max)"
-out=$(TB_NO_PIN=1 run "$tb" check --quick --kernel '*__neon*' 2>&1); rc=$?
-echo "$out"
-[ $rc -eq 0 ] || { echo "FAIL: check --quick exited $rc"; fail=1; }
+step "ternbench check --quick, ARM kernels (-cpu $cpu)"
+out=$(for k in $arm_kernels; do TB_NO_PIN=1 run "$tb" check --quick --kernel "$k" 2>&1 || echo "exit $?"; done)
+echo "$out" | grep -v '^check: [0-9]* kernels' | awk '!/^check: seed/ || !seen++'
+echo "$out" | grep -q '^exit ' && { echo "FAIL: check --quick failed"; fail=1; }
 [ "$(echo "$out" | grep -c '^PASS')" -eq "$n_arm" ] || { echo "FAIL: expected $n_arm PASS lines"; fail=1; }
+sve=$(echo "$arm_kernels" | grep '__sve')
+if [ -n "$sve" ]; then
+    cpu=max,sve-default-vector-length=64
+    step "ternbench check --quick, SVE kernels with 512-bit vectors (-cpu $cpu)"
+    for k in $sve; do TB_NO_PIN=1 run "$tb" check --quick --kernel "$k" | grep -E '^(PASS|FAIL)' ||
+        { echo "FAIL: $k at 512 bits"; fail=1; }; done
+    cpu=$cpu_main
+fi
 
-step "test_arm (detection, broken-layout kernel caught, NEON LM head) (-cpu max)"
+step "test_arm (detection, broken-layout kernel caught, NEON LM head) (-cpu $cpu)"
 TB_NO_PIN=1 run "$build/tests/kernels/test_arm" || { echo "FAIL: test_arm"; fail=1; }
 
-step "golden model: logits of every ARM kernel vs the reference path (-cpu max)"
+step "golden model: logits of every ARM kernel vs the reference path (-cpu $cpu)"
 model="$data/golden/tiny-bitnet-i2_s.gguf" toks="$data/golden/tiny-bitnet-i2_s.tokens.txt"
 if [ -z "$data" ] || [ ! -f "$model" ] || [ ! -f "$toks" ]; then
     echo "skipped: golden model not found under '$data' (the rest of this test still counts)"
