@@ -17,7 +17,8 @@
     X(bandwidth, "measure memory read bandwidth (STREAM-like)")                            \
     X(bench_e2e, "end-to-end decode/prefill speed of a kernel on a model")                 \
     X(sweep, "the main job: check, bench, bandwidth, e2e, ppl, results and plots")        \
-    X(paper, "reproduce the 2B4T report's latency/memory/energy table")
+    X(paper, "reproduce the 2B4T report's latency/memory/energy table")                    \
+    X(tune, "measure which exact kernel is fastest here, per thread count (for best)")
 
 #define TB_DECLARE_CMD(name, help) int tb_cmd_##name(int argc, char **argv);
 TB_CMDS(TB_DECLARE_CMD)
@@ -56,6 +57,10 @@ int tb_cli_isa_mask(const char *cmd, const char *name, unsigned *mask);
  * the scalar reference).  Returns 0, or the exit status after printing why: 2 for a
  * name that is not registered, 1 for a known kernel this CPU (or mask) cannot run. */
 int tb_cli_kernel(const char *cmd, const char *name, unsigned mask, const struct tb_kernel **k);
+/* The same for a run on `threads` threads (0 = all cores): 'best' takes the kernel
+ * `ternbench tune` measured fastest at that thread count on this machine, when cached
+ * (saying so on stderr), else the static priority. */
+int tb_cli_kernel_for(const char *cmd, const char *name, unsigned mask, int threads, const struct tb_kernel **k);
 /* The whole setup of logits and generate from *o: --isa-max, --kernel (as
  * tb_cli_kernel), then the model and, for a kernel, its runner with o->threads.
  * Returns 0, or the exit status after printing why (nothing left to free). */

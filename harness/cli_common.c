@@ -12,6 +12,7 @@
 #include "kernel.h"
 #include "model.h"
 #include "runner.h"
+#include "tune.h"
 
 int tb_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out) {
     char *end;
@@ -50,8 +51,21 @@ int tb_cli_isa_mask(const char *cmd, const char *name, unsigned *mask) {
 }
 
 int tb_cli_kernel(const char *cmd, const char *name, unsigned mask, const tb_kernel **k) {
+    return tb_cli_kernel_for(cmd, name, mask, 0, k);
+}
+
+int tb_cli_kernel_for(const char *cmd, const char *name, unsigned mask, int threads, const tb_kernel **k) {
     tb_err e = {{0}};
     *k = NULL;
+    if (!name || !*name || !strcmp(name, "best")) {
+        char why[1300];
+        const tb_kernel *tuned = tb_tune_best(mask, threads > 0 ? threads : tb_ncores(), why, sizeof why);
+        if (tuned) {
+            fprintf(stderr, "ternbench %s: --kernel best = %s, %s\n", cmd, tuned->name, why);
+            *k = tuned;
+            return 0;
+        }
+    }
     if (tb_kernel_resolve(name, mask, k, &e) == 0) return 0;
     fprintf(stderr, "ternbench %s: %s\n", cmd, e.msg); /* e.msg names the kernel */
     /* an unknown name is a usage error; a known kernel this CPU cannot run is a failure */
@@ -66,7 +80,7 @@ int tb_cli_open(const char *cmd, const tb_cli_model_opts *o, const tb_kernel **k
     *m = NULL;
     *runner = NULL;
     if (tb_cli_isa_mask(cmd, o->isa, &mask)) return 2;
-    const int rc = tb_cli_kernel(cmd, o->kernel, mask, k);
+    const int rc = tb_cli_kernel_for(cmd, o->kernel, mask, o->threads, k);
     if (rc) return rc;
     if (tb_model_load(o->model, m, &e) < 0) {
         fprintf(stderr, "ternbench %s: %s\n", cmd, e.msg);

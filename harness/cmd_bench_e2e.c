@@ -112,7 +112,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     unsigned mask;
     if (tb_cli_isa_mask("bench-e2e", isa_s, &mask)) return 2;
     const tb_kernel *k = NULL;
-    const int krc = tb_cli_kernel("bench-e2e", kname, mask, &k);
+    const int krc = tb_cli_kernel_for("bench-e2e", kname, mask, threads, &k);
     if (krc) return krc;
     tb_err e;
     char path[1200];

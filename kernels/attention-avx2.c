@@ -1,12 +1,12 @@
 /* attention-avx2.c: one attention head with AVX2 + FMA (tb_backend.attn_head; TB_ISA_AVX2).
  *
  * Computes what tb_ref_attn_head (reference/forward.c) computes, bit for bit:
- *   - scores: q.k_j in the reference's 16 float lanes (two ymm accumulators, one vfmadd
- *     per element, the reference tree in registers), four keys at a time for independent
- *     FMA chains, then times scale;
+ *   - scores: q.k_j in the reference's 16 float lanes (two ymm accumulators, vmulps then
+ *     vaddps per element, the reference tree in registers), four keys at a time for
+ *     independent chains, then times scale;
  *   - softmax: expf and the double sum in plain scalar C, the same calls in the same order;
- *   - the weighted sum of V: out[i] += a_j * v_j[i] with one vfmadd per element, positions
- *     in order, dimensions in blocks of 64 (eight ymm accumulators held across all j).
+ *   - the weighted sum of V: out[i] += a_j * v_j[i] (vmulps, vaddps), positions in order,
+ *     dimensions in blocks of 64 (eight ymm accumulators held across all j).
  * head_dim must be a multiple of 16 (2B4T: 128); otherwise the reference runs.
  */
 #include <immintrin.h>
@@ -30,14 +30,14 @@ static void dot_x4(const float *q, const float *k, size_t stride, int hd, float 
     __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
     for (int i = 0; i < hd; i += 16) {
         const __m256 x0 = _mm256_loadu_ps(q + i), x1 = _mm256_loadu_ps(q + i + 8);
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(k + i), x0, a0);
-        b0 = _mm256_fmadd_ps(_mm256_loadu_ps(k + i + 8), x1, b0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(k1 + i), x0, a1);
-        b1 = _mm256_fmadd_ps(_mm256_loadu_ps(k1 + i + 8), x1, b1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(k2 + i), x0, a2);
-        b2 = _mm256_fmadd_ps(_mm256_loadu_ps(k2 + i + 8), x1, b2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(k3 + i), x0, a3);
-        b3 = _mm256_fmadd_ps(_mm256_loadu_ps(k3 + i + 8), x1, b3);
+        a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(k + i), x0));
+        b0 = _mm256_add_ps(b0, _mm256_mul_ps(_mm256_loadu_ps(k + i + 8), x1));
+        a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(k1 + i), x0));
+        b1 = _mm256_add_ps(b1, _mm256_mul_ps(_mm256_loadu_ps(k1 + i + 8), x1));
+        a2 = _mm256_add_ps(a2, _mm256_mul_ps(_mm256_loadu_ps(k2 + i), x0));
+        b2 = _mm256_add_ps(b2, _mm256_mul_ps(_mm256_loadu_ps(k2 + i + 8), x1));
+        a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_loadu_ps(k3 + i), x0));
+        b3 = _mm256_add_ps(b3, _mm256_mul_ps(_mm256_loadu_ps(k3 + i + 8), x1));
     }
     s[0] = tree16(a0, b0);
     s[1] = tree16(a1, b1);
@@ -48,8 +48,8 @@ static void dot_x4(const float *q, const float *k, size_t stride, int hd, float 
 static float dot_x1(const float *q, const float *k, int hd) {
     __m256 a = _mm256_setzero_ps(), b = a;
     for (int i = 0; i < hd; i += 16) {
-        a = _mm256_fmadd_ps(_mm256_loadu_ps(k + i), _mm256_loadu_ps(q + i), a);
-        b = _mm256_fmadd_ps(_mm256_loadu_ps(k + i + 8), _mm256_loadu_ps(q + i + 8), b);
+        a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(k + i), _mm256_loadu_ps(q + i)));
+        b = _mm256_add_ps(b, _mm256_mul_ps(_mm256_loadu_ps(k + i + 8), _mm256_loadu_ps(q + i + 8)));
     }
     return tree16(a, b);
 }
@@ -61,14 +61,14 @@ static void wsum_64(const float *a, const float *v, size_t stride, int n, float 
     for (int j = 0; j < n; j++) {
         const __m256 w = _mm256_broadcast_ss(a + j);
         const float *vj = v + (size_t)j * stride;
-        o[0] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj), o[0]);
-        o[1] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 8), o[1]);
-        o[2] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 16), o[2]);
-        o[3] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 24), o[3]);
-        o[4] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 32), o[4]);
-        o[5] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 40), o[5]);
-        o[6] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 48), o[6]);
-        o[7] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 56), o[7]);
+        o[0] = _mm256_add_ps(o[0], _mm256_mul_ps(w, _mm256_loadu_ps(vj)));
+        o[1] = _mm256_add_ps(o[1], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 8)));
+        o[2] = _mm256_add_ps(o[2], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 16)));
+        o[3] = _mm256_add_ps(o[3], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 24)));
+        o[4] = _mm256_add_ps(o[4], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 32)));
+        o[5] = _mm256_add_ps(o[5], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 40)));
+        o[6] = _mm256_add_ps(o[6], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 48)));
+        o[7] = _mm256_add_ps(o[7], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 56)));
     }
     for (int r = 0; r < 8; r++) _mm256_storeu_ps(out + 8 * r, o[r]);
 }
@@ -79,8 +79,8 @@ static void wsum_16(const float *a, const float *v, size_t stride, int n, float 
     for (int j = 0; j < n; j++) {
         const __m256 w = _mm256_broadcast_ss(a + j);
         const float *vj = v + (size_t)j * stride;
-        o0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj), o0);
-        o1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 8), o1);
+        o0 = _mm256_add_ps(o0, _mm256_mul_ps(w, _mm256_loadu_ps(vj)));
+        o1 = _mm256_add_ps(o1, _mm256_mul_ps(w, _mm256_loadu_ps(vj + 8)));
     }
     _mm256_storeu_ps(out, o0);
     _mm256_storeu_ps(out + 8, o1);

@@ -24,7 +24,12 @@
 #define cpu_relax() ((void)0)
 #endif
 
-enum { SPIN_ITERS = 4000 };
+/* How long an idle worker spins before it sleeps.  Long enough to bridge the caller's
+ * serial work between two runs of a prefill (activation prep, RoPE: ~0.1 ms), whose
+ * futex wake-ups cost 10-50 us each in a VM; short enough that a pool idle between
+ * decode steps sleeps almost at once.  Checked against the clock every 256 pauses. */
+#define SPIN_SECONDS 200e-6
+enum { SPIN_ITERS = 4000 }; /* the caller's wait for the others */
 
 typedef struct worker {
     struct tb_pool *pool;
@@ -87,10 +92,10 @@ static void *worker_main(void *arg) {
     unsigned seen = 0;
     for (;;) {
         /* wait for a new generation (or stop) */
-        int spins = 0;
-        while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop) && spins < SPIN_ITERS) {
+        const double spin_end = tb_now() + SPIN_SECONDS;
+        for (int spins = 1; atomic_load(&p->gen) == seen && !atomic_load(&p->stop); spins++) {
             cpu_relax();
-            spins++;
+            if ((spins & 255) == 0 && tb_now() > spin_end) break;
         }
         if (atomic_load(&p->gen) == seen && !atomic_load(&p->stop)) {
             pthread_mutex_lock(&p->mu);

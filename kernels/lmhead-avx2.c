@@ -4,9 +4,9 @@
  *   - embedding values converted exactly to f32 (F16: vcvtph2ps; BF16: the 16 bits
  *     shifted into the high half; F32: as stored);
  *   - the 16 float lanes of the reference held in two ymm accumulators (lanes 0..7 and
- *     8..15); element i goes to lane i mod 16 with one vfmadd (the same single rounding
- *     as the reference's fmaf), in index order;
- *   - the hidden mod 16 tail added to its lanes with scalar fmaf (inlined vfmadd);
+ *     8..15); element i goes to lane i mod 16 as vmulps then vaddps (the reference's
+ *     rounded product, then add; never a fused multiply-add), in index order;
+ *   - the hidden mod 16 tail added to its lanes in scalar code (C11: not contracted);
  *   - the lanes combined by the reference tree (l[j] += l[j+8], then +4, +2, +1): with
  *     no tail this is done in registers (ymm halves, then xmm halves, then pairs).
  * Layout consumed: the model's embedding (vocab, hidden) row-major; x (n, hidden) f32;
@@ -64,7 +64,7 @@ ALWAYS_INLINE float finish(int type, __m256 a, __m256 b, const void *e, const fl
     float l[16]; /* (16) lanes */
     _mm256_storeu_ps(l, a);
     _mm256_storeu_ps(l + 8, b);
-    for (int i = i0; i < H; i++) l[i & 15] = fmaf(load1(type, e, (size_t)i), x[i], l[i & 15]);
+    for (int i = i0; i < H; i++) l[i & 15] += load1(type, e, (size_t)i) * x[i];
     for (int w = 8; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) l[j] += l[j + w];
     return l[0];
@@ -76,8 +76,8 @@ ALWAYS_INLINE void row_1(int type, const void *e, int H, const float *x, float *
     const int i0 = H & ~15;
     __m256 a = _mm256_setzero_ps(), b = a;
     for (int i = 0; i < i0; i += 16) {
-        a = _mm256_fmadd_ps(load8(type, e, (size_t)i), _mm256_loadu_ps(x + i), a);
-        b = _mm256_fmadd_ps(load8(type, e, (size_t)i + 8), _mm256_loadu_ps(x + i + 8), b);
+        a = _mm256_add_ps(a, _mm256_mul_ps(load8(type, e, (size_t)i), _mm256_loadu_ps(x + i)));
+        b = _mm256_add_ps(b, _mm256_mul_ps(load8(type, e, (size_t)i + 8), _mm256_loadu_ps(x + i + 8)));
     }
     out[0] = finish(type, a, b, e, x, i0, H);
 }
@@ -97,10 +97,10 @@ static void dot2_f32(const float *e, const float *p, const float *q, int H, floa
     __m256 pa = _mm256_setzero_ps(), pb = pa, qa = pa, qb = pa;
     for (int i = 0; i < i0; i += 16) {
         const __m256 e0 = _mm256_loadu_ps(e + i), e1 = _mm256_loadu_ps(e + i + 8);
-        pa = _mm256_fmadd_ps(e0, _mm256_loadu_ps(p + i), pa);
-        pb = _mm256_fmadd_ps(e1, _mm256_loadu_ps(p + i + 8), pb);
-        qa = _mm256_fmadd_ps(e0, _mm256_loadu_ps(q + i), qa);
-        qb = _mm256_fmadd_ps(e1, _mm256_loadu_ps(q + i + 8), qb);
+        pa = _mm256_add_ps(pa, _mm256_mul_ps(e0, _mm256_loadu_ps(p + i)));
+        pb = _mm256_add_ps(pb, _mm256_mul_ps(e1, _mm256_loadu_ps(p + i + 8)));
+        qa = _mm256_add_ps(qa, _mm256_mul_ps(e0, _mm256_loadu_ps(q + i)));
+        qb = _mm256_add_ps(qb, _mm256_mul_ps(e1, _mm256_loadu_ps(q + i + 8)));
     }
     *rp = finish(TB_F32, pa, pb, e, p, i0, H);
     *rq = finish(TB_F32, qa, qb, e, q, i0, H);

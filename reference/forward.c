@@ -11,27 +11,29 @@
  * Precision choices (all deterministic, documented once here):
  *   - activations, residual stream, Q/K/V and the KV cache are f32.  bitnet.cpp keeps
  *     K and V in f16; we keep f32 (the reference should be the more exact of the two).
- *   - RMSNorm: sum of squares accumulated in double in index order; the scale
- *     1/sqrt(mean + eps) computed in double, rounded to float; y = (x * scale) * w in float.
+ *   - RMSNorm: sum of squares in double, in 8 lanes (i mod 8) combined by a fixed tree
+ *     (so SIMD versions give the same bits); the scale 1/sqrt(mean + eps) computed in
+ *     double, rounded to float; y = (x * scale) * w in float.
  *   - FFN (cfg.ffn_act): RELU2 (2B4T) m = (r * r) * u in float, r = max(g, 0);
  *     SILU (arch "bitnet") m = s * u in float, s = g / (1 + exp(-g)) in double (C library
  *     exp) rounded to float.
  *   - RoPE: angle = pos * theta^(-2i/head_dim), cos/sin and the rotation in double,
  *     result rounded to float.
- *   - attention (tb_ref_attn_head): q.k in the LM head's 16 float FMA lanes, times
+ *   - attention (tb_ref_attn_head): q.k in the LM head's 16 float lanes, times
  *     1/sqrt(head_dim) in float; expf(s - max); the softmax denominator summed in
- *     double in position order; the weighted sum of V in float, one fmaf per position
- *     and dimension in position order.  Until 2026-12 all of it was double: SIMD
+ *     double in position order; the weighted sum of V in float (product rounded, then
+ *     added), position by position.  Until 2026-12 all of it was double: SIMD
  *     versions (tb_backend.attn_head) now give the same bits, at a tenth of the time.
  *   - LM head (tied embedding, F16/BF16/F32 rows converted exactly to f32): each logit is
  *     a dot product in 16 interleaved float lanes (lane j takes the i with i mod 16 = j, in
- *     index order, the tail included), each step one fused multiply-add (fmaf, one
- *     rounding), combined by the fixed tree l[j] += l[j+8], then +4, +2, +1 in float.
+ *     index order, the tail included), each product rounded to float and added to its lane
+ *     (no FMA), combined by the fixed tree l[j] += l[j+8], then +4, +2, +1 in float.
  *     The order is chosen so that SIMD versions (kernels/lmhead-*.c via
- *     tb_backend.lm_rows) give the same bits, and float FMAs keep the head bound by
+ *     tb_backend.lm_rows) give the same bits, and float lanes keep the head bound by
  *     memory, as in bitnet.cpp (which sums f16 products in float).  Until 2026-12 the
- *     lanes were double (every product rounded to float, then widened): twice the
- *     instructions per weight, which made the head compute-bound on one core.
+ *     lanes were double (every product widened): twice the instructions per weight, which
+ *     made the head compute-bound on one core.  Unfused on purpose: a portable fmaf is
+ *     a slow library call, and the reference must stay fast enough to run whole models.
  *   - BitLinear (SPEC §2): tb_quantize_act per token row, exact int32 dot products,
  *     tb_bitlinear_epilogue (divide by s first, then multiply by the tensor scale).
  *
@@ -96,6 +98,7 @@ struct tb_state {
 
 
     float *f16;    /* (65536) exact f16 -> f32 table, when the embedding is F16 */
+    double *rope;  /* (max_batch, head_dim) cos, sin of every RoPE pair at the batch's positions */
 
     /* KV cache */
     float *key_cache;   /* (layers, max_ctx, kv_dim) */
@@ -157,6 +160,7 @@ void tb_state_free(tb_state *st) {
     float *fbufs[] = {st->x, st->xb, st->q, st->k, st->v, st->att, st->gate, st->up, st->proj,
                       st->qs, st->f16, st->key_cache, st->value_cache};
     for (size_t i = 0; i < sizeof fbufs / sizeof fbufs[0]; i++) tb_free(fbufs[i]);
+    tb_free(st->rope);
     tb_free(st->qa);
     tb_free(st->acc);
     tb_free(st->wrow);
@@ -200,6 +204,7 @@ int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, 
     ALLOC(st->qs, B);
     ALLOC(st->acc, B * (size_t)st->max_out);
     ALLOC(st->wrow, (size_t)st->max_in);
+    ALLOC(st->rope, B * (size_t)c->head_dim);
     ALLOC(st->key_cache, kvc);
     ALLOC(st->value_cache, kvc);
     if (m->embd_type == TB_F16) ALLOC(st->f16, 65536);
@@ -276,19 +281,62 @@ static void trace_rows(tb_state *st, const char *name, int layer, int pos0, cons
  * the blocks
  * ========================================================================== */
 
-/* y = x / sqrt(mean(x^2) + eps) * w */
+/* y = x / sqrt(mean(x^2) + eps) * w; the sum of squares in 8 double lanes (forward.h) */
 void tb_ref_rmsnorm(float *y, const float *x, const float *w, int n, float eps) {
-    double ss = 0.0;
-    for (int i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
-    const float scale = (float)(1.0 / sqrt(ss / n + (double)eps));
+    double l[8] = {0};
+    for (int i = 0; i < n; i++) l[i & 7] += (double)x[i] * (double)x[i];
+    for (int s = 4; s >= 1; s /= 2)
+        for (int j = 0; j < s; j++) l[j] += l[j + s];
+    const float scale = (float)(1.0 / sqrt(l[0] / n + (double)eps));
     for (int i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
 }
 
+static void ref_epilogue(const int32_t *acc, int n, float s, float w_scale, float *y) {
+    for (int r = 0; r < n; r++) y[r] = tb_bitlinear_epilogue(acc[r], s, w_scale);
+}
+
+static void ref_relu2_mul(float *g, const float *u, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const float r = g[i] > 0.0f ? g[i] : 0.0f;
+        g[i] = (r * r) * u[i];
+    }
+}
+
+static void ref_add(float *x, const float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+const tb_rowops *tb_ref_rowops(void) {
+    static const tb_rowops ref = {tb_ref_rmsnorm, tb_quantize_act, ref_epilogue, ref_relu2_mul, ref_add};
+    return &ref;
+}
+
 /* RoPE, NEOX / rotate-half pairing: within each head, dims i and i + head_dim/2
- * rotate together by angle pos * theta^(-2i/head_dim). */
+ * rotate together by angle pos * theta^(-2i/head_dim).  cs (head_dim) holds
+ * cos, sin of each pair's angle (rope_angles); the rotation is in double. */
+static void rope_angles(double *cs, int head_dim, int pos, float theta) {
+    for (int i = 0; i < head_dim / 2; i++) {
+        const double angle = (double)pos * pow((double)theta, -2.0 * i / (double)head_dim);
+        cs[2 * i] = cos(angle);
+        cs[2 * i + 1] = sin(angle);
+    }
+}
+
+static void rope_apply(float *vec, int n_heads, int head_dim, const double *cs) {
+    const int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *p = vec + (size_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            const double c = cs[2 * i], s = cs[2 * i + 1], x0 = p[i], x1 = p[i + half];
+            p[i] = (float)(x0 * c - x1 * s);
+            p[i + half] = (float)(x0 * s + x1 * c);
+        }
+    }
+}
+
 void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float theta) {
     const int half = head_dim / 2;
-    for (int i = 0; i < half; i++) {
+    for (int i = 0; i < half; i++) { /* the arithmetic of rope_angles + rope_apply, pair by pair */
         const double angle = (double)pos * pow((double)theta, -2.0 * i / (double)head_dim);
         const double c = cos(angle), s = sin(angle);
         for (int h = 0; h < n_heads; h++) {
@@ -301,15 +349,16 @@ void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float thet
 }
 
 /* Dot product of float vectors in 16 float lanes: lane j takes the i with i mod 16 == j,
- * in index order, each step one fused multiply-add (fmaf: e*x + l[j] rounded once), from
- * 0; lanes combined by the tree l[j] += l[j+8], then +4, +2, +1 (float adds).  The LM head
- * order (tb_ref_lm_rows); a SIMD version runs the lanes as vector FMAs in the same order. */
+ * in index order, each step l[j] + a[i] * b[i] with the product rounded to float first
+ * (no fused multiply-add: plain C11 never contracts), from 0; lanes combined by the tree
+ * l[j] += l[j+8], then +4, +2, +1.  The LM head order (tb_ref_lm_rows); a SIMD version
+ * runs the lanes as vector multiplies and adds in the same order. */
 static float dot_f32(const float *a, const float *b, int n) {
     float l[16] = {0};
     int i = 0;
     for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) l[j] = fmaf(a[i + j], b[i + j], l[j]);
-    for (; i < n; i++) l[i & 15] = fmaf(a[i], b[i], l[i & 15]);
+        for (int j = 0; j < 16; j++) l[j] += a[i + j] * b[i + j];
+    for (; i < n; i++) l[i & 15] += a[i] * b[i];
     for (int w = 8; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) l[j] += l[j + w];
     return l[0];
@@ -356,6 +405,7 @@ typedef enum { ROW_NORM_QUANT, ROW_EPILOGUE, ROW_ADD, ROW_FFN_ACT } row_kind;
 
 typedef struct row_op {
     tb_state *st;
+    const tb_rowops *ro; /* the backend's row operations, or the reference's */
     row_kind kind;
     int n, cols;        /* token rows; elements per row */
     const float *in;    /* NORM_QUANT: input rows; ADD: rows added to st->x; FFN_ACT: up */
@@ -369,19 +419,15 @@ static void norm_quant_rows(const row_op *o, int t0, int t1) {
     tb_state *st = o->st;
     const size_t C = (size_t)o->cols;
     for (int t = t0; t < t1; t++) {
-        tb_ref_rmsnorm(st->xb + t * C, o->in + t * C, o->w, o->cols, st->m->cfg.norm_eps);
-        st->qs[t] = tb_quantize_act(st->xb + t * C, o->cols, st->qa + t * C);
+        o->ro->rmsnorm(st->xb + t * C, o->in + t * C, o->w, o->cols, st->m->cfg.norm_eps);
+        st->qs[t] = o->ro->quantize(st->xb + t * C, o->cols, st->qa + t * C);
     }
 }
 
 static void epilogue_rows(const row_op *o, int t0, int t1) {
     const tb_state *st = o->st;
-    for (int t = t0; t < t1; t++) {
-        const int32_t *acc = st->acc + (size_t)t * o->cols;
-        float *y = o->out + (size_t)t * o->cols;
-        const float qs = st->qs[t], ws = o->scale;
-        for (int r = 0; r < o->cols; r++) y[r] = tb_bitlinear_epilogue(acc[r], qs, ws);
-    }
+    for (int t = t0; t < t1; t++)
+        o->ro->epilogue(st->acc + (size_t)t * o->cols, o->cols, st->qs[t], o->scale, o->out + (size_t)t * o->cols);
 }
 
 static void ffn_act_rows(const row_op *o, int t0, int t1) {
@@ -396,10 +442,7 @@ static void ffn_act_rows(const row_op *o, int t0, int t1) {
         }
     } else {
         /* 2B4T: squared ReLU on the gate branch only: m = relu(g)^2 * u, kept in f32 */
-        for (size_t i = a; i < b; i++) {
-            const float g = gate[i] > 0.0f ? gate[i] : 0.0f;
-            gate[i] = (g * g) * up[i];
-        }
+        o->ro->relu2_mul(gate + a, up + a, b - a);
     }
 }
 
@@ -409,8 +452,8 @@ static void row_op_run(const row_op *o, int t0, int t1) {
     case ROW_EPILOGUE: epilogue_rows(o, t0, t1); break;
     case ROW_FFN_ACT: ffn_act_rows(o, t0, t1); break;
     case ROW_ADD: {
-        float *x = o->st->x;
-        for (size_t i = (size_t)t0 * o->cols; i < (size_t)t1 * o->cols; i++) x[i] += o->in[i];
+        const size_t a = (size_t)t0 * o->cols;
+        o->ro->add(o->st->x + a, o->in + a, (size_t)(t1 - t0) * o->cols);
         break;
     }
     }
@@ -422,9 +465,10 @@ static void row_op_part(void *arg, int tid, int nth) {
     if (t0 < t1) row_op_run(o, t0, t1);
 }
 
-static void rows_do(const tb_backend *be, const row_op *o) {
+static void rows_do(const tb_backend *be, row_op *o) {
+    o->ro = be && be->rowops ? be->rowops : tb_ref_rowops();
     if (o->n >= 2 && be && be->parallel)
-        be->parallel(be->ctx, row_op_part, (void *)o);
+        be->parallel(be->ctx, row_op_part, o);
     else
         row_op_run(o, 0, o->n);
 }
@@ -432,13 +476,13 @@ static void rows_do(const tb_backend *be, const row_op *o) {
 /* st->xb = rmsnorm(in) and st->qa/qs = its quantization, for n rows of cols.  One call
  * per distinct BitLinear input: (q,k,v) share one, (gate,up) share one. */
 static void norm_quant(tb_state *st, const tb_backend *be, const float *in, const float *w, int n, int cols) {
-    const row_op o = {.st = st, .kind = ROW_NORM_QUANT, .n = n, .cols = cols, .in = in, .w = w};
+    row_op o = {.st = st, .kind = ROW_NORM_QUANT, .n = n, .cols = cols, .in = in, .w = w};
     rows_do(be, &o);
 }
 
 /* st->x += add for n rows */
 static void residual_add(tb_state *st, const tb_backend *be, const float *add, int n) {
-    const row_op o = {.st = st, .kind = ROW_ADD, .n = n, .cols = st->m->cfg.hidden, .in = add};
+    row_op o = {.st = st, .kind = ROW_ADD, .n = n, .cols = st->m->cfg.hidden, .in = add};
     rows_do(be, &o);
 }
 
@@ -455,7 +499,7 @@ static int bitlinear(tb_state *st, const tb_backend *be, int layer, int which, i
         tb_matmul_ref(w, st->qa, n, st->acc, st->wrow);
     }
     lap(st, TB_PROF_TERNARY);
-    const row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .cols = w->rows, .out = out, .scale = w->scale};
+    row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .cols = w->rows, .out = out, .scale = w->scale};
     rows_do(be, &o);
     lap(st, TB_PROF_NORM_QUANT);
     return 0;
@@ -477,7 +521,7 @@ void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t str
     for (int i = 0; i < hd; i++) out[i] = 0.0f;
     for (int j = 0; j < n; j++) {
         const float a = score[j] * inv, *vj = v + (size_t)j * stride;
-        for (int i = 0; i < hd; i++) out[i] = fmaf(a, vj[i], out[i]);
+        for (int i = 0; i < hd; i++) out[i] += a * vj[i];
     }
 }
 
@@ -510,7 +554,12 @@ static void attention_part(void *arg, int tid, int nth) {
     attn_job *j = arg;
     const tb_state *st = j->st;
     const tb_config *c = &st->m->cfg;
-    const int units = j->n * c->heads, u0 = (int)((int64_t)units * tid / nth), u1 = (int)((int64_t)units * (tid + 1) / nth);
+    /* a batch: tokens dealt round-robin (causal work grows with the position, so
+     * contiguous blocks of tokens would leave one thread with most of it); fewer tokens
+     * than threads: contiguous blocks of (token, head) units */
+    const bool deal = j->n >= nth;
+    const int units = j->n * c->heads;
+    const int u0 = deal ? 0 : (int)((int64_t)units * tid / nth), u1 = deal ? units : (int)((int64_t)units * (tid + 1) / nth);
     if (u0 >= u1) return;
     float *score = malloc(sizeof(float) * (size_t)(j->pos0 + j->n)); /* (positions) */
     if (!score) {
@@ -519,6 +568,7 @@ static void attention_part(void *arg, int tid, int nth) {
     }
     for (int u = u0; u < u1; u++) {
         const int t = u / c->heads, h = u % c->heads;
+        if (deal && t % nth != tid) continue;
         const size_t off = (size_t)t * st->q_dim + (size_t)h * c->head_dim;
         attention_head(st, j->be, j->layer, h, j->pos0 + t, st->q + off, st->att + off, score);
     }
@@ -543,8 +593,9 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
     for (int t = 0; t < n; t++) {
         const int pos = pos0 + t;
         float *kt = st->k + (size_t)t * st->kv_dim, *vt = st->v + (size_t)t * st->kv_dim;
-        tb_ref_rope_neox(st->q + (size_t)t * st->q_dim, c->heads, c->head_dim, pos, c->rope_theta);
-        tb_ref_rope_neox(kt, c->kv_heads, c->head_dim, pos, c->rope_theta);
+        const double *cs = st->rope + (size_t)t * c->head_dim; /* this position's angles */
+        rope_apply(st->q + (size_t)t * st->q_dim, c->heads, c->head_dim, cs);
+        rope_apply(kt, c->kv_heads, c->head_dim, cs);
         const size_t at = ((size_t)l * st->max_ctx + (size_t)pos) * st->kv_dim;
         memcpy(st->key_cache + at, kt, sizeof(float) * (size_t)st->kv_dim);
         memcpy(st->value_cache + at, vt, sizeof(float) * (size_t)st->kv_dim);
@@ -585,7 +636,7 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     lap(st, TB_PROF_NORM_QUANT);
     if (bitlinear(st, be, l, TB_LIN_GATE, n, st->gate, e) || bitlinear(st, be, l, TB_LIN_UP, n, st->up, e)) return -1;
 
-    const row_op act = {.st = st, .kind = ROW_FFN_ACT, .n = n, .cols = F, .in = st->up, .out = st->gate};
+    row_op act = {.st = st, .kind = ROW_FFN_ACT, .n = n, .cols = F, .in = st->up, .out = st->gate};
     rows_do(be, &act); /* gate = act(gate) * up, per cfg.ffn_act */
     trace_rows(st, "ffn_mid", l, pos0, st->gate, n, F);
 
@@ -647,7 +698,8 @@ static int lm_head(tb_state *st, const tb_backend *be, int n, int n_out, int pos
     const tb_model *m = st->m;
     const int H = m->cfg.hidden, V = m->cfg.vocab, t0 = n - n_out;
     for (int t = t0; t < n; t++)
-        tb_ref_rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, m->output_norm, H, m->cfg.norm_eps);
+        (be && be->rowops ? be->rowops : tb_ref_rowops())
+            ->rmsnorm(st->xb + (size_t)t * H, st->x + (size_t)t * H, m->output_norm, H, m->cfg.norm_eps);
     if (st->emulate_f16) round_f16_all(st->xb + (size_t)t0 * H, (size_t)n_out * H); /* ggml: f16 head input */
     lap(st, TB_PROF_NORM_QUANT);
     lm_job job = {.st = st, .be = be, .n = n, .n_out = n_out, .logits = logits};
@@ -703,6 +755,8 @@ int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n,
     /* the cache past pos0 is about to be overwritten: forget it first, so a failure
      * part-way leaves a consistent (shorter) cache */
     st->n_past = pos0;
+    for (int t = 0; t < n; t++) /* RoPE angles once per position, not once per layer */
+        rope_angles(st->rope + (size_t)t * c->head_dim, c->head_dim, pos0 + t, c->rope_theta);
     if (st->prof) {
         st->prof->calls++;
         st->prof->tokens += n;

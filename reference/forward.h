@@ -15,6 +15,24 @@
 extern "C" {
 #endif
 
+/* The per-token row operations of the forward pass.  tb_ref_rowops() is the reference
+ * (plain C); a backend may supply SIMD versions (tb_backend.rowops) that must give the
+ * same bits for every input (kernels/rowops-*.c, tests/kernels/test_rowops.c). */
+typedef struct tb_rowops {
+    /* y = rmsnorm(x) * w, exactly as tb_ref_rmsnorm (y may alias x) */
+    void (*rmsnorm)(float *y, const float *x, const float *w, int n, float eps);
+    /* q = int8 quantization of x, returns the scale, exactly as tb_quantize_act */
+    float (*quantize)(const float *x, int n, int8_t *q);
+    /* y[r] = tb_bitlinear_epilogue(acc[r], s, w_scale) for r < n */
+    void (*epilogue)(const int32_t *acc, int n, float s, float w_scale, float *y);
+    /* g[i] = (r * r) * u[i], r = g[i] > 0 ? g[i] : 0 (2B4T's squared-ReLU gate, in place) */
+    void (*relu2_mul)(float *g, const float *u, size_t n);
+    /* x[i] += y[i] */
+    void (*add)(float *x, const float *y, size_t n);
+} tb_rowops;
+
+const tb_rowops *tb_ref_rowops(void);
+
 typedef struct tb_backend {
     const char *name;
     void *ctx;
@@ -36,6 +54,8 @@ typedef struct tb_backend {
      * tb_ref_attn_head (called concurrently from tb_forward's parallel split). */
     void (*attn_head)(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
                       float *out, float *score);
+    /* Optional (NULL = tb_ref_rowops()): SIMD versions of the row operations, same bits. */
+    const tb_rowops *rowops;
     /* Optional (NULL = none): seconds the calling thread has spent so far waiting for the
      * backend's other threads (load imbalance, wake-up and hand-off), cumulative.  The
      * time breakdown (tb_profile) reports it as "sync" instead of in the phase it ran in. */
@@ -96,22 +116,26 @@ int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n,
 
 /* The reference's own blocks, exposed for tests and tools (reference/forward.c documents
  * their precision).  y may alias x. */
-void tb_ref_rmsnorm(float *y, const float *x, const float *w, int n, float eps); /* x/sqrt(mean(x^2)+eps)*w */
+/* y = x / sqrt(mean(x^2) + eps) * w.  The order: x[i]^2 (exact in double) summed in 8
+ * double lanes (lane j takes the i with i mod 8 == j, in index order), lanes combined
+ * l[j] += l[j+4], then +2, +1; scale = (float)(1 / sqrt(sum / n + eps)) in double;
+ * y[i] = (x[i] * scale) * w[i] in float. */
+void tb_ref_rmsnorm(float *y, const float *x, const float *w, int n, float eps);
 /* In place on vec (n_heads, head_dim): NEOX pairs (i, i + head_dim/2) rotate by pos * theta^(-2i/head_dim). */
 void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float theta);
 /* The reference LM head (plain C; what tb_backend.lm_rows must match bit for bit), same
  * contract as lm_rows: out[t*ldo + (v - v0)] = sum_i e[v][i] * x[t][i] for t < n and
  * v0 <= v < v1, e = m's embedding converted exactly to f32.  The order (forward.c): 16
  * float lanes (lane j takes the i with i mod 16 == j, in index order), each step
- * l[j] = fmaf(e[i], x[i], l[j]) from 0; lanes combined l[j] += l[j+8], then +4, +2, +1,
- * in float.  Returns 0, or -1 when out of memory. */
+ * l[j] = l[j] + (float)(e[i] * x[i]) from 0 (not fused); lanes combined l[j] += l[j+8],
+ * then +4, +2, +1, in float.  Returns 0, or -1 when out of memory. */
 int tb_ref_lm_rows(const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo);
 /* The reference attention for one query head (what tb_backend.attn_head must match bit
  * for bit): q (hd); keys k + j*stride and values v + j*stride (hd each) for j < n;
  * out (hd) = softmax_j(scale * q.k_j) . v_j; score: scratch of n floats.  The order
  * (forward.c): s_j = dot(q, k_j) * scale with dot in the LM head's 16 float FMA lanes;
  * p_j = expf(s_j - max s); sum of p_j in double, in j order; a_j = p_j * (float)(1/sum);
- * out[i] = fmaf(a_j, v_j[i], out[i]) for j = 0..n-1 from 0. */
+ * out[i] = out[i] + a_j * v_j[i] (product rounded, not fused) for j = 0..n-1 from 0. */
 void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
                       float *out, float *score);
 

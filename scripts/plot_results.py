@@ -192,6 +192,36 @@ def plot_ppl(d, out):
     plt.close(fig)
 
 
+PARTS = ["ternary", "lm_head", "attention", "norm_quant", "rope", "sync", "other"]
+
+
+def breakdown_table(e2e):
+    """Where the time of one decode step / one prefill batch goes, per e2e row."""
+    rows = [r for r in e2e if isinstance(r.get("breakdown"), dict)]
+    if not rows:
+        return []
+    L = ["### Where the time goes", "",
+         "Milliseconds per decode step or per prefill batch, and the share of it; rates: GB/s of weights "
+         "(ternary, LM head) or of KV cache (attention) in decode, GOPS of the ternary GEMM in prefill.  "
+         "sync = the calling thread waiting for the others.", "",
+         "| kernel | threads | phase | total ms | " + " | ".join(PARTS) + " |",
+         "|---|---|---|---|" + "---|" * len(PARTS)]
+    for r in rows:
+        for phase in ("decode", "prefill"):
+            b = r["breakdown"].get(phase)
+            if not b or not num(b.get("ms_total")):
+                continue
+            cells = []
+            for p in PARTS:
+                c = b.get(p) or {}
+                cell = "%.2f (%.0f%%)" % (c.get("ms", 0), 100 * (c.get("share") or 0))
+                if num(c.get("rate")):
+                    cell += " %.1f %s" % (c["rate"], c.get("rate_unit", ""))
+                cells.append(cell)
+            L.append("| %s | %d | %s | %.2f | %s |" % (r["kernel"], r["threads"], phase, b["ms_total"], " | ".join(cells)))
+    return L + [""]
+
+
 def summary(d, out):
     L = ["# ternbench run summary", "", subtitle(d), ""]
     bw = d.get("bandwidth", [])
@@ -224,6 +254,7 @@ def summary(d, out):
             else:
                 L.append("| %s | %s | failed: %s | | | | | | |" % (r.get("kernel"), r.get("threads"), r.get("why")))
         L.append("")
+        L += breakdown_table(e2e)
     if d.get("ppl"):
         L += ["## Perplexity", "", "| kernel | ppl | +- | KL | top-1 | tokens | note |", "|---|---|---|---|---|---|---|"]
         L += ["| " + " | ".join(r) + " |" for r in ppl_rows(d)]

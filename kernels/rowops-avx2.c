@@ -1,0 +1,112 @@
+/* rowops-avx2.c: the forward pass's per-token row operations with AVX2 + FMA
+ * (tb_backend.rowops; TB_ISA_AVX2).  Each gives the bits of the reference
+ * (tb_ref_rowops, reference/forward.c), for every input:
+ *   - rmsnorm: the 8 double lanes of the sum of squares in two ymm (lanes 0..3, 4..7);
+ *     x*x is exact in double, so a fused multiply-add rounds exactly as the reference's
+ *     multiply then add; the tail goes to its lane in scalar code; the same tree;
+ *   - quantize: max |x| (exact in any order; maxps drops NaN as the reference's compare
+ *     does), then min(127, v) / max(-128, v) with the operand order that keeps NaN like
+ *     the reference's compares, the same 1.5 * 2^23 rounding, NaN -> 0, packed to int8;
+ *   - epilogue: cvtdq2ps, divps, mulps: the same IEEE operations as the C expression;
+ *   - relu2_mul: max(g, 0) as the reference's compare (NaN -> 0), (r * r) * u;
+ *   - add: addps.
+ */
+#include <immintrin.h>
+
+#include "bitlinear.h"
+#include "rowops.h"
+
+static void rmsnorm(float *y, const float *x, const float *w, int n, float eps) {
+    __m256d a = _mm256_setzero_pd(), b = a;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+        a = _mm256_fmadd_pd(lo, lo, a);
+        b = _mm256_fmadd_pd(hi, hi, b);
+    }
+    double l[8];
+    _mm256_storeu_pd(l, a);
+    _mm256_storeu_pd(l + 4, b);
+    for (; i < n; i++) l[i & 7] += (double)x[i] * (double)x[i];
+    for (int s = 4; s >= 1; s /= 2)
+        for (int j = 0; j < s; j++) l[j] += l[j + s];
+    const float scale = (float)(1.0 / sqrt(l[0] / n + (double)eps));
+    const __m256 sc = _mm256_set1_ps(scale);
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), sc), _mm256_loadu_ps(w + i)));
+    for (; i < n; i++) y[i] = (x[i] * scale) * w[i];
+}
+
+/* 8 floats -> 8 int8 (already integral, in [-128, 127], NaN replaced) */
+static inline void store8(int8_t *q, __m256 v) {
+    const __m256i i32 = _mm256_cvttps_epi32(v);
+    const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+    _mm_storel_epi64((__m128i *)q, _mm_packs_epi16(i16, i16));
+}
+
+static float quantize(const float *x, int n, int8_t *q) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 m8 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) m8 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), absmask), m8);
+    float lanes[8], mxf = 0.0f;
+    _mm256_storeu_ps(lanes, m8);
+    for (int j = 0; j < 8; j++) mxf = lanes[j] > mxf ? lanes[j] : mxf;
+    for (; i < n; i++) {
+        const float a = fabsf(x[i]);
+        mxf = a > mxf ? a : mxf;
+    }
+    double mx = mxf;
+    if (mx < 1e-5) mx = 1e-5;
+    const float s = (float)(127.0 / mx);
+    const __m256 vs = _mm256_set1_ps(s), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-128.0f);
+    const __m256 magic = _mm256_set1_ps(0x1.8p23f);
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vs);
+        v = _mm256_max_ps(lo, _mm256_min_ps(hi, v)); /* NaN passes through, as in the reference */
+        v = _mm256_sub_ps(_mm256_add_ps(v, magic), magic);
+        v = _mm256_andnot_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), v); /* NaN -> 0 */
+        store8(q + i, v);
+    }
+    for (; i < n; i++) { /* the reference's scalar steps */
+        float v = x[i] * s;
+        v = v > 127.0f ? 127.0f : v;
+        v = v < -128.0f ? -128.0f : v;
+        v = (v + 0x1.8p23f) - 0x1.8p23f;
+        if (v != v) v = 0.0f;
+        q[i] = (int8_t)v;
+    }
+    return s;
+}
+
+static void epilogue(const int32_t *acc, int n, float s, float w_scale, float *y) {
+    const __m256 vs = _mm256_set1_ps(s), ws = _mm256_set1_ps(w_scale);
+    int r = 0;
+    for (; r + 8 <= n; r += 8) {
+        const __m256 d = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + r)));
+        _mm256_storeu_ps(y + r, _mm256_mul_ps(_mm256_div_ps(d, vs), ws));
+    }
+    for (; r < n; r++) y[r] = tb_bitlinear_epilogue(acc[r], s, w_scale);
+}
+
+static void relu2_mul(float *g, const float *u, size_t n) {
+    const __m256 zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 r = _mm256_max_ps(_mm256_loadu_ps(g + i), zero); /* g > 0 ? g : 0 */
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_mul_ps(r, r), _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; i++) {
+        const float r = g[i] > 0.0f ? g[i] : 0.0f;
+        g[i] = (r * r) * u[i];
+    }
+}
+
+static void add(float *x, const float *y, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_add_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) x[i] += y[i];
+}
+
+const tb_rowops tb_rowops_avx2 = {rmsnorm, quantize, epilogue, relu2_mul, add};
