@@ -200,6 +200,23 @@ void *tb_alloc(size_t size) {
 }
 void tb_free(void *p) { free(p); }
 
+bool tb_hugepages_wanted(void) {
+    const char *no = getenv("TB_NO_HUGEPAGES");
+    return !(no && *no && strcmp(no, "0"));
+}
+
+void *tb_alloc_huge(size_t size) {
+    if (size == 0) size = 64;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    if (tb_hugepages_wanted()) madvise(p, size, MADV_HUGEPAGE); /* best effort */
+    return p;
+}
+
+void tb_free_huge(void *p, size_t size) {
+    if (p) munmap(p, size ? size : 64);
+}
+
 int tb_parse_int_list(const char *s, int32_t **out, tb_err *e) {
     *out = NULL;
     if (!s || !*s) return tb_fail(e, "empty token list");

@@ -60,6 +60,13 @@ int tb_read_file(const char *path, char **data, size_t *size, tb_err *e);
 /* ---- aligned allocation ------------------------------------------------ */
 void *tb_alloc(size_t size); /* 64-byte aligned, NULL on failure; free with tb_free */
 void tb_free(void *p);
+/* Large buffers for streaming: an anonymous mapping advised to use transparent huge
+ * pages (fewer TLB misses, prefetchers not stopped every 4 KiB), unless TB_NO_HUGEPAGES
+ * is set (and not "0").  Page-aligned, zero-filled; NULL on failure.  Free with
+ * tb_free_huge(p, size). */
+void *tb_alloc_huge(size_t size);
+void tb_free_huge(void *p, size_t size);
+bool tb_hugepages_wanted(void);
 
 /* ---- parsing helpers for the CLI --------------------------------------- */
 /* Parses "1,2,3" into a malloc'd int32 array.  Returns count or -1. */

@@ -138,7 +138,7 @@ int tb_bandwidth_measure(size_t bytes, int threads, int reps, tb_bw_result *out,
     if (reps < 1 || reps > 1000) return tb_fail(e, "bandwidth: repetitions must be 1..1000 (got %d)", reps);
     if (bytes < (size_t)threads * 4096) return tb_fail(e, "bandwidth: buffer of %zu bytes too small", bytes);
     size_t n_words = bytes / 8;
-    uint64_t *buf = tb_alloc(n_words * 8); /* (n_words) */
+    uint64_t *buf = tb_alloc_huge(n_words * 8); /* (n_words); huge pages like the engine's weights */
     double *times = calloc((size_t)reps + 1, sizeof *times);
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
     bw_arg *args = calloc((size_t)threads, sizeof *args);
@@ -203,7 +203,7 @@ int tb_bandwidth_measure(size_t bytes, int threads, int reps, tb_bw_result *out,
     out->gbps_min = b / t[reps - 1] / 1e9;
     out->gbps_max = b / t[0] / 1e9;
 done:
-    tb_free(buf);
+    tb_free_huge(buf, n_words * 8);
     free(times);
     free(tid);
     free(args);

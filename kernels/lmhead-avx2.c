@@ -3,12 +3,12 @@
  * Computes what tb_ref_lm_rows (reference/forward.c) computes, bit for bit:
  *   - embedding values converted exactly to f32 (F16: vcvtph2ps; BF16: the 16 bits
  *     shifted into the high half; F32: as stored);
- *   - the 16 float lanes of the reference held in two ymm accumulators (lanes 0..7 and
- *     8..15); element i goes to lane i mod 16 as vmulps then vaddps (the reference's
- *     rounded product, then add; never a fused multiply-add), in index order;
- *   - the hidden mod 16 tail added to its lanes in scalar code (C11: not contracted);
- *   - the lanes combined by the reference tree (l[j] += l[j+8], then +4, +2, +1): with
- *     no tail this is done in registers (ymm halves, then xmm halves, then pairs).
+ *   - the 32 float lanes of the reference held in four ymm accumulators (lanes 0..7,
+ *     8..15, 16..23, 24..31); element i goes to lane i mod 32 as vmulps then vaddps (the
+ *     reference's rounded product, then add; never a fused multiply-add), in index order;
+ *   - the hidden mod 32 tail added to its lanes in scalar code (C11: not contracted);
+ *   - the lanes combined by the reference tree (l[j] += l[j+16], then +8, +4, +2, +1):
+ *     with no tail this is done in registers.
  * Layout consumed: the model's embedding (vocab, hidden) row-major; x (n, hidden) f32;
  * out[t*ldo + v - v0].
  * One input row (decode): the embedding rows stream from memory one after the other, so
@@ -50,42 +50,41 @@ ALWAYS_INLINE float load1(int type, const void *e, size_t i) {
 
 static size_t elem_size(int type) { return type == TB_F32 ? 4 : 2; }
 
-/* The reference tree on lanes a (0..7) and b (8..15), in registers. */
-ALWAYS_INLINE float tree16(__m256 a, __m256 b) {
-    const __m256 s8 = _mm256_add_ps(a, b);                                                     /* l[j] + l[j+8] */
-    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));   /* + l[j+4] */
-    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                                   /* + l[j+2] */
-    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));                           /* + l[j+1] */
+/* The reference tree on 32 lanes a (0..7), b (8..15), c (16..23), d (24..31), in
+ * registers: l[j] += l[j+16], then +8, +4, +2, +1. */
+ALWAYS_INLINE float tree32(__m256 a, __m256 b, __m256 c, __m256 d) {
+    const __m256 s8 = _mm256_add_ps(_mm256_add_ps(a, c), _mm256_add_ps(b, d));          /* +16, then +8 */
+    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1)); /* + l[j+4] */
+    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                                 /* + l[j+2] */
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));                         /* + l[j+1] */
 }
 
-/* The logit from lanes a, b plus the tail elements i0..H-1 of row e (i0 = H & ~15). */
-ALWAYS_INLINE float finish(int type, __m256 a, __m256 b, const void *e, const float *x, int i0, int H) {
-    if (i0 == H) return tree16(a, b);
-    float l[16]; /* (16) lanes */
-    _mm256_storeu_ps(l, a);
-    _mm256_storeu_ps(l + 8, b);
-    for (int i = i0; i < H; i++) l[i & 15] += load1(type, e, (size_t)i) * x[i];
-    for (int w = 8; w >= 1; w /= 2)
+/* The logit from the lanes plus the tail elements i0..H-1 of row e (i0 = H & ~31). */
+ALWAYS_INLINE float finish(int type, const __m256 acc[4], const void *e, const float *x, int i0, int H) {
+    if (i0 == H) return tree32(acc[0], acc[1], acc[2], acc[3]);
+    float l[32]; /* (32) lanes */
+    for (int k = 0; k < 4; k++) _mm256_storeu_ps(l + 8 * k, acc[k]);
+    for (int i = i0; i < H; i++) l[i & 31] += load1(type, e, (size_t)i) * x[i];
+    for (int w = 16; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) l[j] += l[j + w];
     return l[0];
 }
 
-/* out[0] = logit of the embedding row e for one input row x (H): lanes 0..7 and 8..15
- * in two accumulators (two FMA chains). */
+/* out[0] = logit of the embedding row e for one input row x (H): the 32 lanes in four
+ * accumulators (four independent add chains). */
 ALWAYS_INLINE void row_1(int type, const void *e, int H, const float *x, float *out) {
-    const int i0 = H & ~15;
-    __m256 a = _mm256_setzero_ps(), b = a;
-    for (int i = 0; i < i0; i += 16) {
-        a = _mm256_add_ps(a, _mm256_mul_ps(load8(type, e, (size_t)i), _mm256_loadu_ps(x + i)));
-        b = _mm256_add_ps(b, _mm256_mul_ps(load8(type, e, (size_t)i + 8), _mm256_loadu_ps(x + i + 8)));
-    }
-    out[0] = finish(type, a, b, e, x, i0, H);
+    const int i0 = H & ~31;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int i = 0; i < i0; i += 32)
+        for (int k = 0; k < 4; k++)
+            acc[k] = _mm256_add_ps(acc[k], _mm256_mul_ps(load8(type, e, (size_t)i + 8 * k), _mm256_loadu_ps(x + i + 8 * k)));
+    out[0] = finish(type, acc, e, x, i0, H);
 }
 
 /* One input row x (H): out[v - v0] = logit of row v, reading the embedding directly, one
  * row after the other: a single sequential stream, which the hardware prefetchers
- * follow at full speed.  (Four rows at once, eight FMA chains, ran at half the
- * bandwidth on Zen 5: four interleaved streams 5 KB apart defeat the prefetchers.) */
+ * follow at full speed.  (Four rows at once ran at half the bandwidth on Zen 5: four
+ * interleaved streams 5 KB apart defeat the prefetchers.) */
 ALWAYS_INLINE void rows_1(int type, const void *embd, int H, int v0, int v1, const float *x, float *out) {
     const size_t rs = (size_t)H * elem_size(type);
     for (int v = v0; v < v1; v++) row_1(type, (const char *)embd + (size_t)v * rs, H, x, out + (v - v0));
@@ -93,17 +92,17 @@ ALWAYS_INLINE void rows_1(int type, const void *embd, int H, int v0, int v1, con
 
 /* Two input rows p, q (H each) against one f32 row e: *rp, *rq. */
 static void dot2_f32(const float *e, const float *p, const float *q, int H, float *rp, float *rq) {
-    const int i0 = H & ~15;
-    __m256 pa = _mm256_setzero_ps(), pb = pa, qa = pa, qb = pa;
-    for (int i = 0; i < i0; i += 16) {
-        const __m256 e0 = _mm256_loadu_ps(e + i), e1 = _mm256_loadu_ps(e + i + 8);
-        pa = _mm256_add_ps(pa, _mm256_mul_ps(e0, _mm256_loadu_ps(p + i)));
-        pb = _mm256_add_ps(pb, _mm256_mul_ps(e1, _mm256_loadu_ps(p + i + 8)));
-        qa = _mm256_add_ps(qa, _mm256_mul_ps(e0, _mm256_loadu_ps(q + i)));
-        qb = _mm256_add_ps(qb, _mm256_mul_ps(e1, _mm256_loadu_ps(q + i + 8)));
-    }
-    *rp = finish(TB_F32, pa, pb, e, p, i0, H);
-    *rq = finish(TB_F32, qa, qb, e, q, i0, H);
+    const int i0 = H & ~31;
+    __m256 pa[4], qa[4];
+    for (int k = 0; k < 4; k++) pa[k] = qa[k] = _mm256_setzero_ps();
+    for (int i = 0; i < i0; i += 32)
+        for (int k = 0; k < 4; k++) {
+            const __m256 ev = _mm256_loadu_ps(e + i + 8 * k);
+            pa[k] = _mm256_add_ps(pa[k], _mm256_mul_ps(ev, _mm256_loadu_ps(p + i + 8 * k)));
+            qa[k] = _mm256_add_ps(qa[k], _mm256_mul_ps(ev, _mm256_loadu_ps(q + i + 8 * k)));
+        }
+    *rp = finish(TB_F32, pa, e, p, i0, H);
+    *rq = finish(TB_F32, qa, e, q, i0, H);
 }
 
 /* n >= 2 input rows: each embedding row converted once to f32 (erow), then two input rows per pass. */

@@ -3,20 +3,20 @@
  * Computes what tb_ref_lm_rows (reference/forward.c) computes, bit for bit:
  *   - embedding values converted exactly to f32 (F16: fcvtl, vcvt_f32_f16; BF16: the 16
  *     bits shifted into the high half, vshll_n_u16(.., 16); F32: as stored);
- *   - the reference's 16 float lanes held in four float32x4 accumulators (lanes 0-3,
- *     4-7, 8-11, 12-15); element i goes to lane i mod 16 with one vfmaq_f32 (fmla: the
- *     same single rounding as the reference's fmaf), in index order, from 0.0f;
- *   - the hidden mod 16 tail added to its lanes with scalar fmaf;
- *   - the lanes combined by the reference tree in float: l[j] += l[j+8] (two vector
- *     adds), then +4 (one), +2 (vext by 2), +1 (lane 0 + lane 1).  Float addition is
- *     commutative bit for bit, so the vector form is the reference's order.
+ *   - the reference's 32 float lanes held in eight float32x4 accumulators (lanes 4k..4k+3
+ *     in acc[k]); element i goes to lane i mod 32, in index order, from 0.0f, as
+ *     l = l + (float)(e * x): fmul then fadd, never fused (the file is built with
+ *     -ffp-contract=off, besides -std=c11, so the compiler cannot form fmla);
+ *   - the hidden mod 32 tail added to its lanes in scalar code (same rounding);
+ *   - the lanes combined by the reference tree in float: l[j] += l[j+16] (four vector
+ *     adds), then +8 (two), +4 (one), +2 (vext by 2), +1 (lane 0 + lane 1).  Float
+ *     addition is commutative bit for bit, so the vector form is the reference's order.
  * Layout consumed: the model's embedding (vocab, hidden) row-major; x (n, hidden) f32;
  * out[t*ldo + v - v0].  n >= 2 input rows: each embedding row is converted once into an
  * f32 scratch row, then dotted with every input row.
  * Exact: bit-identical to the reference.
  */
 #include <arm_neon.h>
-#include <math.h>
 #include <stdlib.h>
 
 #include "lmhead.h"
@@ -44,31 +44,37 @@ ALWAYS_INLINE float load1(int type, const void *e, size_t i) {
 
 static size_t elem_size(int type) { return type == TB_F32 ? 4 : 2; }
 
-/* The reference tree on the 16 lanes l[0..3] (lanes 4k..4k+3 in l[k]). */
-ALWAYS_INLINE float tree16(const float32x4_t l[4]) {
-    const float32x4_t s8a = vaddq_f32(l[0], l[2]), s8b = vaddq_f32(l[1], l[3]); /* l[j] + l[j+8] */
-    const float32x4_t s4 = vaddq_f32(s8a, s8b);                                  /* + l[j+4] */
-    const float32x4_t s2 = vaddq_f32(s4, vextq_f32(s4, s4, 2));                  /* + l[j+2] */
-    return vgetq_lane_f32(s2, 0) + vgetq_lane_f32(s2, 1);                        /* + l[j+1] */
+#define LANES 32 /* the reference's float lanes (tb_ref_lm_rows) */
+
+/* The reference tree on the 32 lanes l[0..7] (lanes 4k..4k+3 in l[k]); clobbers l. */
+ALWAYS_INLINE float tree32(float32x4_t l[8]) {
+    for (int w = 4; w >= 1; w /= 2) /* l[j] += l[j+16], then +8, +4 (in vectors of 4 lanes) */
+        for (int k = 0; k < w; k++) l[k] = vaddq_f32(l[k], l[k + w]);
+    const float32x4_t s2 = vaddq_f32(l[0], vextq_f32(l[0], l[0], 2)); /* + l[j+2] */
+    return vgetq_lane_f32(s2, 0) + vgetq_lane_f32(s2, 1);              /* + l[j+1] */
 }
 
-/* The logit from the lanes plus the tail elements i0..H-1 of row e (i0 = H & ~15). */
-ALWAYS_INLINE float finish(int type, float32x4_t l[4], const void *e, const float *x, int i0, int H) {
-    if (i0 == H) return tree16(l);
-    float f[16]; /* (16) lanes */
-    for (int k = 0; k < 4; k++) vst1q_f32(f + 4 * k, l[k]);
-    for (int i = i0; i < H; i++) f[i & 15] = fmaf(load1(type, e, (size_t)i), x[i], f[i & 15]);
-    for (int k = 0; k < 4; k++) l[k] = vld1q_f32(f + 4 * k);
-    return tree16(l);
+/* The logit from the lanes plus the tail elements i0..H-1 of row e (i0 = H & ~31). */
+ALWAYS_INLINE float finish(int type, float32x4_t l[8], const void *e, const float *x, int i0, int H) {
+    if (i0 == H) return tree32(l);
+    float f[LANES]; /* (32) lanes */
+    for (int k = 0; k < 8; k++) vst1q_f32(f + 4 * k, l[k]);
+    for (int i = i0; i < H; i++) {
+        const float p = load1(type, e, (size_t)i) * x[i]; /* rounded product, then the add */
+        f[i & (LANES - 1)] = f[i & (LANES - 1)] + p;
+    }
+    for (int k = 0; k < 8; k++) l[k] = vld1q_f32(f + 4 * k);
+    return tree32(l);
 }
 
-/* out[0] = logit of the embedding row e for one input row x (H): four FMA chains. */
+/* out[0] = logit of the embedding row e for one input row x (H): eight add chains. */
 ALWAYS_INLINE void row_1(int type, const void *e, int H, const float *x, float *out) {
-    const int i0 = H & ~15;
-    float32x4_t l[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
-    for (int i = 0; i < i0; i += 16)
-        for (int k = 0; k < 4; k++)
-            l[k] = vfmaq_f32(l[k], load4(type, e, (size_t)i + 4 * k), vld1q_f32(x + i + 4 * k));
+    const int i0 = H & ~(LANES - 1);
+    float32x4_t l[8];
+    for (int k = 0; k < 8; k++) l[k] = vdupq_n_f32(0.0f);
+    for (int i = 0; i < i0; i += LANES)
+        for (int k = 0; k < 8; k++)
+            l[k] = vaddq_f32(l[k], vmulq_f32(load4(type, e, (size_t)i + 4 * k), vld1q_f32(x + i + 4 * k)));
     out[0] = finish(type, l, e, x, i0, H);
 }
 

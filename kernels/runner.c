@@ -156,11 +156,6 @@ static bool in_map(const tb_map *mp, uintptr_t p, size_t n) {
     return mp->data && p >= a && p + n <= a + mp->size;
 }
 
-static bool hugepages_wanted(void) {
-    const char *nohp = getenv("TB_NO_HUGEPAGES");
-    return !(nohp && *nohp && strcmp(nohp, "0"));
-}
-
 /* Every packed tensor in one anonymous mapping, advised to use transparent huge pages:
  * decode streams all of them once per token, and with 4 KiB pages every 4 KiB costs a
  * TLB miss and stops the hardware prefetchers.  Tensors start on 64-byte boundaries. */
@@ -177,12 +172,9 @@ static int alloc_packed(tb_runner *r, tb_err *e) {
         off += (sz + 63) / 64 * 64;
     }
     r->arena_bytes = off > 0 ? off : 64;
-    r->arena = mmap(NULL, r->arena_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (r->arena == MAP_FAILED) {
-        r->arena = NULL;
+    r->arena = tb_alloc_huge(r->arena_bytes);
+    if (!r->arena)
         return tb_fail(e, "runner: out of memory for %zu bytes of packed weights (%s)", r->arena_bytes, r->k->name);
-    }
-    if (hugepages_wanted()) madvise(r->arena, r->arena_bytes, MADV_HUGEPAGE); /* best effort */
     off = 0;
     for (int i = 0; i < total; i++) {
         const tb_ternary *t = &m->layer[i / TB_LIN_COUNT].lin[i % TB_LIN_COUNT];
@@ -198,11 +190,10 @@ static int alloc_packed(tb_runner *r, tb_err *e) {
  * in).  Best effort: without memory for the copy the head reads the mapping. */
 static void copy_embedding(tb_runner *r) {
     const tb_model *m = r->m;
-    if (!hugepages_wanted() || !m->embd) return;
+    if (!tb_hugepages_wanted() || !m->embd) return;
     const size_t bytes = tb_model_embd_bytes(m);
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return;
-    madvise(p, bytes, MADV_HUGEPAGE);
+    void *p = tb_alloc_huge(bytes);
+    if (!p) return;
     /* in 64 MiB chunks; when the embedding lies in the model's read-only file mapping,
      * each chunk's file pages are dropped once copied (they fault back in from the file
      * if read), so the peak RSS stays about what it was.  Never for memory the model
@@ -278,8 +269,8 @@ int tb_runner_new(const tb_model *m, const tb_kernel *k, int threads, tb_runner 
 void tb_runner_free(tb_runner *r) {
     if (!r) return;
     tb_pool_free(r->pool);
-    if (r->arena) munmap(r->arena, r->arena_bytes);
-    if (r->embd) munmap(r->embd, r->embd_bytes);
+    tb_free_huge(r->arena, r->arena_bytes);
+    tb_free_huge(r->embd, r->embd_bytes);
     free(r->packed);
     tb_free(r->prep);
     free(r);

@@ -19,15 +19,15 @@
  *     exp) rounded to float.
  *   - RoPE: angle = pos * theta^(-2i/head_dim), cos/sin and the rotation in double,
  *     result rounded to float.
- *   - attention (tb_ref_attn_head): q.k in the LM head's 16 float lanes, times
+ *   - attention (tb_ref_attn_head): q.k in 16 float lanes (dot_f32), times
  *     1/sqrt(head_dim) in float; expf(s - max); the softmax denominator summed in
  *     double in position order; the weighted sum of V in float (product rounded, then
  *     added), position by position.  Until 2026-12 all of it was double: SIMD
  *     versions (tb_backend.attn_head) now give the same bits, at a tenth of the time.
  *   - LM head (tied embedding, F16/BF16/F32 rows converted exactly to f32): each logit is
- *     a dot product in 16 interleaved float lanes (lane j takes the i with i mod 16 = j, in
+ *     a dot product in 32 interleaved float lanes (lane j takes the i with i mod 32 = j, in
  *     index order, the tail included), each product rounded to float and added to its lane
- *     (no FMA), combined by the fixed tree l[j] += l[j+8], then +4, +2, +1 in float.
+ *     (no FMA), combined by the fixed tree l[j] += l[j+16], then +8, +4, +2, +1 in float.
  *     The order is chosen so that SIMD versions (kernels/lmhead-*.c via
  *     tb_backend.lm_rows) give the same bits, and float lanes keep the head bound by
  *     memory, as in bitnet.cpp (which sums f16 products in float).  Until 2026-12 the
@@ -364,6 +364,21 @@ static float dot_f32(const float *a, const float *b, int n) {
     return l[0];
 }
 
+/* The LM head's dot product: the same scheme as dot_f32 in 32 lanes (i mod 32; tree +16,
+ * then +8, +4, +2, +1): one embedding row is one sequential stream, and 32 independent
+ * add chains keep that stream at the read bandwidth on one core (16 were latency-bound
+ * at ~90% of it on Zen 5). */
+static float dot32_f32(const float *a, const float *b, int n) {
+    float l[32] = {0};
+    int i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int j = 0; j < 32; j++) l[j] += a[i + j] * b[i + j];
+    for (; i < n; i++) l[i & 31] += a[i] * b[i];
+    for (int w = 16; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) l[j] += l[j + w];
+    return l[0];
+}
+
 /* Runs fn over the backend's threads when it offers them, else on this thread alone. */
 static void run_parallel(const tb_backend *be, void (*fn)(void *arg, int tid, int nth), void *arg) {
     if (be && be->parallel)
@@ -658,7 +673,7 @@ static int lm_rows_c(const tb_model *m, const float *f16, int v0, int v1, const 
     for (int v = v0; v < v1; v++) {
         embed_row(m, f16, v, erow);
         for (int t = 0; t < n; t++)
-            out[(size_t)t * ldo + (size_t)(v - v0)] = dot_f32(erow, x + (size_t)t * H, H);
+            out[(size_t)t * ldo + (size_t)(v - v0)] = dot32_f32(erow, x + (size_t)t * H, H);
     }
     free(erow);
     return 0;

@@ -125,15 +125,16 @@ void tb_ref_rmsnorm(float *y, const float *x, const float *w, int n, float eps);
 void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float theta);
 /* The reference LM head (plain C; what tb_backend.lm_rows must match bit for bit), same
  * contract as lm_rows: out[t*ldo + (v - v0)] = sum_i e[v][i] * x[t][i] for t < n and
- * v0 <= v < v1, e = m's embedding converted exactly to f32.  The order (forward.c): 16
- * float lanes (lane j takes the i with i mod 16 == j, in index order), each step
- * l[j] = l[j] + (float)(e[i] * x[i]) from 0 (not fused); lanes combined l[j] += l[j+8],
- * then +4, +2, +1, in float.  Returns 0, or -1 when out of memory. */
+ * v0 <= v < v1, e = m's embedding converted exactly to f32.  The order (forward.c): 32
+ * float lanes (lane j takes the i with i mod 32 == j, in index order), each step
+ * l[j] = l[j] + (float)(e[i] * x[i]) from 0 (not fused); lanes combined l[j] += l[j+16],
+ * then +8, +4, +2, +1, in float.  Returns 0, or -1 when out of memory. */
 int tb_ref_lm_rows(const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo);
 /* The reference attention for one query head (what tb_backend.attn_head must match bit
  * for bit): q (hd); keys k + j*stride and values v + j*stride (hd each) for j < n;
  * out (hd) = softmax_j(scale * q.k_j) . v_j; score: scratch of n floats.  The order
- * (forward.c): s_j = dot(q, k_j) * scale with dot in the LM head's 16 float FMA lanes;
+ * (forward.c): s_j = dot(q, k_j) * scale with dot in 16 float lanes (i mod 16, product
+ * rounded then added, tree +8 +4 +2 +1);
  * p_j = expf(s_j - max s); sum of p_j in double, in j order; a_j = p_j * (float)(1/sum);
  * out[i] = out[i] + a_j * v_j[i] (product rounded, not fused) for j = 0..n-1 from 0. */
 void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,

@@ -1,7 +1,7 @@
 /* test_lmhead.c: the LM head order and its SIMD version (tb_backend.lm_rows).
  *
- *  - tb_ref_lm_rows follows the documented order (16 float lanes, product rounded then
- *    added, tree +8 +4 +2 +1),
+ *  - tb_ref_lm_rows follows the documented order (32 float lanes, product rounded then
+ *    added, tree +16 +8 +4 +2 +1),
  *    checked against an independent transcription of that order, and is accurate
  *    (within the bound of float-rounded products against the exact sum);
  *  - tb_lm_rows_avx2 equals tb_ref_lm_rows bit for bit for F16, BF16 and F32
@@ -127,18 +127,20 @@ static tb_model fake_model(int type, const void *embd, int V, int H) {
 /* ---- the reference order --------------------------------------------------- */
 
 /* The order of forward.h written out independently: lane j adds, in index order, the
- * float products of i = j, j+16, j+32, ... from 0; then t8 = l[j] + l[j+8],
- * t4 = t8[j] + t8[j+4], t2 = t4[j] + t4[j+2], t2[0] + t2[1], all in float. */
+ * float products of i = j, j+32, j+64, ... from 0; then t16 = l[j] + l[j+16],
+ * t8 = t16[j] + t16[j+8], t4 = t8[j] + t8[j+4], t2 = t4[j] + t4[j+2], t2[0] + t2[1],
+ * all in float. */
 static float spec_dot(const float *e, const float *x, int H) {
-    float l[16], t8[8], t4[4], t2[2];
-    for (int j = 0; j < 16; j++) {
+    float l[32], t16[16], t8[8], t4[4], t2[2];
+    for (int j = 0; j < 32; j++) {
         l[j] = 0.0f;
-        for (int i = j; i < H; i += 16) {
+        for (int i = j; i < H; i += 32) {
             const float p = e[i] * x[i];
             l[j] = l[j] + p;
         }
     }
-    for (int j = 0; j < 8; j++) t8[j] = l[j] + l[j + 8];
+    for (int j = 0; j < 16; j++) t16[j] = l[j] + l[j + 16];
+    for (int j = 0; j < 8; j++) t8[j] = t16[j] + t16[j + 8];
     for (int j = 0; j < 4; j++) t4[j] = t8[j] + t8[j + 4];
     for (int j = 0; j < 2; j++) t2[j] = t4[j] + t4[j + 2];
     return t2[0] + t2[1];
@@ -155,9 +157,9 @@ static float four_lane_dot(const float *e, const float *x, int H) {
 /* The same lanes and tree with fused multiply-adds: only to show that bit comparisons
  * here see whether the multiply-add is fused. */
 static float fused_dot(const float *e, const float *x, int H) {
-    float l[16] = {0};
-    for (int i = 0; i < H; i++) l[i & 15] = fmaf(e[i], x[i], l[i & 15]);
-    for (int w = 8; w >= 1; w /= 2)
+    float l[32] = {0};
+    for (int i = 0; i < H; i++) l[i & 31] = fmaf(e[i], x[i], l[i & 31]);
+    for (int w = 16; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) l[j] += l[j + w];
     return l[0];
 }
@@ -165,7 +167,7 @@ static float fused_dot(const float *e, const float *x, int H) {
 TB_TEST(ref_order_and_accuracy) {
     tb_rng r;
     tb_rng_seed(&r, 0x1a4dull);
-    const int Hs[] = {1, 15, 16, 17, 100, 129, 2560};
+    const int Hs[] = {1, 15, 16, 17, 31, 32, 33, 100, 129, 2560};
     int order_differs = 0, fused_differs = 0, checked = 0;
     for (size_t hi = 0; hi < sizeof Hs / sizeof Hs[0]; hi++) {
         const int H = Hs[hi], V = 9, n = 2;
@@ -185,14 +187,14 @@ TB_TEST(ref_order_and_accuracy) {
                     if (vals == VAL_CANCEL && f2u(got) != f2u(four_lane_dot(e, xt, H))) order_differs++;
                     if (f2u(got) != f2u(fused_dot(e, xt, H))) fused_differs++;
                     /* float accumulation: each product rounds by 2^-24 relative, each lane makes
-                     * ceil(H/16) adds and the tree 4, each rounding by at most 2^-24 of a partial
+                     * ceil(H/32) adds and the tree 5, each rounding by at most 2^-24 of a partial
                      * sum bounded by sum|p|, or by 2^-150 absolute where it is subnormal. */
                     double exact = 0, mag = 0;
                     for (int i = 0; i < H; i++) {
                         exact += (double)e[i] * (double)xt[i];
                         mag += fabs((double)e[i] * (double)xt[i]);
                     }
-                    const double bound = mag * ((H + 15) / 16 + 5) * 0x1p-24 + (2 * H + 16) * 0x1p-149;
+                    const double bound = mag * ((H + 31) / 32 + 6) * 0x1p-24 + (2 * H + 32) * 0x1p-149;
                     TB_CHECK_MSG(fabs((double)got - exact) <= bound, "type %d H %d: %.9g vs exact %.9g (bound %.3g)", ty,
                                  H, (double)got, exact, bound);
                     checked++;
@@ -248,7 +250,7 @@ TB_TEST(avx2_bit_identical) {
     if (!have_avx2()) TB_SKIP("this CPU has no AVX2 + F16C");
     tb_rng r;
     tb_rng_seed(&r, 0x5eedull);
-    const int Hs[] = {1, 7, 8, 15, 16, 17, 31, 100, 129, 256, 2560};
+    const int Hs[] = {1, 7, 8, 15, 16, 17, 31, 32, 33, 63, 100, 129, 256, 2560};
     const int types[] = {TB_F16, TB_BF16, TB_F32};
     const char *tname[] = {"F16", "BF16", "F32"};
     int cases = 0;
