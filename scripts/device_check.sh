@@ -14,7 +14,8 @@
 #      --preset 2b4t, cached) with gemv_w2a8_4x512__cuda, and the best CPU kernel for scale.
 # Each device step says why it skipped when no usable GPU is found.  Every step has a time
 # limit; the whole run is meant to finish in under 8 minutes on a 16-core host.
-# Exit status: 0 when no step failed (skips are not failures).
+# Exit status: 0 when no step failed (skips are not failures).  On a GPU host, commit
+# results/RUN afterwards (its provenance.txt names the GPU, driver and commit).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-device-$(date -u +%Y%m%d-%H%M%S)-$(hostname -s)}
