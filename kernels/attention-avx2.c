@@ -4,7 +4,7 @@
  *   - scores: q.k_j in the reference's 16 float lanes (two ymm accumulators, vmulps then
  *     vaddps per element, the reference tree in registers), four keys at a time for
  *     independent chains, then times scale;
- *   - softmax: expf and the double sum in plain scalar C, the same calls in the same order;
+ *   - softmax: tb_softmax_exp and the double sum in plain scalar C, the same calls in order;
  *   - the weighted sum of V: out[i] += a_j * v_j[i] (vmulps, vaddps), positions in order,
  *     dimensions in blocks of 64 (eight ymm accumulators held across all j).
  * head_dim must be a multiple of 16 (2B4T: 128); otherwise the reference runs.
@@ -102,7 +102,7 @@ void tb_attn_head_avx2(const float *q, const float *k, const float *v, size_t st
     }
     double sum = 0.0;
     for (j = 0; j < n; j++) {
-        score[j] = expf(score[j] - mx);
+        score[j] = tb_softmax_exp(score[j] - mx);
         sum += score[j];
     }
     const float inv = (float)(1.0 / sum);

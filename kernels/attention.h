@@ -18,6 +18,10 @@ extern "C" {
 void tb_attn_head_avx2(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
                        float *out, float *score);
 
+/* AVX-512F (TB_ISA_AVX512); the same contract. */
+void tb_attn_head_avx512(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
+                         float *out, float *score);
+
 #ifdef __cplusplus
 }
 #endif

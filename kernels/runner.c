@@ -283,7 +283,8 @@ void tb_runner_limit_isa(tb_runner *r, unsigned isa_mask) {
     r->lm_rows = tb_lm_rows_best(tb_cpu_features() & isa_mask); /* AVX2 / NEON (lmhead.c) */
     r->be.lm_rows = r->lm_rows ? runner_lm_rows : NULL;
     if (r->lm_rows && !r->embd) copy_embedding(r);
-    r->be.attn_head = avx2 ? tb_attn_head_avx2 : NULL;
+    const bool avx512 = (tb_cpu_features() & isa_mask & TB_ISA_AVX512) != 0;
+    r->be.attn_head = avx512 ? tb_attn_head_avx512 : avx2 ? tb_attn_head_avx2 : NULL;
     r->be.rowops = avx2 ? &tb_rowops_avx2 : NULL;
 }
 

@@ -20,7 +20,7 @@
  *   - RoPE: angle = pos * theta^(-2i/head_dim), cos/sin and the rotation in double,
  *     result rounded to float.
  *   - attention (tb_ref_attn_head): q.k in 16 float lanes (dot_f32), times
- *     1/sqrt(head_dim) in float; expf(s - max); the softmax denominator summed in
+ *     1/sqrt(head_dim) in float; tb_softmax_exp(s - max) (expf, 0 below -104); the softmax denominator summed in
  *     double in position order; the weighted sum of V in float (product rounded, then
  *     added), position by position.  Until 2026-12 all of it was double: SIMD
  *     versions (tb_backend.attn_head) now give the same bits, at a tenth of the time.
@@ -529,7 +529,7 @@ void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t str
     }
     double sum = 0.0;
     for (int j = 0; j < n; j++) {
-        score[j] = expf(score[j] - mx);
+        score[j] = tb_softmax_exp(score[j] - mx);
         sum += score[j];
     }
     const float inv = (float)(1.0 / sum);

@@ -9,6 +9,8 @@
 #ifndef TB_FORWARD_H
 #define TB_FORWARD_H
 
+#include <math.h>
+
 #include "model.h"
 
 #ifdef __cplusplus
@@ -135,8 +137,13 @@ int tb_ref_lm_rows(const tb_model *m, int v0, int v1, const float *x, int n, flo
  * out (hd) = softmax_j(scale * q.k_j) . v_j; score: scratch of n floats.  The order
  * (forward.c): s_j = dot(q, k_j) * scale with dot in 16 float lanes (i mod 16, product
  * rounded then added, tree +8 +4 +2 +1);
- * p_j = expf(s_j - max s); sum of p_j in double, in j order; a_j = p_j * (float)(1/sum);
+ * p_j = tb_softmax_exp(s_j - max s); sum of p_j in double, in j order; a_j = p_j * (float)(1/sum);
  * out[i] = out[i] + a_j * v_j[i] (product rounded, not fused) for j = 0..n-1 from 0. */
+/* expf(x) for x <= 0, with x < -104 (where expf is 0: e^-104 < 2^-150) answered without
+ * the call: libm's underflow path is slow, and far-off scores are common in synthetic
+ * models.  Shared by the reference and every SIMD attention head. */
+static inline float tb_softmax_exp(float x) { return x < -104.0f ? 0.0f : expf(x); }
+
 void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
                       float *out, float *score);
 

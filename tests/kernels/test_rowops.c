@@ -6,8 +6,9 @@
  *    returned scales) for lengths 1..70, 2560 and 6912 on: N(0,1) rows, wide dynamic
  *    range, rows with NaN, +-inf, +-0, subnormals, all-zero rows (the 1e-5 floor), values
  *    that land exactly on .5 after scaling (ties to even), and huge int32 accumulators;
- *  - tb_attn_head_avx2 equals tb_ref_attn_head bit for bit for 1..70 keys, strided
- *    K/V, head_dim 16..256, and falls back to the reference for head_dim % 16 != 0.
+ *  - tb_attn_head_avx2 (and tb_attn_head_avx512 where the CPU has AVX-512) equal
+ *    tb_ref_attn_head bit for bit for 1..70 keys, strided K/V, head_dim 16..256, and
+ *    fall back to the reference for head_dim % 16 != 0.
  * The AVX2 parts skip (exit 77) on a CPU without AVX2.
  */
 #include <math.h>
@@ -138,8 +139,8 @@ TB_TEST(avx2_attention_bit_identical) {
     if (!(tb_cpu_features() & TB_ISA_AVX2)) TB_SKIP("no AVX2 on this CPU");
     tb_rng r;
     tb_rng_seed(&r, 0xa77);
-    const int hds[] = {16, 48, 64, 128, 256, 20};
-    int cases = 0;
+    const int hds[] = {16, 48, 64, 128, 144, 256, 20};
+    int cases = 0, avx512_cases = 0;
     for (size_t h = 0; h < sizeof hds / sizeof hds[0]; h++) {
         const int hd = hds[h];
         const size_t stride = (size_t)hd * 3 + 5; /* K/V rows interleaved with other heads */
@@ -154,10 +155,16 @@ TB_TEST(avx2_attention_bit_identical) {
             tb_ref_attn_head(q, k, v, stride, n, hd, scale, oa, sa);
             tb_attn_head_avx2(q, k, v, stride, n, hd, scale, ob, sb);
             TB_CHECK_MSG(same_bits(oa, ob, hd), "attention hd %d n %d", hd, n);
+            if (tb_cpu_features() & TB_ISA_AVX512) {
+                tb_attn_head_avx512(q, k, v, stride, n, hd, scale, ob, sb);
+                TB_CHECK_MSG(same_bits(oa, ob, hd), "attention avx512 hd %d n %d", hd, n);
+                avx512_cases++;
+            }
             free(q), free(kv), free(oa), free(ob), free(sa), free(sb);
         }
     }
-    printf("avx2 attention: %d heads bit-identical to the reference\n", cases);
+    printf("avx2 attention: %d heads bit-identical to the reference; avx512: %d (0 = no AVX-512 here)\n", cases,
+           avx512_cases);
 }
 
 int main(void) { return tb_test_main(); }
