@@ -231,19 +231,37 @@ typedef struct gemv_job {
     const int8_t *q;
     const void *prep;
     int32_t *acc;
+    int chunk;          /* rows per grab, a multiple of the kernel's tile_rows */
+    atomic_int next;    /* next chunk to take */
     atomic_int rc;
 } gemv_job;
 
+/* Threads take chunks of rows from a shared counter until none is left: a thread that
+ * runs slower (a busier core, a slower memory channel) takes fewer chunks instead of
+ * holding the others at the end.  Which thread computes a row never changes its bits. */
 static void gemv_part(void *arg, int tid, int nth) {
+    (void)tid;
+    (void)nth;
     gemv_job *j = arg;
-    int r0, r1;
-    tb_split_rows(j->rows, j->k->tile_rows, tid, nth, &r0, &r1);
-    if (r0 >= r1) return;
-    int rc = j->k->gemv(j->packed, j->rows, j->cols, j->q, j->prep, j->n, r0, r1, j->acc);
-    if (rc) {
-        int zero = 0;
-        atomic_compare_exchange_strong(&j->rc, &zero, rc);
+    for (;;) {
+        const int r0 = atomic_fetch_add(&j->next, 1) * j->chunk;
+        if (r0 >= j->rows || atomic_load(&j->rc)) break;
+        const int r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
+        int rc = j->k->gemv(j->packed, j->rows, j->cols, j->q, j->prep, j->n, r0, r1, j->acc);
+        if (rc) {
+            int zero = 0;
+            atomic_compare_exchange_strong(&j->rc, &zero, rc);
+        }
     }
+}
+
+int tb_gemv_chunk_rows(int rows, int tile, int nth, int n) {
+    if (tile < 1) tile = 1;
+    /* decode: about 8 chunks per thread, to even out; a batch: about 2, so a GEMM keeps
+     * long runs of rows over which it reuses the activations it holds in cache */
+    const int k = n > 1 ? 2 * nth : 8 * nth, per = (rows + k - 1) / k;
+    const int c = (per + tile - 1) / tile * tile;
+    return c > tile ? c : tile;
 }
 
 int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int rows, int cols,
@@ -251,7 +269,9 @@ int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int row
     if (rows < 1 || cols < 1 || n < 1) return TB_KERR_SHAPE;
     /* a device kernel parallelizes on the device: one call for all rows */
     if (!p || p->n == 1 || k->on_device) return k->gemv(packed, rows, cols, q, prep, n, 0, rows, acc);
-    gemv_job j = {.k = k, .packed = packed, .rows = rows, .cols = cols, .n = n, .q = q, .prep = prep, .acc = acc};
+    gemv_job j = {.k = k, .packed = packed, .rows = rows, .cols = cols, .n = n, .q = q, .prep = prep, .acc = acc,
+                  .chunk = tb_gemv_chunk_rows(rows, k->tile_rows, p->n, n)};
+    atomic_init(&j.next, 0);
     atomic_init(&j.rc, 0);
     tb_pool_run(p, gemv_part, &j);
     return atomic_load(&j.rc);

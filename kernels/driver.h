@@ -1,10 +1,10 @@
 /* driver.h: a persistent pool of worker threads and the parallel GEMV on top of it.
  *
  * tb_pool runs one function on all its threads at once (the caller is thread 0),
- * pinned one per core with hwloc when available.  tb_gemv_parallel splits output rows
- * statically at multiples of the kernel's tile_rows, so every row is computed by
- * exactly the same code whatever the thread count: exact kernels give identical
- * results for any number of threads.
+ * pinned one per core with hwloc when available.  tb_gemv_parallel hands out chunks of
+ * output rows (multiples of the kernel's tile_rows) from a shared counter, so every row
+ * is computed by exactly the same code whatever the thread count or the timing: exact
+ * kernels give identical results for any number of threads.
  */
 #ifndef TB_DRIVER_H
 #define TB_DRIVER_H
@@ -37,6 +37,10 @@ double tb_pool_wait_seconds(const tb_pool *p);
 
 /* The rows [*r0, *r1) thread tid of nth computes: tiles of `tile` rows split evenly. */
 void tb_split_rows(int rows, int tile, int tid, int nth, int *r0, int *r1);
+
+/* Rows per chunk that tb_gemv_parallel hands out for n activation rows (a multiple of
+ * tile; about 8 chunks per thread for n = 1, 2 for a batch). */
+int tb_gemv_chunk_rows(int rows, int tile, int nth, int n);
 
 /* acc[t*rows + r] for all rows and t < n with kernel k (prep already run by the caller;
  * NULL when !k->needs_prep).  On-device kernels get one call for all rows.  Returns 0 or

@@ -691,22 +691,30 @@ typedef struct lm_job {
     const tb_backend *be;
     int n, n_out;
     float *logits;
+    atomic_int next;  /* next chunk of vocabulary rows to take */
     atomic_int failed;
 } lm_job;
 
+/* Threads take chunks of vocabulary rows from a shared counter (a slower thread takes
+ * fewer); every row is computed by the same code whichever thread takes it. */
 static void lm_head_part(void *arg, int tid, int nth) {
+    (void)tid;
     lm_job *j = arg;
     const tb_state *st = j->st;
     const tb_backend *be = j->be;
     const int H = st->m->cfg.hidden, V = st->m->cfg.vocab, t0 = j->n - j->n_out;
-    const int v0 = (int)((int64_t)V * tid / nth), v1 = (int)((int64_t)V * (tid + 1) / nth);
-    if (v0 >= v1) return;
-    const float *x = st->xb + (size_t)t0 * H; /* (n_out, hidden) */
-    float *out = j->logits + v0;              /* (n_out, vocab) from column v0 */
-    int rc = TB_LM_UNHANDLED;
-    if (be && be->lm_rows) rc = be->lm_rows(be->ctx, st->m, v0, v1, x, j->n_out, out, (size_t)V);
-    if (rc == TB_LM_UNHANDLED) rc = lm_rows_c(st->m, st->f16, v0, v1, x, j->n_out, out, (size_t)V);
-    if (rc != 0) atomic_store(&j->failed, 1);
+    const int chunk = (V + 8 * nth - 1) / (8 * nth); /* about 8 chunks per thread */
+    const float *x = st->xb + (size_t)t0 * H;        /* (n_out, hidden) */
+    for (;;) {
+        const int v0 = atomic_fetch_add(&j->next, 1) * chunk;
+        if (v0 >= V || atomic_load(&j->failed)) return;
+        const int v1 = v0 + chunk < V ? v0 + chunk : V;
+        float *out = j->logits + v0; /* (n_out, vocab) from column v0 */
+        int rc = TB_LM_UNHANDLED;
+        if (be && be->lm_rows) rc = be->lm_rows(be->ctx, st->m, v0, v1, x, j->n_out, out, (size_t)V);
+        if (rc == TB_LM_UNHANDLED) rc = lm_rows_c(st->m, st->f16, v0, v1, x, j->n_out, out, (size_t)V);
+        if (rc != 0) atomic_store(&j->failed, 1);
+    }
 }
 
 static int lm_head(tb_state *st, const tb_backend *be, int n, int n_out, int pos0, float *logits, tb_err *e) {
@@ -718,6 +726,7 @@ static int lm_head(tb_state *st, const tb_backend *be, int n, int n_out, int pos
     if (st->emulate_f16) round_f16_all(st->xb + (size_t)t0 * H, (size_t)n_out * H); /* ggml: f16 head input */
     lap(st, TB_PROF_NORM_QUANT);
     lm_job job = {.st = st, .be = be, .n = n, .n_out = n_out, .logits = logits};
+    atomic_init(&job.next, 0);
     atomic_init(&job.failed, 0);
     run_parallel(be, lm_head_part, &job);
     lap(st, TB_PROF_LM_HEAD);
