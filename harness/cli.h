@@ -38,7 +38,7 @@ struct tb_model;
 struct tb_runner;
 /* The --isa-max names kernels/cpu.c's tb_isa_mask_from_name accepts ("none" is an
  * undocumented alias of scalar), for help texts and errors. */
-#define TB_CLI_ISA_NAMES "scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi, all"
+#define TB_CLI_ISA_NAMES "scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi, all (ARM: neon, neondot, sve, sve2)"
 /* s as a decimal integer in lo..hi into *out; else prints "OPT wants an integer in
  * LO..HI, got 'S'" and returns -1 (a usage error). */
 /* The model options of logits, generate and ppl. */

@@ -1,7 +1,11 @@
-/* cpu.c: runtime CPU feature detection (cpuid + xgetbv) and the --isa-max masks.
+/* cpu.c: runtime CPU feature detection and the --isa-max masks.
  *
- * A feature bit is set only when the CPU reports the instructions AND the OS saves
- * the register state they need (XCR0: ymm for AVX2/AVX-VNNI, zmm+opmask for AVX-512).
+ * x86: cpuid + xgetbv.  A feature bit is set only when the CPU reports the instructions
+ * AND the OS saves the register state they need (XCR0: ymm for AVX2/AVX-VNNI, zmm+opmask
+ * for AVX-512).
+ * AArch64 (Linux): getauxval(AT_HWCAP / AT_HWCAP2), i.e. what the kernel says the CPU
+ * has and it supports (HWCAP_ASIMD -> NEON, HWCAP_ASIMDDP -> DOTPROD, HWCAP_SVE -> SVE,
+ * HWCAP2_SVE2 -> SVE2).
  */
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +56,34 @@ static unsigned detect_x86(void) {
 static unsigned detect_x86(void) { return 0; }
 #endif
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+
+/* bit numbers of the arm64 uapi <asm/hwcap.h>, stable ABI */
+#define TB_HWCAP_ASIMD (1ul << 1)
+#define TB_HWCAP_ASIMDDP (1ul << 20)
+#define TB_HWCAP_SVE (1ul << 22)
+#define TB_HWCAP2_SVE2 (1ul << 1)
+
+static unsigned detect_arm64(void) {
+    const unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    unsigned f = 0;
+    if (hw & TB_HWCAP_ASIMD) f |= TB_ISA_NEON;
+    if ((f & TB_ISA_NEON) && (hw & TB_HWCAP_ASIMDDP)) f |= TB_ISA_DOTPROD;
+    if ((f & TB_ISA_NEON) && (hw & TB_HWCAP_SVE)) f |= TB_ISA_SVE;
+    if ((f & TB_ISA_SVE) && (hw2 & TB_HWCAP2_SVE2)) f |= TB_ISA_SVE2;
+    return f;
+}
+
+void tb_cpu_hwcaps(unsigned long *hwcap, unsigned long *hwcap2) {
+    *hwcap = getauxval(AT_HWCAP);
+    *hwcap2 = getauxval(AT_HWCAP2);
+}
+#else
+static unsigned detect_arm64(void) { return 0; }
+void tb_cpu_hwcaps(unsigned long *hwcap, unsigned long *hwcap2) { *hwcap = *hwcap2 = 0; }
+#endif
+
 /* Defined by kernels/cuda when built with CUDA; absent (NULL) otherwise. */
 __attribute__((weak)) int tb_cuda_device_usable(void);
 
@@ -59,7 +91,7 @@ unsigned tb_cpu_features(void) {
     static int done;
     static unsigned feats;
     if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
-        unsigned f = detect_x86();
+        unsigned f = detect_x86() | detect_arm64();
         if (tb_cuda_device_usable && tb_cuda_device_usable()) f |= TB_ISA_CUDA;
         feats = f;
         __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
@@ -81,6 +113,10 @@ static const struct {
     {"avx512vnni", TB_ISA_AVX2 | TB_ISA_AVXVNNI | TB_ISA_AVX512 | TB_ISA_AVX512VNNI | TB_ISA_CUDA},
     {"avx512vbmi", TB_ISA_AVX2 | TB_ISA_AVXVNNI | TB_ISA_AVX512 | TB_ISA_AVX512VNNI |
                        TB_ISA_AVX512VBMI | TB_ISA_CUDA},
+    {"neon", TB_ISA_NEON | TB_ISA_CUDA},
+    {"neondot", TB_ISA_NEON | TB_ISA_DOTPROD | TB_ISA_CUDA},
+    {"sve", TB_ISA_NEON | TB_ISA_DOTPROD | TB_ISA_SVE | TB_ISA_CUDA},
+    {"sve2", TB_ISA_NEON | TB_ISA_DOTPROD | TB_ISA_SVE | TB_ISA_SVE2 | TB_ISA_CUDA},
     {"all", TB_ISA_ALL},
 };
 
@@ -101,6 +137,8 @@ void tb_isa_describe(unsigned f, char *buf, size_t n) {
     } bits[] = {{TB_ISA_AVX2, "avx2"},           {TB_ISA_AVXVNNI, "avxvnni"},
                 {TB_ISA_AVX512, "avx512"},       {TB_ISA_AVX512VNNI, "avx512vnni"},
                 {TB_ISA_AVX512VBMI, "avx512vbmi"}, {TB_ISA_AVX512POPCNT, "avx512popcnt"},
+                {TB_ISA_NEON, "neon"},           {TB_ISA_DOTPROD, "dotprod"},
+                {TB_ISA_SVE, "sve"},             {TB_ISA_SVE2, "sve2"},
                 {TB_ISA_CUDA, "cuda"}};
     if (!buf || n == 0) return;
     buf[0] = '\0';

@@ -13,7 +13,8 @@
  *   layout: i2s (2-bit codes, int8 multiply-add), tl1 (LUT, 2 weights / 4-bit index),
  *           tl2 (LUT, 3 weights / sign + 4-bit index), bsp (bit planes), w2a8 (CUDA warp-packed)
  *   tile:   <rows>x<cols>, e.g. 4x128
- *   isa:    scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi, cuda
+ *   isa:    scalar, avx2, avxvnni, avx512, avx512vnni, avx512vbmi, cuda,
+ *           (AArch64) neon, neondot (NEON + SDOT), sve
  * One file per variant, named like the kernel with dashes: kernels/<family>/gemv-i2s-4x128-avx2.c.
  *
  * Rules: kernels never print, exit or allocate in gemv(); they return 0 or a negative
@@ -37,6 +38,10 @@ enum {
     TB_ISA_AVX512VNNI = 1u << 3,
     TB_ISA_AVX512VBMI = 1u << 4,
     TB_ISA_AVX512POPCNT = 1u << 5, /* VPOPCNTDQ + BITALG */
+    TB_ISA_NEON = 1u << 8,       /* AArch64 Advanced SIMD (HWCAP_ASIMD) */
+    TB_ISA_DOTPROD = 1u << 9,    /* AArch64 SDOT/UDOT (HWCAP_ASIMDDP, Armv8.2+) */
+    TB_ISA_SVE = 1u << 10,       /* AArch64 SVE (HWCAP_SVE) */
+    TB_ISA_SVE2 = 1u << 11,      /* AArch64 SVE2 (HWCAP2_SVE2) */
     TB_ISA_CUDA = 1u << 16,      /* a CUDA device is usable */
     TB_ISA_ALL = 0xffffffffu,
 };
@@ -44,9 +49,11 @@ enum {
 /* Features of this CPU (and a usable CUDA device, if built with CUDA), detected once. */
 unsigned tb_cpu_features(void);
 /* Mask for --isa-max NAME: "scalar", "avx2", "avxvnni", "avx512", "avx512vnni", "avx512vbmi",
- * "all" (each allows its level and those below; the CUDA bit stays except for "scalar").
+ * (AArch64) "neon", "neondot", "sve", "sve2", "all" (each allows its level and those below; the CUDA bit stays except for "scalar").
  * -1 if unknown. */
 int tb_isa_mask_from_name(const char *name, unsigned *mask);
+/* Raw AArch64 AT_HWCAP / AT_HWCAP2 (0 elsewhere), for reports. */
+void tb_cpu_hwcaps(unsigned long *hwcap, unsigned long *hwcap2);
 /* "avx2 avx512 ..." for reports. */
 void tb_isa_describe(unsigned features, char *buf, size_t n);
 /* Provided by kernels/cuda when CUDA is built (weak in cpu.c): nonzero if a device is usable. */

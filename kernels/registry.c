@@ -4,6 +4,18 @@
 
 #include "kernel.h"
 
+/* 0. x86-only / AArch64-only kernels exist only in builds for that architecture */
+#if defined(__x86_64__) || defined(__i386__)
+#define TB_X86_KERNEL(name) TB_KERNEL(name)
+#else
+#define TB_X86_KERNEL(name)
+#endif
+#if defined(__aarch64__)
+#define TB_ARM_KERNEL(name) TB_KERNEL(name)
+#else
+#define TB_ARM_KERNEL(name)
+#endif
+
 /* 1. every kernel's descriptor is defined in its own file */
 #define TB_KERNEL(name) extern const tb_kernel tb_k_##name;
 #include "registry.inc"
@@ -42,6 +54,12 @@ static const struct {
      "needs AVX512-VBMI, excluded by --isa-max"},
     {TB_ISA_AVX512POPCNT, "needs AVX512-VPOPCNTDQ+BITALG, not available on this CPU",
      "needs AVX512-VPOPCNTDQ, excluded by --isa-max"},
+    {TB_ISA_NEON, "needs AArch64 NEON (Advanced SIMD), not available on this CPU",
+     "needs NEON, excluded by --isa-max"},
+    {TB_ISA_DOTPROD, "needs AArch64 NEON dot product (SDOT, Armv8.2 dotprod), not available on this CPU",
+     "needs NEON dotprod, excluded by --isa-max"},
+    {TB_ISA_SVE, "needs AArch64 SVE, not available on this CPU", "needs SVE, excluded by --isa-max"},
+    {TB_ISA_SVE2, "needs AArch64 SVE2, not available on this CPU", "needs SVE2, excluded by --isa-max"},
     {TB_ISA_CUDA, "needs a usable CUDA device (none found, or built without CUDA)",
      "needs CUDA, excluded by --isa-max"},
 };

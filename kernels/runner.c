@@ -280,7 +280,7 @@ void tb_runner_free(tb_runner *r) {
  * C code), else plain C */
 void tb_runner_limit_isa(tb_runner *r, unsigned isa_mask) {
     const bool avx2 = (tb_cpu_features() & isa_mask & TB_ISA_AVX2) != 0;
-    r->lm_rows = avx2 ? tb_lm_rows_avx2 : NULL;
+    r->lm_rows = tb_lm_rows_best(tb_cpu_features() & isa_mask); /* AVX2 / NEON (lmhead.c) */
     r->be.lm_rows = r->lm_rows ? runner_lm_rows : NULL;
     if (r->lm_rows && !r->embd) copy_embedding(r);
     const bool avx512 = (tb_cpu_features() & isa_mask & TB_ISA_AVX512) != 0;

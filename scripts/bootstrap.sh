@@ -9,7 +9,8 @@ mode=${1:-test}
 shift || true
 
 pkgs=(meson ninja-build pkg-config gcc g++ libhwloc-dev libpapi-dev libbenchmark-dev
-      python3-matplotlib python3-numpy)
+      python3-matplotlib python3-numpy
+      gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static) # ARM: test arm_qemu
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
