@@ -49,4 +49,4 @@ TB_TEST(emulated_match_registry) {
     }
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -42,4 +42,4 @@ TB_TEST(emu_model_facts) {
     TB_CHECK(r.b[31] == 0 && r.b[32] == 7 && r.b[63] == 7);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -493,4 +493,4 @@ TB_TEST(errors_are_clear) {
     tiny_model_free(t);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }
