@@ -49,7 +49,7 @@ def main():
         return 1
     if skipped:
         for n in sorted(skipped):
-            print("SKIP: %s: %s" % (n, kernels[n]))
+            print("SKIP: %s: %s" % (n, lines[n][0].split(None, 2)[2].strip()))
         return 77
     print("ok: %d kernels passed" % len(passed))
     return 0
