@@ -56,6 +56,7 @@ def summarize(builds, since=0, lister=meson_list):
     """builds: [(label, builddir, suite)].  Returns (lines, passed, failed, skipped)."""
     out, passed, failed, skipped = [], 0, 0, 0
     for label, builddir, suite in builds:
+        before = (passed, failed, skipped)
         entries, problem = read_log(os.path.join(builddir, "meson-logs", "testlog.json"), since)
         if problem:
             out.append("FAILED [%s]: %s" % (label, problem))
@@ -84,6 +85,8 @@ def summarize(builds, since=0, lister=meson_list):
             else:
                 out.append("FAILED [%s]: %s (%s)" % (label, name, r))
                 failed += 1
+        out.append("%s build (%s): %d passed, %d failed, %d skipped" % (
+            label, builddir, passed - before[0], failed - before[1], skipped - before[2]))
     if passed + failed == 0:
         out.append("FAILED: no test ran")
         failed = 1
