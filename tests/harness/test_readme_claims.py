@@ -34,7 +34,7 @@ def main():
     tests = json.load(open(os.path.join(sys.argv[1], "meson-info", "intro-tests.json")))
     names = {t["name"] for t in tests}
     section = readme[readme.index("## What was verified where"):readme.index("## Results")]
-    for n in re.findall(r"`((?:kcore|check|lut|bitserial|cuda)_[a-z0-9_]+)`", section):
+    for n in re.findall(r"`((?:kcore|check|lut|bitserial|cuda|emu)_[a-z0-9_]+)`", section):
         check(n in names, "README names meson test %s, which exists" % n)
     listed = subprocess.run([exe, "check", "--list"], capture_output=True, text=True).stdout.splitlines()
     runs = [l.split("\t")[0] for l in listed if l.endswith("\truns here")]
