@@ -132,7 +132,9 @@ TB_TEST(lut_models_match_avx512) {
         e = emu_mask_broadcast_i32x4(to_lut(&s), (__mmask16)k, x); SAME("mask_broadcast_i32x4", r, e);
         TB_CHECK_MSG(r_test(&a, &b) == emu_test_epi8_mask(to_lut(&a), to_lut(&b)), "test_epi8_mask differs");
         r_movm(k, &r); e = emu_movm_epi8(k); SAME("movm_epi8", r, e);
-        TB_CHECK_MSG(r_reduce(&a) == emu_reduce_add_epi32(to_lut(&a)), "reduce_add_epi32 differs");
+        v64 small = a; /* GCC's reduce_add is a signed C sum: keep it off overflow (UBSan) */
+        for (int i = 0; i < 16; i++) small.d[i] >>= 5;
+        TB_CHECK_MSG(r_reduce(&small) == emu_reduce_add_epi32(to_lut(&small)), "reduce_add_epi32 differs");
         r_maskz_load((uint32_t)k, a.b, &r);
         memset(&e, 0, sizeof e);
         __m256i z = emu_mm256_maskz_loadu_epi8((__mmask32)k, a.b);
