@@ -7,8 +7,9 @@
  *   - int32 accumulators bit-identical to tb_matmul_ref, output poisoned before the
  *     call and guard words around it untouched;
  *   - sub-ranges [r0, r1) (aligned and unaligned r0) write exactly those rows;
- *   - n = 2, 3 and 21 activation rows (prefill) on some shapes; the threaded driver;
- *   - float outputs of the shared epilogue within 1 ulp of the reference's.
+ *   - n = 2, 3 and 21 activation rows (prefill) on some shapes; the threaded driver.
+ * A case whose shape the packer refuses (TB_KERR_SHAPE) is counted as refused, neither
+ * passed nor failed; refusing a 2B4T shape is a failure.
  * Library code: nothing is printed; failures go to a callback and the result.
  */
 #ifndef TB_CHECK_H
@@ -40,10 +41,10 @@ typedef struct tb_check_opts {
 typedef struct tb_check_result {
     bool skipped;         /* kernel not runnable here; skip_reason says why */
     const char *skip_reason;
-    int cases;            /* shape x family cases run */
+    int cases;            /* shape x family cases run: passed + failed + refused */
     int passed;
     int failed;
-    int refused;          /* cases the packer refused with TB_KERR_SHAPE (not failures) */
+    int refused;          /* edge-shape cases the packer refused with TB_KERR_SHAPE */
     long long checks;     /* individual comparisons made (acc values, guards, codes) */
     double seconds;
     char first_failure[512];
@@ -54,6 +55,12 @@ void tb_check_opts_default(tb_check_opts *o);
 /* Runs the whole matrix for kernel k.  Returns 0 if it passed or was skipped, 1 if any
  * case failed, negative (+ e) on an internal problem (out of memory). */
 int tb_check_kernel(const tb_kernel *k, const tb_check_opts *o, tb_check_result *r, tb_err *e);
+
+/* True for the kernels that the test suite also checks through an emulation of their
+ * instructions (tests/kernels/test_kcore_emu.c, test_lut_emu.c): where such a kernel
+ * cannot run, reports label it "checked through an emulation of its instructions, never
+ * run here" instead of only "not verified here". */
+bool tb_check_emulated_in_tests(const tb_kernel *k);
 
 /* Number of cases tb_check_kernel runs with these options (for --list-cases / reports),
  * and a one-line description of case id i ("6912x2560 n=1 family=allpos-neg128"). */

@@ -1,15 +1,18 @@
 /* tb_test.h: a tiny test framework for C tests.
  *
  *   TB_TEST(name) { TB_CHECK(x == 1); TB_CHECK_EQ_INT(a, b); }
- *   int main(void) { return tb_test_main(); }   // runs every registered test
+ *   int main(int argc, char **argv) { return tb_test_run(argc, argv); }   // runs every registered test
  *
- * A test binary exits 0 if every check passed, 1 otherwise, 77 (meson's SKIP)
- * if a test called TB_SKIP and nothing failed.
+ *   int main(int argc, char **argv) { return tb_test_run(argc, argv); }  // or only those named
+ *
+ * A test binary exits 1 if a check failed, else 77 (meson's SKIP) if any test it ran
+ * called TB_SKIP (partial skips are skips, never passes), else 0.
  */
 #ifndef TB_TEST_H
 #define TB_TEST_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,19 +79,58 @@ static int tb_n_tests_, tb_failed_checks_, tb_skipped_;
         return;                                                                           \
     } while (0)
 
-static inline int tb_test_main(void) {
-    int failed_tests = 0;
-    for (int i = 0; i < tb_n_tests_; i++) {
-        int before = tb_failed_checks_, skipped = tb_skipped_;
-        tb_tests_[i].fn();
-        const char *st = tb_failed_checks_ != before ? "FAIL" : tb_skipped_ != skipped ? "SKIP" : "ok";
-        if (tb_failed_checks_ != before) failed_tests++;
-        printf("%-4s %s\n", st, tb_tests_[i].name);
+/* Runs the registered tests selected by argv[1..] (all of them when none is given): an
+ * argument is a test name, or a prefix ending in '*'; one starting with '!' excludes.
+ * A test that called TB_SKIP is SKIP, not ok.  Exit status: 1 if any test failed or an
+ * argument selects nothing; else 77 (meson's SKIP) if ANY selected test skipped, so a
+ * binary that skipped part of its work is never reported as passed; else 0.  To run an
+ * ISA- or GPU-dependent part on its own, register it as its own meson test with the
+ * test's name as argument (and exclude it from the rest with '!name'). */
+static inline bool tb_test_match_(const char *pat, const char *name) {
+    const size_t n = strlen(pat);
+    if (n && pat[n - 1] == '*') return strncmp(pat, name, n - 1) == 0;
+    return strcmp(pat, name) == 0;
+}
+
+static inline bool tb_test_chosen_(int argc, char **argv, const char *name) {
+    bool any_include = false, in = false;
+    for (int a = 1; a < argc; a++) {
+        const bool ex = argv[a][0] == '!';
+        if (ex && tb_test_match_(argv[a] + 1, name)) return false;
+        if (!ex) any_include = true, in |= tb_test_match_(argv[a], name);
     }
-    printf("%d tests, %d failed, %d skipped\n", tb_n_tests_, failed_tests, tb_skipped_);
-    if (failed_tests) return 1;
-    if (tb_skipped_ && tb_skipped_ == tb_n_tests_) return 77;
-    return 0;
+    return in || !any_include;
+}
+
+static inline int tb_test_run(int argc, char **argv) {
+    int ran = 0, failed = 0, skipped = 0;
+    for (int a = 1; a < argc; a++) {
+        int hits = 0;
+        const char *pat = argv[a][0] == '!' ? argv[a] + 1 : argv[a];
+        for (int i = 0; i < tb_n_tests_; i++) hits += tb_test_match_(pat, tb_tests_[i].name);
+        if (!hits) {
+            fprintf(stderr, "no test matches %s in this binary\n", argv[a]);
+            return 1;
+        }
+    }
+    for (int i = 0; i < tb_n_tests_; i++) {
+        if (!tb_test_chosen_(argc, argv, tb_tests_[i].name)) continue;
+        const int before = tb_failed_checks_, skips = tb_skipped_;
+        tb_tests_[i].fn();
+        const bool f = tb_failed_checks_ != before, s = !f && tb_skipped_ != skips;
+        failed += f;
+        skipped += s;
+        ran++;
+        printf("%-4s %s\n", f ? "FAIL" : s ? "SKIP" : "ok", tb_tests_[i].name);
+    }
+    printf("%d tests: %d passed, %d failed, %d skipped\n", ran, ran - failed - skipped, failed, skipped);
+    if (failed || !ran) return 1;
+    return skipped ? 77 : 0;
+}
+
+static inline int tb_test_main(void) {
+    char *argv[] = {"test", NULL};
+    return tb_test_run(1, argv);
 }
 
 #endif

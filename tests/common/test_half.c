@@ -99,4 +99,4 @@ TB_TEST(bf16_exhaustive) {
     TB_CHECK(isnan(tb_bf16_to_f32(tb_f32_to_bf16(u2f(0x7f800001u))))); /* a NaN whose payload is in the low half */
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

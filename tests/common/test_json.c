@@ -146,4 +146,4 @@ TB_TEST(deep_nesting_is_an_error_not_a_crash) {
     tb_json_free(j);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -251,4 +251,4 @@ TB_TEST(shapes_parse) {
     TB_CHECK(n == 1 && th[0] == 1);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -1,7 +1,7 @@
 /* test_e2e.c: end-to-end measurement on a small synthetic model: the bytes per
- * token add up as documented, an exact kernel and the scalar reference pick the
- * same first token, the memory and rate fields are filled, bad options are
- * refused.  No speed is asserted. */
+ * token add up as documented, an exact kernel and the scalar reference give
+ * bit-identical logits (so the same first token), the memory and rate fields are
+ * filled, bad options are refused.  No speed is asserted. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +60,7 @@ TB_TEST(bytes_add_up_and_kernel_matches_reference) {
     TB_CHECK_MSG(tb_e2e_run(model, k, &o, &rk, &e) == 0, "%s", e.msg);
     TB_CHECK_MSG(tb_e2e_run(model, NULL, &o, &rr, &e) == 0, "%s", e.msg);
     TB_CHECK(!strcmp(rk.kernel, k->name) && !strcmp(rr.kernel, "ref"));
-    TB_CHECK_EQ_INT(rk.first_token, rr.first_token); /* exact kernel: same logits */
+    TB_CHECK_EQ_INT(rk.first_token, rr.first_token); /* follows from the identical logits below */
     const tb_config *c = &model->cfg;
     /* KV: positions 9..12 read 2 x layers x kv_dim x pos x 4 bytes; mean pos = 10.5 */
     double kv = 2.0 * c->layers * c->kv_heads * c->head_dim * 10.5 * 4;
@@ -74,6 +74,39 @@ TB_TEST(bytes_add_up_and_kernel_matches_reference) {
     TB_CHECK_NEAR(rk.roofline_frac, rk.achieved_gbps / 10.0, 1e-12);
     TB_CHECK(rk.ms_per_token_min <= rk.ms_per_token_median && rk.ms_per_token_median <= rk.ms_per_token_max);
     TB_CHECK(rk.rss_bytes > 0 && rk.hwm_bytes >= rk.rss_bytes);
+}
+
+/* the logits behind first_token: an exact kernel's are bit-identical to the reference's
+ * (prefill of 8 and 4 decode steps, 2 threads), not merely the same argmax */
+TB_TEST(exact_kernel_logits_identical) {
+    if (setup() < 0) {
+        TB_CHECK(!"cannot build the synthetic model");
+        return;
+    }
+    const tb_kernel *k = tb_kernel_best(TB_ISA_ALL);
+    const int V = model->cfg.vocab, N = 12;
+    int32_t toks[12];
+    for (int i = 0; i < N; i++) toks[i] = (int32_t)((i * 37 + 5) % V);
+    float *lr = calloc((size_t)N * V, sizeof *lr), *lk = calloc((size_t)N * V, sizeof *lk); /* (N, vocab) */
+    tb_runner *run = NULL;
+    tb_err e;
+    TB_CHECK_MSG(k && tb_runner_new(model, k, 2, &run, &e) == 0, "%s", e.msg);
+    for (int pass = 0; pass < 2 && run; pass++) {
+        const tb_backend *be = pass ? tb_runner_backend(run) : NULL;
+        float *out = pass ? lk : lr;
+        tb_state *st = NULL;
+        TB_CHECK(tb_state_new(model, 16, 8, &st, &e) == 0);
+        TB_CHECK(st && tb_forward(st, be, toks, 8, 0, out, true, &e) == 0);
+        for (int p = 8; p < N && st; p++) TB_CHECK(tb_forward(st, be, toks + p, 1, p, out + (size_t)p * V, false, &e) == 0);
+        tb_state_free(st);
+    }
+    double a0 = 0, a1 = 0; /* every position was written (a zero buffer would compare equal) */
+    for (int i = 0; i < V; i++) a0 += fabs(lr[i]), a1 += fabs(lr[(size_t)(N - 1) * V + i]);
+    TB_CHECK(a0 > 0 && a1 > 0);
+    TB_CHECK_MSG(memcmp(lr, lk, sizeof *lr * (size_t)N * V) == 0, "%s: logits differ from the reference", k ? k->name : "?");
+    tb_runner_free(run);
+    free(lr);
+    free(lk);
 }
 
 TB_TEST(bad_options) {

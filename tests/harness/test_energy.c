@@ -76,4 +76,4 @@ TB_TEST(reproduces_published_table) {
     TB_CHECK_NEAR(r.fp16_nj_param, 0.265, 0.001); /* SPEC §5: ~0.265 nJ per parameter */
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -190,4 +190,4 @@ TB_TEST(counters_never_invent_numbers) {
     if (!r.papi_ok) TB_CHECK(strstr(line, "n/a") != NULL);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

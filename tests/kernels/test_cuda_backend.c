@@ -150,4 +150,4 @@ TB_TEST(device_decoder_matches_reference_or_refused) {
     tb_model_free(m);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

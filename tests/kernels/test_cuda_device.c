@@ -178,4 +178,4 @@ TB_TEST(device_bitlinear_fused_matches_emulation_and_reference) {
     free(x), free(y), free(ye), free(yr), free(packed);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -422,4 +422,4 @@ TB_TEST(registry_entries) {
     TB_CHECK(best != emu && best != dev);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -1,6 +1,7 @@
 /* test_kcore_emu.c: the AVX-VNNI and AVX-512 int8-MAD kernels, which cannot run on the
  * development/CI machine, checked through AVX2 emulations of their intrinsics
- * (emu_simd.h): the whole quick checker matrix plus the K = 6912 adversarial case.
+ * (emu_simd.h): the whole quick checker matrix (K = 6912 adversarial case included) and
+ * the model-level check (logits of the synthetic model bit-identical to the reference).
  * This proves their layout handling, lane halves, broadcasts and reductions; the real
  * instructions are checked by `ternbench check` on machines that have them. */
 #include <stdio.h>
@@ -32,7 +33,13 @@ static void check_emulated(const tb_kernel *real) {
     tb_check_result r;
     tb_err e = {{0}};
     TB_CHECK_MSG(tb_check_kernel(&k, &o, &r, &e) == 0, "%s: %s", name, r.first_failure[0] ? r.first_failure : e.msg);
-    TB_CHECK(r.cases > 100 && r.passed == r.cases);
+    TB_CHECK(r.cases > 100 && r.passed == r.cases && r.refused == 0);
+    double md = -1;
+    bool ident = false;
+    TB_CHECK_MSG(tb_check_model(&k, 2, 11, &md, &ident, &e) == 0, "%s: %s", name, e.msg);
+    TB_CHECK_MSG(ident && md == 0, "%s: model-level max |logit diff| %g", name, md);
+    /* reports label the real kernel as checked through this emulation */
+    TB_CHECK(tb_check_emulated_in_tests(tb_kernel_find(real->name)));
 }
 
 TB_TEST(emulated_avxvnni) { check_emulated(&tb_k_emu_avxvnni); }
@@ -49,4 +56,4 @@ TB_TEST(emulated_match_registry) {
     }
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -369,4 +369,4 @@ TB_TEST(forward_uses_hook_bit_identical) {
     }
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

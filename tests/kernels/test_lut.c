@@ -3,9 +3,10 @@
  * inputs (see test_lut_common.h). */
 #include "test_lut_common.h"
 
-TB_TEST(lut_random_shapes) { sweep_random("lut", 0x1u); }
-TB_TEST(lut_adversarial_k6912) { sweep_adversarial("lut"); }
-TB_TEST(lut_i2s_input_and_errors) { sweep_errors("lut"); }
+/* TL1 and TL2 of each ISA (meson tests lut_scalar, lut_avx2, lut_avx512) */
+TB_TEST(lut_scalar) { sweep_family_isa("lut", "scalar", 2, 0x1u); }
+TB_TEST(lut_avx2) { sweep_family_isa("lut", "avx2", 2, 0x1u); }
+TB_TEST(lut_avx512) { sweep_family_isa("lut", "avx512", 2, 0x1u); }
 
 /* TL2's encoder covers all 27 triples: decode(encode(w)) == w and the zero triple is
  * index 0 with sign 0. */
@@ -29,4 +30,4 @@ TB_TEST(tl_prep_avx2_same_bytes) {
     check_prep_equal("tl2_prep_avx2", tl2_prep, tl2_prep_avx2, tl2_prep_size);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

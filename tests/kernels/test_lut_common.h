@@ -10,7 +10,8 @@
  *   - pack -> unpack_row round trip; guard bytes after packed and prep buffers;
  *   - I2_S input (through tb_ternary_row), corrupt codes -> TB_KERR_CODE,
  *     bad ranges -> TB_KERR_SHAPE.
- * Kernels whose ISA is missing are reported as skipped, never failed.
+ * One TB test per family x ISA suffix (its own meson test): it SKIPs, whole, when the
+ * CPU lacks the ISA; a part that did not run is never counted as passed.
  */
 #ifndef TEST_LUT_COMMON_H
 #define TEST_LUT_COMMON_H
@@ -26,7 +27,7 @@
 #define GUARD 64
 #define SENTINEL ((int32_t)0x7eadbeef)
 
-static int n_run_, n_skip_;
+static int n_run_;
 
 typedef struct {
     tb_ternary w;
@@ -127,31 +128,36 @@ done:
     return bad;
 }
 
-/* Collects the supported kernels of `family`; prints the skipped ones. */
-static inline int family_kernels(const char *family, const tb_kernel **out, int max) {
+/* The registered kernels of `family` whose ISA suffix is `isa`; if one cannot run here,
+ * *why says why (the caller skips the whole part: partial runs are never passes). */
+static inline int family_kernels(const char *family, const char *isa, const tb_kernel **out, int max, const char **why) {
     int m = 0;
+    *why = NULL;
     for (int i = 0; i < tb_n_kernels; i++) {
         const tb_kernel *k = tb_kernels[i];
-        if (strcmp(k->family, family) != 0) continue;
-        const char *why = NULL;
-        if (!tb_kernel_supported(k, TB_ISA_ALL, &why)) {
-            fprintf(stderr, "skip %s: %s\n", k->name, why);
-            n_skip_++;
-            continue;
-        }
+        const char *suffix = strstr(k->name, "__");
+        if (strcmp(k->family, family) != 0 || !suffix || strcmp(suffix + 2, isa) != 0) continue;
+        if (!tb_kernel_supported(k, TB_ISA_ALL, why)) return 0;
         if (m < max) out[m++] = k;
     }
     return m;
 }
 
+static inline void sweep_errors_list(const tb_kernel *const *ks, int nk);
 static inline void sweep_random_list(const tb_kernel *const *ks, int nk, uint64_t seed);
-static inline void sweep_random(const char *family, uint64_t seed) {
+static inline void sweep_adversarial_list(const tb_kernel *const *ks, int nk);
+/* Every kernel of `family` with ISA suffix `isa` (expect of them): random shapes,
+ * adversarial K = 6912, I2_S input and errors.  SKIPs when they cannot run here. */
+static inline void sweep_family_isa(const char *family, const char *isa, int expect, uint64_t seed) {
     const tb_kernel *ks[32];
-    const int nk = family_kernels(family, ks, 32);
-    TB_CHECK_MSG(nk > 0, "no kernel of family %s registered and supported", family);
+    const char *why = NULL;
+    const int nk = family_kernels(family, isa, ks, 32, &why);
+    if (why) TB_SKIP("%s kernels __%s: %s", family, isa, why);
+    TB_CHECK_EQ_INT(nk, expect);
     sweep_random_list(ks, nk, seed);
-    fprintf(stderr, "%s: seed %llu, %d cases passed, %d kernels skipped\n", family, (unsigned long long)seed,
-            n_run_, n_skip_);
+    sweep_adversarial_list(ks, nk);
+    sweep_errors_list(ks, nk);
+    fprintf(stderr, "%s __%s: %d kernels, seed %llu, %d cases passed\n", family, isa, nk, (unsigned long long)seed, n_run_);
 }
 
 static inline void sweep_random_list(const tb_kernel *const *ks, int nk, uint64_t seed) {
@@ -177,13 +183,6 @@ static inline void sweep_random_list(const tb_kernel *const *ks, int nk, uint64_
         free(q);
         free(m.codes);
     }
-}
-
-static inline void sweep_adversarial_list(const tb_kernel *const *ks, int nk);
-static inline void sweep_adversarial(const char *family) {
-    const tb_kernel *ks[32];
-    const int nk = family_kernels(family, ks, 32);
-    sweep_adversarial_list(ks, nk);
 }
 
 static inline void sweep_adversarial_list(const tb_kernel *const *ks, int nk) {
@@ -218,9 +217,7 @@ static inline void sweep_adversarial_list(const tb_kernel *const *ks, int nk) {
 }
 
 /* I2_S input through tb_ternary_row, a corrupt code, bad ranges. */
-static inline void sweep_errors(const char *family) {
-    const tb_kernel *ks[32];
-    const int nk = family_kernels(family, ks, 32);
+static inline void sweep_errors_list(const tb_kernel *const *ks, int nk) {
     const int rows = 8, cols = 256;
     int8_t *codes = malloc((size_t)rows * cols), *q = malloc(cols);
     uint8_t *i2s = malloc(tb_i2s_nbytes(rows, cols));
@@ -257,10 +254,7 @@ static inline void sweep_errors(const char *family) {
 typedef int (*prep_fn)(const int8_t *q, int cols, int n, void *prep);
 typedef size_t (*prep_size_fn)(int cols, int n);
 static inline void check_prep_equal(const char *what, prep_fn portable, prep_fn fast, prep_size_fn size) {
-    if (!(tb_cpu_features() & TB_ISA_AVX2)) {
-        fprintf(stderr, "skip %s: no AVX2 on this CPU\n", what);
-        return;
-    }
+    if (!(tb_cpu_features() & TB_ISA_AVX2)) TB_SKIP("%s: no AVX2 on this CPU", what);
     tb_rng g;
     tb_rng_seed(&g, 11);
     for (int cols = 1; cols <= 800; cols += (cols < 40 ? 1 : 37)) {

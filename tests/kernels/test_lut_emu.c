@@ -23,6 +23,37 @@ TB_TEST(emu_avx512_adversarial_k6912) {
     sweep_adversarial_list(ks, 3);
 }
 
+#include "check.h"
+
+static void quiet(void *user, const char *line) {
+    (void)user;
+    fprintf(stderr, "%s\n", line);
+}
+
+/* the emulated kernels through the checker matrix (quick) and the model-level check */
+TB_TEST(emu_avx512_checker_and_model) {
+    if (!have_avx2()) TB_SKIP("the emulated kernels also use AVX2; no AVX2 here");
+    const tb_kernel *ks[3] = {&emu_tl1, &emu_tl2, &emu_bsp};
+    for (int i = 0; i < 3; i++) {
+        tb_kernel k = *ks[i];
+        k.isa = TB_ISA_AVX2; /* the model needs no AVX-512 */
+        tb_check_opts o;
+        tb_check_opts_default(&o);
+        o.quick = true;
+        o.seed = 13;
+        o.on_fail = quiet;
+        tb_check_result r;
+        tb_err e = {{0}};
+        TB_CHECK_MSG(tb_check_kernel(&k, &o, &r, &e) == 0, "%s: %s", k.name, r.first_failure[0] ? r.first_failure : e.msg);
+        TB_CHECK(r.cases > 100 && r.passed == r.cases && r.refused == 0);
+        double md = -1;
+        bool ident = false;
+        TB_CHECK_MSG(tb_check_model(&k, 2, 13, &md, &ident, &e) == 0, "%s: %s", k.name, e.msg);
+        TB_CHECK_MSG(ident && md == 0, "%s: model-level max |logit diff| %g", k.name, md);
+        TB_CHECK(tb_check_emulated_in_tests(tb_kernel_find(ks[i]->name)));
+    }
+}
+
 /* The model itself, on facts stated by the instruction definitions. */
 TB_TEST(emu_model_facts) {
     emu_v512 a, idx;
@@ -42,4 +73,4 @@ TB_TEST(emu_model_facts) {
     TB_CHECK(r.b[31] == 0 && r.b[32] == 7 && r.b[63] == 7);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -148,4 +148,4 @@ TB_TEST(i2s_nbytes) {
     TB_CHECK_EQ_INT(tb_i2s_nbytes(1, 128), 64);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

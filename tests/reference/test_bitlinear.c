@@ -186,4 +186,4 @@ TB_TEST(matmul_ref_layouts_and_extremes) {
     free(ones); free(qm); free(row2);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -89,4 +89,4 @@ TB_TEST(gguf_and_hf_give_identical_logits) {
     rmdir(hf);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -281,7 +281,10 @@ static void check_lm_head(tb_ftype type) {
             TB_CHECK(tr->data[v] == lg[p * c.vocab + v]);
         }
     }
-    TB_CHECK_MSG(max_err <= 1e-5, "type %d: max abs err %.3g", (int)type, max_err);
+    printf("LM head type %d: max abs err %.3g vs double\n", (int)type, max_err);
+    /* measured 4.9e-7 (f32), 5.1e-7 (f16), 3.6e-7 (bf16): bound 2x; re-measure when the LM
+     * head's summation order changes */
+    TB_CHECK_MSG(max_err <= 1e-6, "type %d: max abs err %.3g", (int)type, max_err);
     free(lg);
     rec_free(rec);
     tiny_model_free(t);
@@ -439,8 +442,9 @@ TB_TEST(f16_emulation_is_consistent) {
     TB_CHECK(memcmp(inc, emu, sizeof(float) * n * V) == 0); /* still batch-independent */
     double max_d = 0;
     for (int i = 0; i < n * V; i++) max_d = fmax(max_d, fabs(plain[i] - emu[i]));
+    printf("f16 emulation moves the logits by max %.3g\n", max_d);
     /* f16 keeps 11 significant bits: the logits move, but only a little */
-    TB_CHECK_MSG(max_d > 0 && max_d < 0.5, "max diff %.3g", max_d);
+    TB_CHECK_MSG(max_d > 0 && max_d < 0.5, "max diff %.3g", max_d); /* measured 0.289 (1.7x) */
     tb_state_free(st);
     free(plain); free(emu); free(inc);
     tiny_model_free(t);
@@ -493,4 +497,4 @@ TB_TEST(errors_are_clear) {
     tiny_model_free(t);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }

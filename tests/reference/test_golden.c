@@ -114,9 +114,10 @@ TB_TEST(golden_bitnet_cpp_logits) {
          * README): bitnet.cpp stores K/V in f16 and runs the LM head through f16, and any
          * activation whose x*s lands near a .5 boundary can round the other way, moving a
          * logit by up to ~0.1; an independent float64 implementation sits at max 0.106,
-         * mean 0.0098.  We allow a little more than that for the max, and 2x for the mean. */
-        TB_CHECK_MSG(max_diff <= 0.15, "max |diff| %.4f", max_diff);
-        TB_CHECK_MSG(mean_diff <= 0.015, "mean |diff| %.5f", mean_diff);
+         * mean 0.0098.  Bounds about 1.5x the measurement (x*s rounding flips are discrete
+         * jumps of ~0.1, so 2x of the max would admit a second flip in the same logit). */
+        TB_CHECK_MSG(max_diff <= 0.15, "max |diff| %.4f", max_diff);      /* measured 0.1060 */
+        TB_CHECK_MSG(mean_diff <= 0.015, "mean |diff| %.5f", mean_diff); /* measured 0.00983 */
     }
     free(ref);
     tb_state_free(st);
@@ -152,8 +153,9 @@ TB_TEST(golden_bitnet_cpp_logits_f16_emulation) {
         }
         const double mean_diff = sum_diff / ((double)N_TOK * VOCAB);
         printf("golden, f16 emulation: max |diff| %.5f, mean |diff| %.6f\n", max_diff, mean_diff);
-        TB_CHECK_MSG(max_diff <= 0.005, "max |diff| %.5f", max_diff);
-        TB_CHECK_MSG(mean_diff <= 0.0005, "mean |diff| %.6f", mean_diff);
+        /* bounds 2x the measurement (re-measure when the LM head's summation order changes) */
+        TB_CHECK_MSG(max_diff <= 0.0022, "max |diff| %.5f", max_diff);     /* measured 0.00109 */
+        TB_CHECK_MSG(mean_diff <= 0.0003, "mean |diff| %.6f", mean_diff); /* measured 0.000157 */
     }
     free(lg);
     free(ref);

@@ -201,4 +201,4 @@ TB_TEST(matches_independent_computation) {
     tb_model_free(m);
 }
 
-int main(void) { return tb_test_main(); }
+int main(int argc, char **argv) { return tb_test_run(argc, argv); }
