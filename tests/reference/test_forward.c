@@ -282,9 +282,9 @@ static void check_lm_head(tb_ftype type) {
         }
     }
     printf("LM head type %d: max abs err %.3g vs double\n", (int)type, max_err);
-    /* measured 4.9e-7 (f32), 5.1e-7 (f16), 3.6e-7 (bf16): bound 2x; re-measure when the LM
-     * head's summation order changes */
-    TB_CHECK_MSG(max_err <= 1e-6, "type %d: max abs err %.3g", (int)type, max_err);
+    /* measured with the 32 float lanes (2026-12): 1.0e-6 (f32), 6.1e-7 (f16), 4.4e-7 (bf16);
+     * bound 2x the largest; re-measure when the LM head's summation order changes */
+    TB_CHECK_MSG(max_err <= 2e-6, "type %d: max abs err %.3g", (int)type, max_err);
     free(lg);
     rec_free(rec);
     tiny_model_free(t);
