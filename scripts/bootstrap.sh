@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-test}
 shift || true
 
-pkgs=(meson ninja-build pkg-config gcc g++ libhwloc-dev libpapi-dev libbenchmark-dev
+pkgs=(meson ninja-build pkg-config gcc g++ libhwloc-dev libpapi-dev libbenchmark-dev clang libclang-rt-14-dev
       python3-matplotlib python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
