@@ -43,7 +43,7 @@ cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fsanitize=address
 # Compiles the loaders once (objects rebuilt when a source or header is newer) and links
 # one binary per target into $1.
 build() {
-    local out=$1 obj=$1/obj newest
+    local out=$1 obj=$1/obj newest t s
     mkdir -p "$obj"
     newest=$(ls -t "$root"/common/*.h "$root"/models/*.h "$root"/tokenizer/*.h "$root"/tests/fuzz/*.h | head -1)
     local objs=()
@@ -67,7 +67,7 @@ build() {
 # Seed corpora: the committed seeds of tests/fuzz/seeds/, plus small synthetic models
 # written by ternbench synth (when it is built) and pieces of the shared data.
 seeds() {
-    local out=$1/seeds
+    local out=$1/seeds t d
     [ -f "$out/.done" ] && return 0
     rm -rf "$out"
     for t in "${targets[@]}"; do
