@@ -83,7 +83,7 @@ int tb_cmd_bandwidth(int argc, char **argv) {
     printf("%8s %12s %10s %10s\n", "threads", "GB/s median", "min", "max");
     for (int i = 0; i < nt; i++) {
         if (tb_bandwidth_measure(bytes, threads[i], reps, &res[i], &e) < 0) {
-            fprintf(stderr, "ternbench bandwidth: %s\n", e.msg);
+            tb_cli_err(e.msg);
             return 1;
         }
         printf("%8d %12.2f %10.2f %10.2f\n", threads[i], res[i].gbps_median, res[i].gbps_min, res[i].gbps_max);
@@ -99,7 +99,7 @@ int tb_cmd_bandwidth(int argc, char **argv) {
         int rc = tb_jw_save(&w, json, &e);
         tb_jw_free(&w);
         if (rc < 0) {
-            fprintf(stderr, "ternbench bandwidth: %s\n", e.msg);
+            tb_cli_err(e.msg);
             return 1;
         }
     }

@@ -124,7 +124,7 @@ static int time_kernel(const tb_kernel *k, const int32_t *thr, int nthr, uint64_
     tb_err e = {{0}};
     for (int t = 0; t < nthr; t++)
         if (tb_pool_new(thr[t], true, &pools[t], &e) < 0) {
-            fprintf(stderr, "ternbench check: %s\n", e.msg);
+            tb_cli_err(e.msg);
             for (int u = 0; u < t; u++) tb_pool_free(pools[u]);
             return 1;
         }
@@ -218,11 +218,7 @@ int tb_cmd_check(int argc, char **argv) {
                 return 2;
             }
         } else if (!strcmp(a, "--threads")) {
-            if (!(v = tb_arg_value(argc, argv, &i))) return 2;
-            if (parse_int(v, 1, TB_POOL_MAX, &o.threads)) {
-                fprintf(stderr, "ternbench check: --threads %s: expected 1..%d\n", v, TB_POOL_MAX);
-                return 2;
-            }
+            if (!(v = tb_arg_value(argc, argv, &i)) || tb_cli_threads("check", v, &o.threads)) return 2;
         } else {
             fprintf(stderr, "ternbench check: unknown option %s (see --help)\n", a);
             return 2;
@@ -264,20 +260,11 @@ int tb_cmd_check(int argc, char **argv) {
     tb_isa_describe(tb_cpu_features(), feats, sizeof feats);
 
     if (timing) {
-        int32_t *thr = NULL;
-        tb_err e = {{0}};
-        int nthr = tb_parse_int_list(time_threads, &thr, &e);
-        if (nthr < 1 || nthr > 8) {
-            fprintf(stderr, "ternbench check: --time-threads %s: expected 1 to 8 thread counts like 1,2\n", time_threads);
-            free(thr);
-            return 2;
-        }
-        for (int t = 0; t < nthr; t++)
-            if (thr[t] < 1 || thr[t] > TB_POOL_MAX) {
-                fprintf(stderr, "ternbench check: --time-threads: %d threads is out of range\n", thr[t]);
-                free(thr);
-                return 2;
-            }
+        int tl[8];
+        const int nthr = tb_cli_thread_list("check", time_threads, tl, 8);
+        int32_t thr[8];
+        for (int t = 0; t < (nthr > 0 ? nthr : 0); t++) thr[t] = tl[t];
+        if (nthr < 0) return 2;
         printf("rough speed (not the benchmark): GB/s of packed weights streamed per GEMV (prep + gemv),\n"
                "median of 5 after 1 warm-up, n=1, warm caches; CPU features: %s\n", feats);
         printf("%-30s", "kernel \\ shape x threads");
@@ -299,7 +286,6 @@ int tb_cmd_check(int argc, char **argv) {
             }
             ret |= time_kernel(k, thr, nthr, o.seed);
         }
-        free(thr);
         return ret;
     }
 
@@ -357,5 +343,7 @@ int tb_cmd_check(int argc, char **argv) {
     }
     printf("check: %d kernels passed, %d failed, %d skipped; %lld checks; seed %llu\n", passed, failed, skipped, checks,
            (unsigned long long)o.seed);
-    return failed ? 1 : 0;
+    if (!failed && !passed && skipped) /* nothing was checked: not a success (status 77, "skipped") */
+        printf("check: nothing checked: every kernel matching --kernel %s was skipped on this machine\n", glob);
+    return failed ? 1 : (!passed && skipped ? 77 : 0);
 }

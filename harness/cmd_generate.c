@@ -217,7 +217,7 @@ int tb_cmd_generate(int argc, char **argv) {
     rc = 0;
     goto done;
 fail:
-    fprintf(stderr, "ternbench generate: %s\n", e.msg);
+    tb_cli_err(e.msg);
 done:
     free(piece);
     free(out_ids);

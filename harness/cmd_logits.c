@@ -124,7 +124,7 @@ int tb_cmd_logits(int argc, char **argv) {
     rc = 0;
     goto done;
 fail:
-    fprintf(stderr, "ternbench logits: %s\n", e.msg);
+    tb_cli_err(e.msg);
     if (f) {
         fclose(f);
         if (remove_on_fail) remove(out_path); /* no partial output file */

@@ -48,7 +48,7 @@ static int from_results(const char *dir) {
     size_t len;
     tb_err e;
     if (tb_read_file(path, &text, &len, &e) < 0) {
-        fprintf(stderr, "ternbench paper: %s\n", e.msg);
+        tb_cli_err(e.msg);
         return 1;
     }
     tb_json *j = tb_json_parse(text, len, &e);
@@ -135,21 +135,21 @@ int tb_cmd_paper(int argc, char **argv) {
     bool synthetic = !model;
     if (!model) {
         if (tb_synth_cached("2b4t", 1, tok[0] ? tok : NULL, path, sizeof path, on_line, NULL, &e) < 0) {
-            fprintf(stderr, "ternbench paper: %s\n", e.msg);
+            tb_cli_err(e.msg);
             return 1;
         }
         model = path;
     }
     tb_model *m;
     if (tb_model_load(model, &m, &e) < 0) {
-        fprintf(stderr, "ternbench paper: %s\n", e.msg);
+        tb_cli_err(e.msg);
         return 1;
     }
     char src[160];
     size_t llc = tb_llc_bytes(0, src, sizeof src);
     tb_bw_result bw;
     if (tb_bandwidth_measure(llc * 4 > (256u << 20) ? llc * 4 : (256u << 20), (int)threads, 5, &bw, &e) < 0) {
-        fprintf(stderr, "ternbench paper: %s\n", e.msg);
+        tb_cli_err(e.msg);
         tb_model_free(m);
         return 1;
     }
@@ -164,7 +164,7 @@ int tb_cmd_paper(int argc, char **argv) {
     tb_e2e_result r;
     fprintf(stderr, "decode latency: %s, %d threads, %d tokens...\n", k ? k->name : "ref", threads, nd);
     if (tb_e2e_run(m, k, &o, &r, &e) < 0) {
-        fprintf(stderr, "ternbench paper: %s\n", e.msg);
+        tb_cli_err(e.msg);
         tb_model_free(m);
         return 1;
     }
@@ -232,7 +232,7 @@ int tb_cmd_paper(int argc, char **argv) {
     int rc = 0;
     if (out) {
         if (tb_mkdir_p(out, &e) < 0) {
-            fprintf(stderr, "ternbench paper: %s\n", e.msg);
+            tb_cli_err(e.msg);
             tb_model_free(m);
             return 1;
         }
@@ -259,7 +259,7 @@ int tb_cmd_paper(int argc, char **argv) {
         snprintf(jp, sizeof jp, "%s/paper.json", out);
         snprintf(mp, sizeof mp, "%s/paper.md", out);
         if (tb_jw_save(&w, jp, &e) < 0) {
-            fprintf(stderr, "ternbench paper: %s\n", e.msg);
+            tb_cli_err(e.msg);
             rc = 1;
         }
         tb_jw_free(&w);

@@ -154,14 +154,14 @@ int tb_cmd_ppl(int argc, char **argv) {
     int32_t *ids = NULL;
     int rc = 1, n_run = 0;
 
-    if (tb_model_load(model_path, &m, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    if (tb_model_load(model_path, &m, &e)) { tb_cli_err(e.msg); goto done; }
     if (tok_path) {
-        if (tb_tokenizer_load(tok_path, &t, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+        if (tb_tokenizer_load(tok_path, &t, &e)) { tb_cli_err(e.msg); goto done; }
     } else if (m->gguf) {
         if (tb_tokenizer_from_gguf(m->gguf, &t, &e)) { fprintf(stderr, "ternbench ppl: %s (or pass --tokenizer)\n", e.msg); goto done; }
         tok_path = model_path;
     } else if (m->tokenizer_json[0]) {
-        if (tb_tokenizer_load(m->tokenizer_json, &t, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+        if (tb_tokenizer_load(m->tokenizer_json, &t, &e)) { tb_cli_err(e.msg); goto done; }
         tok_path = m->tokenizer_json;
     } else {
         fprintf(stderr, "ternbench ppl: %s has no tokenizer; pass --tokenizer\n", model_path);
@@ -174,10 +174,10 @@ int tb_cmd_ppl(int argc, char **argv) {
     if (tb_tokenizer_bos(t) < 0) { fprintf(stderr, "ternbench ppl: the tokenizer has no BOS token\n"); goto done; }
 
     size_t len, n_ids;
-    if (tb_read_file(file, &text, &len, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    if (tb_read_file(file, &text, &len, &e)) { tb_cli_err(e.msg); goto done; }
     if (len == 0) { fprintf(stderr, "ternbench ppl: %s is empty (no tokens to score)\n", file); goto done; }
     double t0 = tb_now();
-    if (tb_tokenize(t, text, len, true, true, &ids, &n_ids, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    if (tb_tokenize(t, text, len, true, true, &ids, &n_ids, &e)) { tb_cli_err(e.msg); goto done; }
     double t_tok = tb_now() - t0;
     int n_chunks = tb_ppl_n_chunks(n_ids, ctx, max_chunks, &e);
     if (n_chunks < 0) { fprintf(stderr, "ternbench ppl: %s: %s\n", file, e.msg); goto done; }
@@ -198,7 +198,7 @@ int tb_cmd_ppl(int argc, char **argv) {
 
     prog p = {names, quiet, isatty(2) != 0};
     tb_ppl_opts o = {ctx, max_chunks, tb_tokenizer_bos(t), on_progress, &p, threads};
-    if (tb_ppl_run(m, ids, n_ids, bes, n_run, &o, res, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    if (tb_ppl_run(m, ids, n_ids, bes, n_run, &o, res, &e)) { tb_cli_err(e.msg); goto done; }
 
     for (int b = 0; b < n_run; b++) {
         printf("%-28s PPL = %.4f +/- %.4f   (%ld tokens scored, %.2f s)\n", names[b], res[b].ppl, res[b].ppl_err,
@@ -256,7 +256,7 @@ int tb_cmd_ppl(int argc, char **argv) {
         tb_provenance_write(&w, "provenance", &prov);
         tb_jw_obj_end(&w);
         if (tb_jw_save(&w, out, &e)) {
-            fprintf(stderr, "ternbench ppl: %s\n", e.msg);
+            tb_cli_err(e.msg);
             tb_jw_free(&w);
             goto done;
         }

@@ -156,7 +156,7 @@ int tb_cmd_sweep(int argc, char **argv) {
     if (!o.use_gbench) fprintf(stderr, "sweep: timing with the harness's own timer (%s)\n", tb_bench_timer_name(false));
     tb_err e;
     if (tb_sweep_run(&o, &e) < 0) {
-        fprintf(stderr, "ternbench sweep: %s\n", e.msg);
+        tb_cli_err(e.msg);
         return 1;
     }
     int rc = plots ? run_plots(o.out_dir) : 0;

@@ -133,7 +133,7 @@ int tb_cmd_synth(int argc, char **argv) {
     tb_err e;
     double t0 = tb_now();
     if (tb_synth_write(&o, &e) < 0) {
-        fprintf(stderr, "ternbench synth: %s\n", e.msg);
+        tb_cli_err(e.msg);
         return 1;
     }
     fprintf(stderr, "synth: wrote %s (%s, hidden %d, layers %d, heads %d/%d, ffn %d, vocab %d, seed %ld) in %.1f s\n",

@@ -115,7 +115,7 @@ int tb_cmd_tokenize(int argc, char **argv) {
     tb_tokenizer *t;
     double t0 = tb_now();
     if (tb_tokenizer_load(tok_path, &t, &e)) {
-        fprintf(stderr, "ternbench tokenize: %s\n", e.msg);
+        tb_cli_err(e.msg);
         return 1;
     }
     double t_load = tb_now() - t0;
@@ -127,7 +127,7 @@ int tb_cmd_tokenize(int argc, char **argv) {
     if (ids_arg) {
         int k = tb_parse_int_list(ids_arg, &ids, &e);
         if (k < 0) { fprintf(stderr, "ternbench tokenize: --ids: %s\n", e.msg); rc = 2; goto done; }
-        if (tb_detokenize(t, ids, (size_t)k, &dec, &len, &e)) { fprintf(stderr, "ternbench tokenize: %s\n", e.msg); goto done; }
+        if (tb_detokenize(t, ids, (size_t)k, &dec, &len, &e)) { tb_cli_err(e.msg); goto done; }
         fwrite(dec, 1, len, stdout);
         rc = 0;
         goto done;
@@ -136,7 +136,7 @@ int tb_cmd_tokenize(int argc, char **argv) {
         if (!strcmp(file, "-")) {
             if (read_stream(stdin, &buf, &len)) { fprintf(stderr, "ternbench tokenize: cannot read stdin\n"); goto done; }
         } else if (tb_read_file(file, &buf, &len, &e)) {
-            fprintf(stderr, "ternbench tokenize: %s\n", e.msg);
+            tb_cli_err(e.msg);
             goto done;
         }
         text = buf;
@@ -149,7 +149,7 @@ int tb_cmd_tokenize(int argc, char **argv) {
         for (int r = 0; r < bench; r++) {
             free(ids);
             double s = tb_now();
-            if (tb_tokenize(t, text, len, bos, special, &ids, &n, &e)) { fprintf(stderr, "ternbench tokenize: %s\n", e.msg); goto done; }
+            if (tb_tokenize(t, text, len, bos, special, &ids, &n, &e)) { tb_cli_err(e.msg); goto done; }
             double d = tb_now() - s;
             total += d;
             if (d < best) best = d;
@@ -162,7 +162,7 @@ int tb_cmd_tokenize(int argc, char **argv) {
         goto done;
     }
 
-    if (tb_tokenize(t, text, len, bos, special, &ids, &n, &e)) { fprintf(stderr, "ternbench tokenize: %s\n", e.msg); goto done; }
+    if (tb_tokenize(t, text, len, bos, special, &ids, &n, &e)) { tb_cli_err(e.msg); goto done; }
     if (out_path) {
         FILE *f = fopen(out_path, "wb");
         if (!f) { fprintf(stderr, "ternbench tokenize: cannot write %s: %s\n", out_path, strerror(errno)); goto done; }
