@@ -62,7 +62,7 @@ void *tb_alloc(size_t size); /* 64-byte aligned, NULL on failure; free with tb_f
 void tb_free(void *p);
 
 /* ---- parsing helpers for the CLI --------------------------------------- */
-/* Parses "1,2,3" into a malloc'd int32 array.  Returns count or -1. */
+/* Parses "1,2,3", "1 2 3" or "1, 2, 3" into a malloc'd int32 array.  Returns count or -1. */
 int tb_parse_int_list(const char *s, int32_t **out, tb_err *e);
 
 #ifdef __cplusplus

@@ -23,7 +23,7 @@ static void usage(FILE *f) {
             "options:\n"
             "  --kernel GLOB        kernels to time (default: all registered)\n"
             "  --shapes LIST        comma list of qo,kv,gateup1,down,qkv,gateup or RxC (default: all)\n"
-            "  --threads LIST       e.g. 1,2 (default: 1,2,4,.. up to the core count)\n"
+            "  --threads LIST       e.g. 1,2 or '1 2'; 0 = all cores (default: 1,2,4,.. up to the core count)\n"
             "  --n N                activation rows per GEMV (default 1 = decode)\n"
             "  --llc-bytes SIZE     cache size to defeat, e.g. 32M (default: sysfs L3 if <= 256M, else 64M)\n"
             "  --warm               do not rotate weight copies (weights stay in cache)\n"

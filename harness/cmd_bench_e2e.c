@@ -87,7 +87,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     }
     int threads = tb_ncores(), np = 64, nd = 32;
     unsigned long long seed = 1;
-    if ((th_s && tb_cli_int("bench-e2e", "--threads", th_s, 1, TB_POOL_MAX, &threads)) ||
+    if ((th_s && tb_cli_threads("bench-e2e", th_s, &threads)) ||
         (np_s && tb_cli_int("bench-e2e", "--prompt", np_s, 1, 4096, &np)) ||
         (nd_s && tb_cli_int("bench-e2e", "--decode", nd_s, 1, 4096, &nd)))
         return 2;
@@ -101,6 +101,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     }
     unsigned mask;
     if (tb_cli_isa_mask("bench-e2e", isa_s, &mask)) return 2;
+    if (json && tb_cli_out_file("bench-e2e", "--json", json, false)) return 2;
     const tb_kernel *k = NULL;
     const int krc = tb_cli_kernel("bench-e2e", kname, mask, &k);
     if (krc) return krc;

@@ -33,7 +33,7 @@ static void usage(FILE *f) {
             "                    GGUF metadata or the HF directory's tokenizer.json)\n"
             "  --ctx N           chunk length (default 512)\n"
             "  --chunks N        evaluate at most N chunks (default: all)\n"
-            "  --kernel LIST     ref (default), a kernel name, a comma-separated list, or 'all'\n"
+            "  --kernel LIST     ref (default), a kernel name or glob, a comma-separated list, or 'all'\n"
             "                    (the reference plus every kernel this machine supports)\n"
             "  --no-ref          with kernels: do not run the reference (no KL / top-1)\n"
             "  --threads N       kernel and scoring threads (default: all online cores; the reference\n"
@@ -93,6 +93,7 @@ int tb_cmd_ppl(int argc, char **argv) {
     }
     unsigned mask;
     if (tb_cli_isa_mask("ppl", isa_name, &mask)) return 2;
+    if (out && tb_cli_out_file("ppl", "-o", out, false)) return 2;
     char def_file[1200];
     if (!file) {
         if (!data) data = tb_data_dir();
@@ -118,9 +119,15 @@ int tb_cmd_ppl(int argc, char **argv) {
         for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             if (!strcmp(tok, "ref")) {
                 want_ref = true;
-            } else if (!strcmp(tok, "all")) {
-                want_ref = !no_ref;
+            } else if (!strcmp(tok, "all") || tb_cli_is_glob(tok)) {
+                const bool all = !strcmp(tok, "all");
+                if (all) want_ref = !no_ref;
+                int matched = 0;
+                for (int k = 0; k < tb_n_kernels; k++) matched += all || tb_glob_match(tok, tb_kernels[k]->name);
+                if (!matched)
+                    return tb_cli_usage("--kernel %s matches no registered kernel (see `ternbench check --list`)", tok);
                 for (int k = 0; k < tb_n_kernels && nb < MAXB - 1; k++) {
+                    if (!all && !tb_glob_match(tok, tb_kernels[k]->name)) continue;
                     const char *why = NULL;
                     if (!tb_kernel_supported(tb_kernels[k], mask, &why)) {
                         fprintf(stderr, "skip %s: %s\n", tb_kernels[k]->name, why ? why : "unsupported");
