@@ -86,7 +86,7 @@ static void on_line(void *user, const char *line) {
 }
 
 int tb_cmd_paper(int argc, char **argv) {
-    const char *model = NULL, *kname = "best", *th_s = NULL, *bw_s = NULL, *out = NULL, *from = NULL, *pc_s = NULL,
+    const char *model = NULL, *kname = NULL, *th_s = NULL, *bw_s = NULL, *out = NULL, *from = NULL, *pc_s = NULL,
                *nd_s = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -109,11 +109,10 @@ int tb_cmd_paper(int argc, char **argv) {
         }
         if (!(*dst = tb_arg_value(argc, argv, &i))) return 2;
     }
-    if (from) return from_results(from);
     char *end;
     int threads = tb_ncores(), nd = 16, pchunks = 0;
     double tbw = 83.2;
-    if ((th_s && tb_cli_int("paper", "--threads", th_s, 1, TB_POOL_MAX, &threads)) ||
+    if ((th_s && tb_cli_threads("paper", th_s, &threads)) ||
         (nd_s && tb_cli_int("paper", "--decode", nd_s, 1, 1024, &nd)) ||
         (pc_s && tb_cli_int("paper", "--ppl-chunks", pc_s, 0, 100000, &pchunks)))
         return 2;
@@ -121,6 +120,14 @@ int tb_cmd_paper(int argc, char **argv) {
         fprintf(stderr, "ternbench paper: bad --target-bw '%s' (GB/s)\n", bw_s);
         return 2;
     }
+    if (from) { /* renders a sweep's results: the measuring options do not apply */
+        const char *const given[] = {model, kname, th_s, pc_s, nd_s, out, bw_s};
+        const char *const names[] = {"--model", "--kernel", "--threads", "--ppl-chunks", "--decode", "-o", "--target-bw"};
+        for (int i = 0; i < 7; i++)
+            if (given[i]) return tb_cli_usage("%s does not apply with --from (which renders an existing results.json)", names[i]);
+        return from_results(from);
+    }
+    if (out && tb_cli_out_dir("paper", "-o", out)) return 2;
     if (pchunks > 0 && !model) {
         fprintf(stderr, "ternbench paper: --ppl-chunks needs --model (perplexity of a synthetic model means nothing)\n");
         return 2;
@@ -263,14 +270,14 @@ int tb_cmd_paper(int argc, char **argv) {
             rc = 1;
         }
         tb_jw_free(&w);
-        FILE *f = fopen(mp, "w");
-        if (f) {
-            fprintf(f, "| quantity | published (2B4T report) | here | note |\n|---|---|---|---|\n");
+        tb_out f;
+        if (tb_out_open(&f, mp, &e) == 0) {
+            fprintf(f.f, "| quantity | published (2B4T report) | here | note |\n|---|---|---|---|\n");
             for (int i = 0; i < n; i++)
-                fprintf(f, "| %s | %s | %s | %s |\n", rows[i].quantity, rows[i].published, rows[i].here, rows[i].note);
-            fclose(f);
-        } else {
-            fprintf(stderr, "ternbench paper: cannot write %s\n", mp);
+                fprintf(f.f, "| %s | %s | %s | %s |\n", rows[i].quantity, rows[i].published, rows[i].here, rows[i].note);
+        }
+        if (!f.f || tb_out_commit(&f, &e) < 0) {
+            tb_cli_err(e.msg);
             rc = 1;
         }
     }
