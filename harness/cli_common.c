@@ -42,24 +42,25 @@ int tb_cli_threads(const char *cmd, const char *s, int *out) {
 }
 
 int tb_cli_thread_list(const char *cmd, const char *s, int *out, int max) {
-    char buf[512], *save = NULL;
-    int n = 0;
-    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf) {
-        fprintf(stderr, "ternbench %s: --threads list too long\n", cmd);
+    int32_t *v = NULL;
+    tb_err e;
+    const int n = tb_parse_int_list(s, &v, &e);
+    if (n < 0) {
+        fprintf(stderr, "ternbench %s: --threads wants thread counts like 1,2,4 (0 = all cores): %s\n", cmd, e.msg);
         return -1;
     }
-    for (char *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
-        if (n == max) {
-            fprintf(stderr, "ternbench %s: --threads: more than %d thread counts\n", cmd, max);
-            return -1;
-        }
-        if (tb_cli_threads(cmd, t, &out[n++])) return -1;
+    int rc = n;
+    if (n > max) {
+        fprintf(stderr, "ternbench %s: --threads: more than %d thread counts\n", cmd, max);
+        rc = -1;
     }
-    if (!n) {
-        fprintf(stderr, "ternbench %s: --threads wants thread counts like 1,2,4 (0 = all cores), got '%s'\n", cmd, s);
-        return -1;
+    for (int i = 0; i < n && rc >= 0; i++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", (int)v[i]);
+        if (tb_cli_threads(cmd, num, &out[i])) rc = -1;
     }
-    return n;
+    free(v);
+    return rc;
 }
 
 /* The directory part of path ("." when it has none) into dir. */

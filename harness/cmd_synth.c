@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "synth.h"
@@ -142,6 +143,9 @@ int tb_cmd_synth(int argc, char **argv) {
     }
     if (o.format == TB_SYNTH_GGUF ? tb_cli_out_file("synth", "-o", out, false) : tb_cli_out_dir("synth", "-o", out))
         return 2;
+    struct stat st; /* the GGUF is renamed into place: never over a device or FIFO */
+    if (o.format == TB_SYNTH_GGUF && stat(out, &st) == 0 && !S_ISREG(st.st_mode))
+        return tb_cli_usage("-o %s: not a regular file (a GGUF is written to a temporary name and renamed)", out);
     warn_narrow(&o.cfg, o.format);
     double last = -100;
     uint64_t big = (uint64_t)o.cfg.vocab * (uint64_t)o.cfg.hidden + (uint64_t)o.cfg.layers * o.cfg.hidden * o.cfg.ffn;
