@@ -24,7 +24,7 @@ static void usage(FILE *f) {
             "  --model PATH      .gguf or HF directory\n"
             "  --preset NAME     synthetic model, generated once into the cache (default: 2b4t)\n"
             "  --kernel K        registered kernel name, 'best' (default) or 'ref' (scalar reference)\n"
-            "  --threads T       threads (default: all cores)\n"
+            "  --threads T       threads, 0 = all cores (the default)\n"
             "  --prompt N        prompt tokens (default 64)\n"
             "  --decode N        decoded tokens (default 32)\n"
             "  --seed N          prompt ids seed (default 1)\n"

@@ -26,7 +26,7 @@ static void usage(FILE *f) {
             "  --case N          replay case N only (with the seed a failure printed)\n"
             "  --quick           fewer input families on the large 2B4T shapes\n"
             "  --isa-max NAME    restrict kernels to an ISA level: " TB_CLI_ISA_NAMES " (default all)\n"
-            "  --threads N       threads for the driver check and the model check (default 2)\n"
+            "  --threads N       threads for the driver check and the model check (default 2; 0 = all cores)\n"
             "  --no-model        skip the model-level check\n"
             "  --time            rough speed table instead of the check: GB/s of packed weights per\n"
             "                    kernel x 2B4T shape at 1 and 2 threads, median of 5, warm caches\n"
