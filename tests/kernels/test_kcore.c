@@ -583,7 +583,8 @@ TB_TEST(cli_check) {
     if (tb_cpu_features() & TB_ISA_AVX2) {
         TB_CHECK_EQ_INT(run_cli("check --isa-max scalar --list --kernel gemv_i2s_4x128__avx2", out, sizeof out), 0);
         TB_CHECK_MSG(strstr(out, "excluded by --isa-max") != NULL, "%s", out);
-        TB_CHECK_EQ_INT(run_cli("check --isa-max scalar --quick --no-model --kernel gemv_i2s_4x128__avx2", out, sizeof out), 0);
+        /* nothing checked: exit 77, not 0 */
+        TB_CHECK_EQ_INT(run_cli("check --isa-max scalar --quick --no-model --kernel gemv_i2s_4x128__avx2", out, sizeof out), 77);
         TB_CHECK_MSG(strstr(out, "SKIP gemv_i2s_4x128__avx2") != NULL, "%s", out);
     }
     /* a single replayed case runs and passes */
