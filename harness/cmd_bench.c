@@ -59,6 +59,7 @@ static bool gb_flag_known(const char *a) {
  * Benchmark) matches any of the benchmarks this run would register, whose names are
  * KERNEL/SHAPE_RxC/threads:T.  Returns 1, 0, or -1 for a bad regex. */
 static int gb_filter_matches(const char *re_s, const tb_bench_config *cfg) {
+    if (!strcmp(re_s, "all")) return 1; /* Google Benchmark's alias of "." */
     bool neg = re_s[0] == '-';
     regex_t re;
     if (regcomp(&re, re_s + neg, REG_EXTENDED | REG_NOSUB) != 0) return -1;
