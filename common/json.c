@@ -1,4 +1,6 @@
-/* json.c: recursive-descent JSON parser (RFC 8259), depth-limited. */
+/* json.c: recursive-descent JSON parser (RFC 8259), limited in nesting depth and in
+ * the number of values (each costs a node of ~100 bytes), so that a hostile file
+ * is refused in bounded memory and stack. */
 #include "json.h"
 
 #include <stdlib.h>
@@ -8,7 +10,11 @@ typedef struct {
     const char *p, *end, *start;
     tb_err *e;
     int depth;
+    size_t nodes;
 } parser;
+
+#define JSON_MAX_DEPTH 256
+#define JSON_MAX_NODES ((size_t)1 << 22) /* Llama-3's tokenizer.json has ~0.55M values */
 
 static void *xrealloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
 
@@ -163,7 +169,8 @@ static tb_json *parse_container(parser *ps, int is_obj) {
 static tb_json *parse_value(parser *ps) {
     skip_ws(ps);
     if (ps->p >= ps->end) return fail(ps, "unexpected end of input");
-    if (++ps->depth > 256) return fail(ps, "nesting too deep");
+    if (++ps->depth > JSON_MAX_DEPTH) return fail(ps, "nesting deeper than 256 levels");
+    if (++ps->nodes > JSON_MAX_NODES) return fail(ps, "more than 4194304 values");
     tb_json *j = NULL;
     char c = *ps->p;
     if (c == '{' || c == '[') {
@@ -199,7 +206,7 @@ static tb_json *parse_value(parser *ps) {
 }
 
 tb_json *tb_json_parse(const char *text, size_t n, tb_err *e) {
-    parser ps = {text, text + n, text, e, 0};
+    parser ps = {text, text + n, text, e, 0, 0};
     tb_json *j = parse_value(&ps);
     if (!j) return NULL;
     skip_ws(&ps);

@@ -1,6 +1,7 @@
 /* tb_common.c: errors, half floats, PRNG, timing, file mapping. */
 #include "tb_common.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -240,14 +241,15 @@ int tb_parse_int_list(const char *s, int32_t **out, tb_err *e) {
         }
         v[n++] = (int32_t)x;
         p = end;
-        while (*p == ' ') p++;
-        if (*p == ',') {
+        while (isspace((unsigned char)*p)) p++;
+        if (*p == ',') { /* items are separated by commas, white space, or both */
             p++;
+            while (isspace((unsigned char)*p)) p++;
             if (!*p) { /* "1,2," */
                 free(v);
                 return tb_fail(e, "empty item after the last ',' in '%.40s'", s);
             }
-        } else if (*p) {
+        } else if (*p && !isspace((unsigned char)end[0])) {
             free(v);
             return tb_fail(e, "bad integer list near '%.20s'", p);
         }

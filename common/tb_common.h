@@ -69,7 +69,7 @@ void tb_free_huge(void *p, size_t size);
 bool tb_hugepages_wanted(void);
 
 /* ---- parsing helpers for the CLI --------------------------------------- */
-/* Parses "1,2,3" into a malloc'd int32 array.  Returns count or -1. */
+/* Parses "1,2,3", "1 2 3" or "1, 2, 3" into a malloc'd int32 array.  Returns count or -1. */
 int tb_parse_int_list(const char *s, int32_t **out, tb_err *e);
 
 #ifdef __cplusplus

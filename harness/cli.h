@@ -3,6 +3,7 @@
 #ifndef TB_CLI_H
 #define TB_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #define TB_CMDS(X)                                                                         \
@@ -25,8 +26,13 @@ TB_CMDS(TB_DECLARE_CMD)
 #undef TB_DECLARE_CMD
 
 /* Shared helpers for subcommands. */
+/* The running subcommand's name as users type it ("bench-e2e"), set by main() before
+ * dispatching: error lines read "ternbench <tb_cli_cmd>: message". */
+extern const char *tb_cli_cmd;
 /* Returns argv[i+1] for "--opt VALUE" forms, or prints an error and returns NULL. */
 const char *tb_arg_value(int argc, char **argv, int *i);
+/* Prints "ternbench <tb_cli_cmd>: <message>\n" on stderr and returns 2 (usage error). */
+int tb_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Path of the shared data directory: $TERNBENCH_DATA, else ../shared/data relative to
  * the source tree (compiled in), else NULL. */
 const char *tb_data_dir(void);
@@ -51,11 +57,30 @@ typedef struct tb_cli_model_opts {
  * printed) for a missing or bad value. */
 int tb_cli_model_opt(const char *cmd, int argc, char **argv, int *i, tb_cli_model_opts *o);
 int tb_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
+/* --threads N: 0..TB_POOL_MAX, 0 = all cores (the core count, capped at the pool's
+ * limit).  Prints the one message every subcommand uses and returns -1 when bad. */
+int tb_cli_threads(const char *cmd, const char *s, int *out);
+/* --threads LIST (commas or spaces, each as tb_cli_threads) into out[0..max); returns the
+ * count, or -1 after printing why. */
+int tb_cli_thread_list(const char *cmd, const char *s, int *out, int max);
+/* An output path, checked before any work: "-" (standard output) where allowed, else a
+ * path that is not a directory and whose directory exists and is writable (devices and
+ * FIFOs are fine).  Returns 0, or prints "OPT PATH: why" and returns -1. */
+int tb_cli_out_file(const char *cmd, const char *opt, const char *path, bool allow_stdout);
+/* An output directory: an existing writable directory, or one that can be created
+ * (its nearest existing ancestor is a writable directory).  Same contract. */
+int tb_cli_out_dir(const char *cmd, const char *opt, const char *path);
+/* Prints "ternbench <tb_cli_cmd>: msg" for a library error message, without the
+ * module tag some messages carry ("bench: "), so no prefix is doubled. */
+void tb_cli_err(const char *msg);
+/* True when s has glob characters (* ? [). */
+bool tb_cli_is_glob(const char *s);
 /* --isa-max NAME to a mask (NULL name: all); else prints the accepted names, -1. */
 int tb_cli_isa_mask(const char *cmd, const char *name, unsigned *mask);
 /* --kernel NAME (NULL or "best": the best exact kernel within mask; "ref": *k = NULL,
- * the scalar reference).  Returns 0, or the exit status after printing why: 2 for a
- * name that is not registered, 1 for a known kernel this CPU (or mask) cannot run. */
+ * the scalar reference; a glob: the one registered kernel it matches).  Returns 0, or
+ * the exit status after printing why: 2 for a name that is not registered or a glob
+ * that matches none or several, 1 for a known kernel this CPU (or mask) cannot run. */
 int tb_cli_kernel(const char *cmd, const char *name, unsigned mask, const struct tb_kernel **k);
 /* The same for a run on `threads` threads (0 = all cores): 'best' takes the kernel
  * `ternbench tune` measured fastest at that thread count on this machine, when cached

@@ -15,7 +15,7 @@ static void usage(FILE *f) {
             "usage: ternbench bandwidth [--threads LIST] [--bytes SIZE] [--reps N] [--json PATH]\n\n"
             "Reads a buffer several times the last-level cache with 1..N pinned threads and reports\n"
             "the median (and min/max) GB/s (1 GB = 1e9 bytes) over the repetitions.\n"
-            "  --threads LIST   e.g. 1,2,4 (default: 1, 2, 4, ... up to the core count)\n"
+            "  --threads LIST   e.g. 1,2,4 or '1 2 4'; 0 = all cores (default: 1, 2, 4, ... up to the core count)\n"
             "  --bytes SIZE     buffer size, e.g. 512M (default: max(4 x LLC, 256M))\n"
             "  --reps N         repetitions after one warm-up pass (default 7)\n"
             "  --json PATH      write the results with provenance\n");
@@ -42,22 +42,7 @@ int tb_cmd_bandwidth(int argc, char **argv) {
     int threads[64], nt = 0;
     tb_err e;
     if (tl) {
-        int32_t *v;
-        int n = tb_parse_int_list(tl, &v, &e);
-        if (n <= 0 || n > 64) {
-            fprintf(stderr, "ternbench bandwidth: bad --threads '%s': %s\n", tl, n < 0 ? e.msg : "1 to 64 counts");
-            if (n > 0) free(v);
-            return 2;
-        }
-        for (int i = 0; i < n; i++) {
-            if (v[i] < 1 || v[i] > TB_POOL_MAX) { /* the pool's limit, as for the other commands */
-                fprintf(stderr, "ternbench bandwidth: --threads: thread count %d out of range 1..%d\n", v[i], TB_POOL_MAX);
-                free(v);
-                return 2;
-            }
-            threads[nt++] = v[i];
-        }
-        free(v);
+        if ((nt = tb_cli_thread_list("bandwidth", tl, threads, 64)) < 0) return 2;
     } else {
         nt = tb_bench_default_threads(tb_ncores(), threads, 64);
     }
@@ -78,12 +63,13 @@ int tb_cmd_bandwidth(int argc, char **argv) {
         }
         reps = (int)r;
     }
+    if (json && tb_cli_out_file("bandwidth", "--json", json, false)) return 2;
     tb_bw_result res[64];
     printf("buffer %zu MiB (LLC %zu MiB: %s), %d repetitions\n", bytes >> 20, llc >> 20, src, reps);
     printf("%8s %12s %10s %10s\n", "threads", "GB/s median", "min", "max");
     for (int i = 0; i < nt; i++) {
         if (tb_bandwidth_measure(bytes, threads[i], reps, &res[i], &e) < 0) {
-            fprintf(stderr, "ternbench bandwidth: %s\n", e.msg);
+            tb_cli_err(e.msg);
             return 1;
         }
         printf("%8d %12.2f %10.2f %10.2f\n", threads[i], res[i].gbps_median, res[i].gbps_min, res[i].gbps_max);
@@ -99,7 +85,7 @@ int tb_cmd_bandwidth(int argc, char **argv) {
         int rc = tb_jw_save(&w, json, &e);
         tb_jw_free(&w);
         if (rc < 0) {
-            fprintf(stderr, "ternbench bandwidth: %s\n", e.msg);
+            tb_cli_err(e.msg);
             return 1;
         }
     }

@@ -2,6 +2,7 @@
  * through Google Benchmark (cold weights, pre-checked kernels only), with the
  * memory bandwidth measured first as the roofline. */
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ static void usage(FILE *f) {
             "options:\n"
             "  --kernel GLOB        kernels to time (default: all registered)\n"
             "  --shapes LIST        comma list of qo,kv,gateup1,down,qkv,gateup or RxC (default: all)\n"
-            "  --threads LIST       e.g. 1,2 (default: 1,2,4,.. up to the core count)\n"
+            "  --threads LIST       e.g. 1,2 or '1 2'; 0 = all cores (default: 1,2,4,.. up to the core count)\n"
             "  --n N                activation rows per GEMV (default 1 = decode)\n"
             "  --llc-bytes SIZE     cache size to defeat, e.g. 32M (default: sysfs L3 if <= 256M, else 64M)\n"
             "  --warm               do not rotate weight copies (weights stay in cache)\n"
@@ -38,22 +39,63 @@ static void usage(FILE *f) {
             "                       passed to Google Benchmark (its JSON works with compare.py)\n");
 }
 
-static int parse_threads(const char *s, int **out, int *n) {
-    int32_t *v;
-    tb_err e;
-    int cnt = tb_parse_int_list(s, &v, &e);
-    if (cnt <= 0) return -1;
-    *out = malloc(sizeof(int) * (size_t)cnt);
-    for (int i = 0; i < cnt; i++) {
-        if (v[i] < 1 || v[i] > TB_POOL_MAX) {
-            free(v);
-            free(*out);
-            return -1;
-        }
-        (*out)[i] = v[i];
+/* The Google Benchmark flags this build passes on (benchmark 1.7); anything else is a
+ * usage error found before any work, not after the pre-check. */
+static const char *const gb_flags[] = {
+    "list_tests", "filter", "min_time", "min_warmup_time", "repetitions", "enable_random_interleaving",
+    "report_aggregates_only", "display_aggregates_only", "format", "out", "out_format", "color",
+    "counters_tabular", "perf_counters", "context", "time_unit", "dry_run",
+};
+
+static bool gb_flag_known(const char *a) {
+    const char *name = a + 12; /* after "--benchmark_" */
+    size_t n = strcspn(name, "=");
+    for (size_t i = 0; i < sizeof gb_flags / sizeof gb_flags[0]; i++)
+        if (strlen(gb_flags[i]) == n && !strncmp(gb_flags[i], name, n)) return true;
+    return false;
+}
+
+/* Whether --benchmark_filter=RE (POSIX extended, a leading '-' negates, as in Google
+ * Benchmark) matches any of the benchmarks this run would register, whose names are
+ * KERNEL/SHAPE_RxC/threads:T.  Returns 1, 0, or -1 for a bad regex. */
+static int gb_filter_matches(const char *re_s, const tb_bench_config *cfg) {
+    if (!strcmp(re_s, "all")) return 1; /* Google Benchmark's alias of "." */
+    bool neg = re_s[0] == '-';
+    regex_t re;
+    if (regcomp(&re, re_s + neg, REG_EXTENDED | REG_NOSUB) != 0) return -1;
+    const tb_bench_shape *sh = cfg->shapes ? cfg->shapes : tb_bench_2b4t_shapes;
+    const int nsh = cfg->shapes ? cfg->n_shapes : tb_bench_n_2b4t_shapes;
+    int hit = 0;
+    for (int k = 0; k < tb_n_kernels && !hit; k++) {
+        if (cfg->kernel_glob && *cfg->kernel_glob && !tb_glob_match(cfg->kernel_glob, tb_kernels[k]->name)) continue;
+        for (int s = 0; s < nsh && !hit; s++)
+            for (int t = 0; t < cfg->n_threads && !hit; t++) {
+                char name[256];
+                snprintf(name, sizeof name, "%s/%s%s%dx%d/threads:%d", tb_kernels[k]->name, sh[s].name ? sh[s].name : "",
+                         sh[s].name ? "_" : "", sh[s].rows, sh[s].cols, cfg->threads[t]);
+                hit = (regexec(&re, name, 0, NULL, 0) == 0) != neg;
+            }
     }
-    free(v);
-    *n = cnt;
+    regfree(&re);
+    return hit;
+}
+
+/* The --benchmark_* flags, checked before any work. */
+static int check_gb_flags(char **gb, int ngb, const tb_bench_config *cfg) {
+    for (int i = 0; i < ngb; i++) {
+        if (!gb_flag_known(gb[i]))
+            return tb_cli_usage("unknown Google Benchmark flag '%s' (known: --benchmark_filter=RE, "
+                                "--benchmark_out=PATH, --benchmark_repetitions=N, --benchmark_min_time=S, ...)", gb[i]);
+        if (!strncmp(gb[i], "--benchmark_out=", 16) && tb_cli_out_file("bench", "--benchmark_out", gb[i] + 16, false))
+            return 2;
+        if (strncmp(gb[i], "--benchmark_filter=", 19)) continue;
+        const int m = gb_filter_matches(gb[i] + 19, cfg);
+        if (m < 0) return tb_cli_usage("%s: not a valid regular expression", gb[i]);
+        if (m == 0)
+            return tb_cli_usage("%s matches no benchmark of this run (names are KERNEL/SHAPE_RxC/threads:T, e.g. "
+                                "%s/qo_2560x2560/threads:1; see --kernel, --shapes, --threads)", gb[i],
+                                tb_n_kernels ? tb_kernels[0]->name : "KERNEL");
+    }
     return 0;
 }
 
@@ -164,7 +206,7 @@ int tb_cmd_bench(int argc, char **argv) {
     if (shapes_s) {
         int n = parse_shapes(shapes_s, shapes, 32, names, &e);
         if (n < 0) {
-            fprintf(stderr, "ternbench bench: %s\n", e.msg);
+            tb_cli_err(e.msg);
             free(gb);
             return 2;
         }
@@ -173,9 +215,10 @@ int tb_cmd_bench(int argc, char **argv) {
     }
     int *threads = NULL, nthreads = 0, defthreads[16];
     if (threads_s) {
-        if (parse_threads(threads_s, &threads, &nthreads) < 0) {
-            fprintf(stderr, "ternbench bench: bad --threads '%s' (comma list of 1..%d)\n", threads_s, TB_POOL_MAX);
+        threads = malloc(64 * sizeof *threads);
+        if (!threads || (nthreads = tb_cli_thread_list("bench", threads_s, threads, 64)) < 0) {
             free(gb);
+            free(threads);
             return 2;
         }
         cfg.threads = threads;
@@ -230,6 +273,11 @@ int tb_cmd_bench(int argc, char **argv) {
         free(threads);
         return 2;
     }
+    if ((json && tb_cli_out_file("bench", "--json", json, false)) || check_gb_flags(gb, ngb, &cfg)) {
+        free(gb);
+        free(threads);
+        return 2;
+    }
     if (gb_min_time) cfg.min_time = 0; /* let --benchmark_min_time apply */
     if (gb_reps) cfg.reps = gb_reps;
     cfg.gb_argc = ngb;
@@ -244,7 +292,7 @@ int tb_cmd_bench(int argc, char **argv) {
     if (!no_bw) {
         for (int i = 0; i < nthreads && nbw < 16; i++) {
             if (tb_bandwidth_measure(bw_bytes, cfg.threads[i], 5, &bw[nbw], &e) < 0) {
-                fprintf(stderr, "ternbench bench: %s\n", e.msg);
+                tb_cli_err(e.msg);
                 free(gb);
                 free(threads);
                 return 1;
@@ -262,7 +310,7 @@ int tb_cmd_bench(int argc, char **argv) {
     int timed = tb_bench_run(&cfg, &rows, &nrows, &e);
     free(gb);
     if (timed < 0) {
-        fprintf(stderr, "ternbench bench: %s\n", e.msg);
+        tb_cli_err(e.msg);
         free(threads);
         return 1;
     }
@@ -291,7 +339,7 @@ int tb_cmd_bench(int argc, char **argv) {
         tb_bench_rows_write(&w, "kernels", rows, nrows);
         tb_jw_obj_end(&w);
         if (tb_jw_save(&w, json, &e) < 0) {
-            fprintf(stderr, "ternbench bench: %s\n", e.msg);
+            tb_cli_err(e.msg);
             rc = 1;
         }
         tb_jw_free(&w);

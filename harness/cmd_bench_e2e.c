@@ -24,7 +24,7 @@ static void usage(FILE *f) {
             "  --model PATH      .gguf or HF directory\n"
             "  --preset NAME     synthetic model, generated once into the cache (default: 2b4t)\n"
             "  --kernel K        registered kernel name, 'best' (default) or 'ref' (scalar reference)\n"
-            "  --threads T       threads (default: all cores)\n"
+            "  --threads T       threads, 0 = all cores (the default)\n"
             "  --prompt N        prompt tokens (default 64)\n"
             "  --decode N        decoded tokens (default 32)\n"
             "  --seed N          prompt ids seed (default 1)\n"
@@ -96,7 +96,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     }
     int threads = tb_ncores(), np = 64, nd = 32, reps = 3;
     unsigned long long seed = 1;
-    if ((th_s && tb_cli_int("bench-e2e", "--threads", th_s, 1, TB_POOL_MAX, &threads)) ||
+    if ((th_s && tb_cli_threads("bench-e2e", th_s, &threads)) ||
         (np_s && tb_cli_int("bench-e2e", "--prompt", np_s, 1, 4096, &np)) ||
         (nd_s && tb_cli_int("bench-e2e", "--decode", nd_s, 1, 4096, &nd)) ||
         (reps_s && tb_cli_int("bench-e2e", "--reps", reps_s, 1, 1000, &reps)))
@@ -111,6 +111,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     }
     unsigned mask;
     if (tb_cli_isa_mask("bench-e2e", isa_s, &mask)) return 2;
+    if (json && tb_cli_out_file("bench-e2e", "--json", json, false)) return 2;
     const tb_kernel *k = NULL;
     const int krc = tb_cli_kernel_for("bench-e2e", kname, mask, threads, &k);
     if (krc) return krc;

@@ -26,7 +26,7 @@ static void usage(FILE *f) {
             "  --case N          replay case N only (with the seed a failure printed)\n"
             "  --quick           fewer input families on the large 2B4T shapes\n"
             "  --isa-max NAME    restrict kernels to an ISA level: " TB_CLI_ISA_NAMES " (default all)\n"
-            "  --threads N       threads for the driver check and the model check (default 2)\n"
+            "  --threads N       threads for the driver check and the model check (default 2; 0 = all cores)\n"
             "  --no-model        skip the model-level check\n"
             "  --time            rough speed table instead of the check: GB/s of packed weights per\n"
             "                    kernel x 2B4T shape at 1 and 2 threads, median of 5, warm caches\n"
@@ -131,7 +131,7 @@ static int time_kernel(const tb_kernel *k, const int32_t *thr, int nthr, uint64_
     tb_err e = {{0}};
     for (int t = 0; t < nthr; t++)
         if (tb_pool_new(thr[t], true, &pools[t], &e) < 0) {
-            fprintf(stderr, "ternbench check: %s\n", e.msg);
+            tb_cli_err(e.msg);
             for (int u = 0; u < t; u++) tb_pool_free(pools[u]);
             return 1;
         }
@@ -289,11 +289,7 @@ int tb_cmd_check(int argc, char **argv) {
                 return 2;
             }
         } else if (!strcmp(a, "--threads")) {
-            if (!(v = tb_arg_value(argc, argv, &i))) return 2;
-            if (parse_int(v, 1, TB_POOL_MAX, &o.threads)) {
-                fprintf(stderr, "ternbench check: --threads %s: expected 1..%d\n", v, TB_POOL_MAX);
-                return 2;
-            }
+            if (!(v = tb_arg_value(argc, argv, &i)) || tb_cli_threads("check", v, &o.threads)) return 2;
         } else {
             fprintf(stderr, "ternbench check: unknown option %s (see --help)\n", a);
             return 2;
@@ -335,20 +331,11 @@ int tb_cmd_check(int argc, char **argv) {
     tb_isa_describe(tb_cpu_features(), feats, sizeof feats);
 
     if (timing) {
-        int32_t *thr = NULL;
-        tb_err e = {{0}};
-        int nthr = tb_parse_int_list(time_threads, &thr, &e);
-        if (nthr < 1 || nthr > 8) {
-            fprintf(stderr, "ternbench check: --time-threads %s: expected 1 to 8 thread counts like 1,2\n", time_threads);
-            free(thr);
-            return 2;
-        }
-        for (int t = 0; t < nthr; t++)
-            if (thr[t] < 1 || thr[t] > TB_POOL_MAX) {
-                fprintf(stderr, "ternbench check: --time-threads: %d threads is out of range\n", thr[t]);
-                free(thr);
-                return 2;
-            }
+        int tl[8];
+        const int nthr = tb_cli_thread_list("check", time_threads, tl, 8);
+        int32_t thr[8];
+        for (int t = 0; t < (nthr > 0 ? nthr : 0); t++) thr[t] = tl[t];
+        if (nthr < 0) return 2;
         printf("rough speed (not the benchmark): GB/s of packed weights streamed per GEMV (prep + gemv),\n"
                "median of 5 after 1 warm-up, n=1, warm caches; CPU features: %s\n", feats);
         printf("%-30s", "kernel \\ shape x threads");
@@ -370,7 +357,6 @@ int tb_cmd_check(int argc, char **argv) {
             }
             ret |= time_kernel(k, thr, nthr, o.seed);
         }
-        free(thr);
         return ret;
     }
 
@@ -385,5 +371,7 @@ int tb_cmd_check(int argc, char **argv) {
            t.skipped, t.checks, (unsigned long long)o.seed);
     if (t.skipped)
         printf("check: NOT verified here (skipped): %s\n", t.skipped_names);
+    if (!t.failed && !t.passed && t.skipped)
+        printf("check: nothing checked: every kernel matching --kernel %s was skipped on this machine\n", glob);
     return t.failed ? 1 : t.skipped ? 3 : 0;
 }

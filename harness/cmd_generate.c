@@ -22,10 +22,10 @@ static void usage(FILE *f) {
             "Greedy decoding: prefill the prompt in one batch, then decode token by token;\n"
             "stops after N tokens, at EOS/EOT, or at the end of the context.\n\n"
             "  --model PATH      .gguf file (bitnet.cpp I2_S) or HF checkpoint directory\n"
-            "  --tokens LIST     prompt as comma-separated token ids (used as given)\n"
+            "  --tokens LIST     prompt as token ids separated by commas or spaces (used as given)\n"
             "  --prompt TEXT     prompt as text, encoded with the model's tokenizer (BOS first)\n"
             "  -n N              tokens to generate (default 32)\n"
-            "  --kernel NAME     ternary GEMV kernel: a registered name, 'best' (default) or 'ref'\n"
+            "  --kernel NAME     ternary GEMV kernel: a registered name (or a glob matching one), 'best' (default) or 'ref'\n"
             "  --threads N       worker threads for the kernel (default 0 = all cores)\n"
             "  --isa-max ISA     restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --tokenizer PATH  tokenizer.json, .gguf or HF directory (default: the model's own)\n"
@@ -217,7 +217,7 @@ int tb_cmd_generate(int argc, char **argv) {
     rc = 0;
     goto done;
 fail:
-    fprintf(stderr, "ternbench generate: %s\n", e.msg);
+    tb_cli_err(e.msg);
 done:
     free(piece);
     free(out_ids);

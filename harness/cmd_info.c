@@ -56,7 +56,7 @@ int tb_cmd_info(int argc, char **argv) {
     tb_err e;
     double t0 = tb_now();
     if (tb_model_load(path, &m, &e) < 0) {
-        fprintf(stderr, "ternbench info: %s\n", e.msg);
+        tb_cli_err(e.msg);
         return 1;
     }
     double t_load = tb_now() - t0;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "results.h"
 #include "forward.h"
 #include "kernel.h"
 #include "model.h"
@@ -25,10 +26,10 @@ static void usage(FILE *f) {
             "Evaluates the token ids at positions 0..n-1 in one batch (causal) and writes\n"
             "raw little-endian float32 logits: n rows of vocab floats, row i = position i.\n\n"
             "  --model PATH     .gguf file (bitnet.cpp I2_S) or HF checkpoint directory\n"
-            "  --tokens LIST    comma-separated token ids (BOS is not added)\n"
-            "  -o, --out PATH   output file\n"
-            "  --kernel NAME    ternary GEMV kernel: a registered name, 'best' (default: the\n"
-            "                   fastest exact kernel for this CPU) or 'ref' (scalar reference)\n"
+            "  --tokens LIST    token ids separated by commas or spaces (BOS is not added)\n"
+            "  -o, --out PATH   output file (- = standard output)\n"
+            "  --kernel NAME    ternary GEMV kernel: a registered name or a glob matching one, 'best' (the\n"
+            "                   fastest exact kernel for this CPU) or 'ref' (scalar reference); default best\n"
             "  --threads N      worker threads for the kernel (default 0 = all cores)\n"
             "  --isa-max ISA    restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --emulate-f16    round K/V, Q (in Q.K) and the LM head input to f16 as bitnet.cpp\n"
@@ -67,10 +68,12 @@ int tb_cmd_logits(int argc, char **argv) {
     tb_err e = {{0}};
     int32_t *tokens = NULL;
     int n = tb_parse_int_list(tokens_arg, &tokens, &e);
-    if (n < 0) {
-        fprintf(stderr, "ternbench logits: --tokens: %s\n", e.msg);
+    if (n < 0) return tb_cli_usage("--tokens: %s", e.msg);
+    if (tb_cli_out_file("logits", "-o", out_path, true)) {
+        free(tokens);
         return 2;
     }
+    const bool to_stdout = !strcmp(out_path, "-");
 
     const tb_kernel *k;
     tb_model *m;
@@ -83,8 +86,7 @@ int tb_cmd_logits(int argc, char **argv) {
     rc = 1;
     tb_state *st = NULL;
     float *logits = NULL;
-    FILE *f = NULL;
-    bool remove_on_fail = false; /* only a regular file we opened: never a device or FIFO (-o /dev/stdout) */
+    tb_out out = {.f = NULL, .slot = -1};
     if (n > m->cfg.ctx) {
         tb_fail(&e, "%d tokens exceed the model's context of %d", n, m->cfg.ctx);
         goto fail;
@@ -97,39 +99,24 @@ int tb_cmd_logits(int argc, char **argv) {
         tb_fail(&e, "out of memory for %d x %d logits", n, m->cfg.vocab);
         goto fail;
     }
-    /* open the output before the (possibly long) evaluation, so a bad path fails fast */
-    f = fopen(out_path, "wb");
-    if (!f) {
-        tb_fail(&e, "%s: cannot open for writing: %s", out_path, strerror(errno));
-        goto fail;
-    }
-    struct stat out_st;
-    remove_on_fail = fstat(fileno(f), &out_st) == 0 && S_ISREG(out_st.st_mode);
+    /* open the output before the (possibly long) evaluation, so a bad path fails fast;
+     * it appears under its name only when complete (tb_out: temporary name + rename) */
+    if (tb_out_open(&out, out_path, &e) < 0) goto fail;
     const double t0 = tb_now();
     if (tb_forward(st, runner ? tb_runner_backend(runner) : NULL, tokens, n, 0, logits, true, &e)) goto fail;
     const double dt = tb_now() - t0;
-    if (fwrite(logits, sizeof *logits, count, f) != count) {
+    if (fwrite(logits, sizeof *logits, count, out.f) != count) {
         tb_fail(&e, "%s: write failed: %s", out_path, strerror(errno));
         goto fail;
     }
-    const int close_rc = fclose(f);
-    f = NULL;
-    if (close_rc) {
-        tb_fail(&e, "%s: write failed on close: %s", out_path, strerror(errno));
-        if (remove_on_fail) remove(out_path);
-        goto fail;
-    }
+    if (tb_out_commit(&out, &e) < 0) goto fail;
     fprintf(stderr, "logits: %d tokens x %d vocab -> %s (kernel %s, threads %d, %.3f s)\n", n, m->cfg.vocab,
-            out_path, k ? k->name : "ref", runner ? tb_runner_threads(runner) : 1, dt);
+            to_stdout ? "standard output" : out_path, k ? k->name : "ref", runner ? tb_runner_threads(runner) : 1, dt);
     rc = 0;
     goto done;
 fail:
-    fprintf(stderr, "ternbench logits: %s\n", e.msg);
-    if (f) {
-        fclose(f);
-        if (remove_on_fail) remove(out_path); /* no partial output file */
-    }
-    f = NULL;
+    tb_cli_err(e.msg);
+    if (out.f) tb_out_abort(&out); /* no partial output file */
 done:
     free(logits);
     tb_state_free(st);

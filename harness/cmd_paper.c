@@ -48,7 +48,7 @@ static int from_results(const char *dir) {
     size_t len;
     tb_err e;
     if (tb_read_file(path, &text, &len, &e) < 0) {
-        fprintf(stderr, "ternbench paper: %s\n", e.msg);
+        tb_cli_err(e.msg);
         return 1;
     }
     tb_json *j = tb_json_parse(text, len, &e);
@@ -86,7 +86,7 @@ static void on_line(void *user, const char *line) {
 }
 
 int tb_cmd_paper(int argc, char **argv) {
-    const char *model = NULL, *kname = "best", *th_s = NULL, *bw_s = NULL, *out = NULL, *from = NULL, *pc_s = NULL,
+    const char *model = NULL, *kname = NULL, *th_s = NULL, *bw_s = NULL, *out = NULL, *from = NULL, *pc_s = NULL,
                *nd_s = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -109,11 +109,10 @@ int tb_cmd_paper(int argc, char **argv) {
         }
         if (!(*dst = tb_arg_value(argc, argv, &i))) return 2;
     }
-    if (from) return from_results(from);
     char *end;
     int threads = tb_ncores(), nd = 16, pchunks = 0;
     double tbw = 83.2;
-    if ((th_s && tb_cli_int("paper", "--threads", th_s, 1, TB_POOL_MAX, &threads)) ||
+    if ((th_s && tb_cli_threads("paper", th_s, &threads)) ||
         (nd_s && tb_cli_int("paper", "--decode", nd_s, 1, 1024, &nd)) ||
         (pc_s && tb_cli_int("paper", "--ppl-chunks", pc_s, 0, 100000, &pchunks)))
         return 2;
@@ -121,6 +120,14 @@ int tb_cmd_paper(int argc, char **argv) {
         fprintf(stderr, "ternbench paper: bad --target-bw '%s' (GB/s)\n", bw_s);
         return 2;
     }
+    if (from) { /* renders a sweep's results: the measuring options do not apply */
+        const char *const given[] = {model, kname, th_s, pc_s, nd_s, out, bw_s};
+        const char *const names[] = {"--model", "--kernel", "--threads", "--ppl-chunks", "--decode", "-o", "--target-bw"};
+        for (int i = 0; i < 7; i++)
+            if (given[i]) return tb_cli_usage("%s does not apply with --from (which renders an existing results.json)", names[i]);
+        return from_results(from);
+    }
+    if (out && tb_cli_out_dir("paper", "-o", out)) return 2;
     if (pchunks > 0 && !model) {
         fprintf(stderr, "ternbench paper: --ppl-chunks needs --model (perplexity of a synthetic model means nothing)\n");
         return 2;
@@ -135,21 +142,21 @@ int tb_cmd_paper(int argc, char **argv) {
     bool synthetic = !model;
     if (!model) {
         if (tb_synth_cached("2b4t", 1, tok[0] ? tok : NULL, path, sizeof path, on_line, NULL, &e) < 0) {
-            fprintf(stderr, "ternbench paper: %s\n", e.msg);
+            tb_cli_err(e.msg);
             return 1;
         }
         model = path;
     }
     tb_model *m;
     if (tb_model_load(model, &m, &e) < 0) {
-        fprintf(stderr, "ternbench paper: %s\n", e.msg);
+        tb_cli_err(e.msg);
         return 1;
     }
     char src[160];
     size_t llc = tb_llc_bytes(0, src, sizeof src);
     tb_bw_result bw;
     if (tb_bandwidth_measure(llc * 4 > (256u << 20) ? llc * 4 : (256u << 20), (int)threads, 5, &bw, &e) < 0) {
-        fprintf(stderr, "ternbench paper: %s\n", e.msg);
+        tb_cli_err(e.msg);
         tb_model_free(m);
         return 1;
     }
@@ -164,7 +171,7 @@ int tb_cmd_paper(int argc, char **argv) {
     tb_e2e_result r;
     fprintf(stderr, "decode latency: %s, %d threads, %d tokens...\n", k ? k->name : "ref", threads, nd);
     if (tb_e2e_run(m, k, &o, &r, &e) < 0) {
-        fprintf(stderr, "ternbench paper: %s\n", e.msg);
+        tb_cli_err(e.msg);
         tb_model_free(m);
         return 1;
     }
@@ -232,7 +239,7 @@ int tb_cmd_paper(int argc, char **argv) {
     int rc = 0;
     if (out) {
         if (tb_mkdir_p(out, &e) < 0) {
-            fprintf(stderr, "ternbench paper: %s\n", e.msg);
+            tb_cli_err(e.msg);
             tb_model_free(m);
             return 1;
         }
@@ -259,18 +266,18 @@ int tb_cmd_paper(int argc, char **argv) {
         snprintf(jp, sizeof jp, "%s/paper.json", out);
         snprintf(mp, sizeof mp, "%s/paper.md", out);
         if (tb_jw_save(&w, jp, &e) < 0) {
-            fprintf(stderr, "ternbench paper: %s\n", e.msg);
+            tb_cli_err(e.msg);
             rc = 1;
         }
         tb_jw_free(&w);
-        FILE *f = fopen(mp, "w");
-        if (f) {
-            fprintf(f, "| quantity | published (2B4T report) | here | note |\n|---|---|---|---|\n");
+        tb_out f;
+        if (tb_out_open(&f, mp, &e) == 0) {
+            fprintf(f.f, "| quantity | published (2B4T report) | here | note |\n|---|---|---|---|\n");
             for (int i = 0; i < n; i++)
-                fprintf(f, "| %s | %s | %s | %s |\n", rows[i].quantity, rows[i].published, rows[i].here, rows[i].note);
-            fclose(f);
-        } else {
-            fprintf(stderr, "ternbench paper: cannot write %s\n", mp);
+                fprintf(f.f, "| %s | %s | %s | %s |\n", rows[i].quantity, rows[i].published, rows[i].here, rows[i].note);
+        }
+        if (!f.f || tb_out_commit(&f, &e) < 0) {
+            tb_cli_err(e.msg);
             rc = 1;
         }
     }

@@ -33,7 +33,7 @@ static void usage(FILE *f) {
             "                    GGUF metadata or the HF directory's tokenizer.json)\n"
             "  --ctx N           chunk length (default 512)\n"
             "  --chunks N        evaluate at most N chunks (default: all)\n"
-            "  --kernel LIST     ref (default), a kernel name, a comma-separated list, or 'all'\n"
+            "  --kernel LIST     ref (default), a kernel name or glob, a comma-separated list, or 'all'\n"
             "                    (the reference plus every kernel this machine supports)\n"
             "  --no-ref          with kernels: do not run the reference (no KL / top-1)\n"
             "  --threads N       kernel and scoring threads (default: all online cores; the reference\n"
@@ -93,6 +93,7 @@ int tb_cmd_ppl(int argc, char **argv) {
     }
     unsigned mask;
     if (tb_cli_isa_mask("ppl", isa_name, &mask)) return 2;
+    if (out && tb_cli_out_file("ppl", "-o", out, false)) return 2;
     char def_file[1200];
     if (!file) {
         if (!data) data = tb_data_dir();
@@ -118,9 +119,15 @@ int tb_cmd_ppl(int argc, char **argv) {
         for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             if (!strcmp(tok, "ref")) {
                 want_ref = true;
-            } else if (!strcmp(tok, "all")) {
-                want_ref = !no_ref;
+            } else if (!strcmp(tok, "all") || tb_cli_is_glob(tok)) {
+                const bool all = !strcmp(tok, "all");
+                if (all) want_ref = !no_ref;
+                int matched = 0;
+                for (int k = 0; k < tb_n_kernels; k++) matched += all || tb_glob_match(tok, tb_kernels[k]->name);
+                if (!matched)
+                    return tb_cli_usage("--kernel %s matches no registered kernel (see `ternbench check --list`)", tok);
                 for (int k = 0; k < tb_n_kernels && nb < MAXB - 1; k++) {
+                    if (!all && !tb_glob_match(tok, tb_kernels[k]->name)) continue;
                     const char *why = NULL;
                     if (!tb_kernel_supported(tb_kernels[k], mask, &why)) {
                         fprintf(stderr, "skip %s: %s\n", tb_kernels[k]->name, why ? why : "unsupported");
@@ -154,14 +161,14 @@ int tb_cmd_ppl(int argc, char **argv) {
     int32_t *ids = NULL;
     int rc = 1, n_run = 0;
 
-    if (tb_model_load(model_path, &m, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    if (tb_model_load(model_path, &m, &e)) { tb_cli_err(e.msg); goto done; }
     if (tok_path) {
-        if (tb_tokenizer_load(tok_path, &t, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+        if (tb_tokenizer_load(tok_path, &t, &e)) { tb_cli_err(e.msg); goto done; }
     } else if (m->gguf) {
         if (tb_tokenizer_from_gguf(m->gguf, &t, &e)) { fprintf(stderr, "ternbench ppl: %s (or pass --tokenizer)\n", e.msg); goto done; }
         tok_path = model_path;
     } else if (m->tokenizer_json[0]) {
-        if (tb_tokenizer_load(m->tokenizer_json, &t, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+        if (tb_tokenizer_load(m->tokenizer_json, &t, &e)) { tb_cli_err(e.msg); goto done; }
         tok_path = m->tokenizer_json;
     } else {
         fprintf(stderr, "ternbench ppl: %s has no tokenizer; pass --tokenizer\n", model_path);
@@ -174,10 +181,10 @@ int tb_cmd_ppl(int argc, char **argv) {
     if (tb_tokenizer_bos(t) < 0) { fprintf(stderr, "ternbench ppl: the tokenizer has no BOS token\n"); goto done; }
 
     size_t len, n_ids;
-    if (tb_read_file(file, &text, &len, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    if (tb_read_file(file, &text, &len, &e)) { tb_cli_err(e.msg); goto done; }
     if (len == 0) { fprintf(stderr, "ternbench ppl: %s is empty (no tokens to score)\n", file); goto done; }
     double t0 = tb_now();
-    if (tb_tokenize(t, text, len, true, true, &ids, &n_ids, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    if (tb_tokenize(t, text, len, true, true, &ids, &n_ids, &e)) { tb_cli_err(e.msg); goto done; }
     double t_tok = tb_now() - t0;
     int n_chunks = tb_ppl_n_chunks(n_ids, ctx, max_chunks, &e);
     if (n_chunks < 0) { fprintf(stderr, "ternbench ppl: %s: %s\n", file, e.msg); goto done; }
@@ -198,7 +205,7 @@ int tb_cmd_ppl(int argc, char **argv) {
 
     prog p = {names, quiet, isatty(2) != 0};
     tb_ppl_opts o = {ctx, max_chunks, tb_tokenizer_bos(t), on_progress, &p, threads};
-    if (tb_ppl_run(m, ids, n_ids, bes, n_run, &o, res, &e)) { fprintf(stderr, "ternbench ppl: %s\n", e.msg); goto done; }
+    if (tb_ppl_run(m, ids, n_ids, bes, n_run, &o, res, &e)) { tb_cli_err(e.msg); goto done; }
 
     for (int b = 0; b < n_run; b++) {
         printf("%-28s PPL = %.4f +/- %.4f   (%ld tokens scored, %.2f s)\n", names[b], res[b].ppl, res[b].ppl_err,
@@ -256,7 +263,7 @@ int tb_cmd_ppl(int argc, char **argv) {
         tb_provenance_write(&w, "provenance", &prov);
         tb_jw_obj_end(&w);
         if (tb_jw_save(&w, out, &e)) {
-            fprintf(stderr, "ternbench ppl: %s\n", e.msg);
+            tb_cli_err(e.msg);
             tb_jw_free(&w);
             goto done;
         }

@@ -1,10 +1,14 @@
 /* cmd_sweep.c: `ternbench sweep`: bandwidth, kernel checker + benchmarks,
  * end-to-end, perplexity, modelled energy and the paper table into
  * results/<run>/, then the plots (scripts/plot_results.py). */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +17,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "driver.h" /* TB_POOL_MAX */
+#include "results.h"
 #include "sweep.h"
 
 extern char **environ;
@@ -40,6 +45,65 @@ static void usage(FILE *f) {
             "  --target-bw GBPS   bandwidth of the machine the paper-table latency is projected to\n"
             "                     (default 83.2: i7-13800H, DDR5-5200 dual channel, theoretical)\n"
             "Plots can be regenerated from the JSON alone: scripts/plot_results.py results/<run>\n");
+}
+
+/* ---- the results directory appears complete or not at all ------------------------
+ * The sweep writes into a staging directory beside -o DIR ("DIR.partial-PID"), whose
+ * files are moved into DIR only when the sweep succeeded; a failure or Ctrl-C removes
+ * the staging directory, so DIR is never left empty or holding a partial run. */
+static char staging[4200];
+
+static void remove_tree(const char *dir) { /* fork + execve: async-signal-safe */
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *const argv[] = {"/bin/rm", "-rf", (char *)dir, NULL};
+        char *const envp[] = {NULL};
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    if (pid > 0) waitpid(pid, NULL, 0);
+}
+
+static void on_signal(int sig) {
+    if (staging[0]) remove_tree(staging);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int stage_begin(const char *out) {
+    size_t n = strlen(out);
+    while (n > 1 && out[n - 1] == '/') n--;
+    snprintf(staging, sizeof staging, "%.*s.partial-%ld", (int)n, out, (long)getpid());
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+    return 0;
+}
+
+/* Moves every file of the staging directory into out (created if needed). */
+static int stage_commit(const char *out, tb_err *e) {
+    if (tb_mkdir_p(out, e) < 0) return -1;
+    DIR *d = opendir(staging);
+    if (!d) return tb_fail(e, "%s: %s", staging, strerror(errno));
+    int rc = 0;
+    for (struct dirent *de; rc == 0 && (de = readdir(d));) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char from[4500], to[4500];
+        snprintf(from, sizeof from, "%s/%s", staging, de->d_name);
+        snprintf(to, sizeof to, "%s/%s", out, de->d_name);
+        if (rename(from, to) != 0) rc = tb_fail(e, "%s: cannot move into %s: %s", from, out, strerror(errno));
+    }
+    closedir(d);
+    if (rc == 0) {
+        rmdir(staging);
+        staging[0] = 0;
+    }
+    return rc;
 }
 
 static double t0;
@@ -150,15 +214,21 @@ int tb_cmd_sweep(int argc, char **argv) {
         snprintf(outbuf, sizeof outbuf, "results/%s-%s%s", date, host, o.quick ? "-quick" : "");
         o.out_dir = outbuf;
     }
+    if (tb_cli_out_dir("sweep", "-o", o.out_dir)) return 2;
     o.data_dir = tb_data_dir();
     o.progress = progress;
     t0 = tb_now();
     if (!o.use_gbench) fprintf(stderr, "sweep: timing with the harness's own timer (%s)\n", tb_bench_timer_name(false));
     tb_err e;
-    if (tb_sweep_run(&o, &e) < 0) {
-        fprintf(stderr, "ternbench sweep: %s\n", e.msg);
+    const char *out_dir = o.out_dir;
+    stage_begin(out_dir);
+    o.out_dir = staging;
+    if (tb_sweep_run(&o, &e) < 0 || stage_commit(out_dir, &e) < 0) {
+        tb_cli_err(e.msg);
+        if (staging[0]) remove_tree(staging);
         return 1;
     }
+    o.out_dir = out_dir;
     int rc = plots ? run_plots(o.out_dir) : 0;
     fprintf(stderr, "sweep: done in %.0f s -> %s/\n", tb_now() - t0, o.out_dir);
     return rc;

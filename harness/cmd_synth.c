@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "synth.h"
@@ -44,6 +45,17 @@ static void progress(void *ctx, const char *tensor, uint64_t done, uint64_t tota
         if (done == total) fputc('\n', stderr);
         *last = pct;
     }
+}
+
+/* bitnet.cpp's I2_S kernels walk each row in 128-weight blocks: a GGUF whose rows are
+ * not a multiple of 128 wide loads there but gives wrong logits.  Say so. */
+static void warn_narrow(const tb_config *c, tb_synth_format format) {
+    if (format != TB_SYNTH_GGUF || (c->hidden % 128 == 0 && c->ffn % 128 == 0)) return;
+    fprintf(stderr,
+            "ternbench synth: warning: hidden %d / ffn %d is not a multiple of 128: ternbench reads this I2_S file "
+            "correctly, but bitnet.cpp (and peers using its kernels) computes wrong logits on it; use multiples of "
+            "128 to compare engines\n",
+            c->hidden, c->ffn);
 }
 
 int tb_cmd_synth(int argc, char **argv) {
@@ -124,16 +136,26 @@ int tb_cmd_synth(int argc, char **argv) {
     o.seed = (uint64_t)seed;
     o.tokenizer_json = tok;
     o.out = out;
+    tb_err e;
+    if (tb_synth_check(&o, &e) < 0) {
+        tb_cli_err(e.msg);
+        return 2;
+    }
+    if (o.format == TB_SYNTH_GGUF ? tb_cli_out_file("synth", "-o", out, false) : tb_cli_out_dir("synth", "-o", out))
+        return 2;
+    struct stat st; /* the GGUF is renamed into place: never over a device or FIFO */
+    if (o.format == TB_SYNTH_GGUF && stat(out, &st) == 0 && !S_ISREG(st.st_mode))
+        return tb_cli_usage("-o %s: not a regular file (a GGUF is written to a temporary name and renamed)", out);
+    warn_narrow(&o.cfg, o.format);
     double last = -100;
     uint64_t big = (uint64_t)o.cfg.vocab * (uint64_t)o.cfg.hidden + (uint64_t)o.cfg.layers * o.cfg.hidden * o.cfg.ffn;
     if (big > 50000000ull) {
         o.progress = progress;
         o.progress_ctx = &last;
     }
-    tb_err e;
     double t0 = tb_now();
     if (tb_synth_write(&o, &e) < 0) {
-        fprintf(stderr, "ternbench synth: %s\n", e.msg);
+        tb_cli_err(e.msg);
         return 1;
     }
     fprintf(stderr, "synth: wrote %s (%s, hidden %d, layers %d, heads %d/%d, ffn %d, vocab %d, seed %ld) in %.1f s\n",

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "results.h"
 #include "tokenizer.h"
 
 static void usage(FILE *f) {
@@ -22,11 +23,11 @@ static void usage(FILE *f) {
             "  --data DIR        data directory for that default (default $TERNBENCH_DATA or ../shared/data)\n"
             "  --text S          text to encode\n"
             "  --file F          file to encode (bytes as they are; '-' = stdin)\n"
-            "  --ids LIST        decode comma-separated ids to text instead (printed raw)\n"
+            "  --ids LIST        decode ids (separated by commas or spaces) to text instead (printed raw)\n"
             "  --bos             put BOS (<|begin_of_text|>) first\n"
             "  --no-special      treat special-token text such as <|eot_id|> as plain text\n"
             "                    (default: recognised, as HF tokenizers do)\n"
-            "  -o FILE           write the ids as raw little-endian int32 instead of printing them\n"
+            "  -o FILE           write the ids as raw little-endian int32 instead of printing them (- = stdout)\n"
             "  --count           print only the number of ids\n"
             "  --bench [N]       time N encodings (default 5) of the input on one core; print MB/s\n"
             "\n"
@@ -100,6 +101,7 @@ int tb_cmd_tokenize(int argc, char **argv) {
         fprintf(stderr, "ternbench tokenize: --ids decodes; --bench, -o and --count apply to encoding\n");
         return 2;
     }
+    if (out_path && tb_cli_out_file("tokenize", "-o", out_path, true)) return 2;
     char def[1200];
     if (!tok_path) {
         if (!data) data = tb_data_dir();
@@ -115,7 +117,7 @@ int tb_cmd_tokenize(int argc, char **argv) {
     tb_tokenizer *t;
     double t0 = tb_now();
     if (tb_tokenizer_load(tok_path, &t, &e)) {
-        fprintf(stderr, "ternbench tokenize: %s\n", e.msg);
+        tb_cli_err(e.msg);
         return 1;
     }
     double t_load = tb_now() - t0;
@@ -127,7 +129,7 @@ int tb_cmd_tokenize(int argc, char **argv) {
     if (ids_arg) {
         int k = tb_parse_int_list(ids_arg, &ids, &e);
         if (k < 0) { fprintf(stderr, "ternbench tokenize: --ids: %s\n", e.msg); rc = 2; goto done; }
-        if (tb_detokenize(t, ids, (size_t)k, &dec, &len, &e)) { fprintf(stderr, "ternbench tokenize: %s\n", e.msg); goto done; }
+        if (tb_detokenize(t, ids, (size_t)k, &dec, &len, &e)) { tb_cli_err(e.msg); goto done; }
         fwrite(dec, 1, len, stdout);
         rc = 0;
         goto done;
@@ -136,7 +138,7 @@ int tb_cmd_tokenize(int argc, char **argv) {
         if (!strcmp(file, "-")) {
             if (read_stream(stdin, &buf, &len)) { fprintf(stderr, "ternbench tokenize: cannot read stdin\n"); goto done; }
         } else if (tb_read_file(file, &buf, &len, &e)) {
-            fprintf(stderr, "ternbench tokenize: %s\n", e.msg);
+            tb_cli_err(e.msg);
             goto done;
         }
         text = buf;
@@ -149,7 +151,7 @@ int tb_cmd_tokenize(int argc, char **argv) {
         for (int r = 0; r < bench; r++) {
             free(ids);
             double s = tb_now();
-            if (tb_tokenize(t, text, len, bos, special, &ids, &n, &e)) { fprintf(stderr, "ternbench tokenize: %s\n", e.msg); goto done; }
+            if (tb_tokenize(t, text, len, bos, special, &ids, &n, &e)) { tb_cli_err(e.msg); goto done; }
             double d = tb_now() - s;
             total += d;
             if (d < best) best = d;
@@ -162,20 +164,18 @@ int tb_cmd_tokenize(int argc, char **argv) {
         goto done;
     }
 
-    if (tb_tokenize(t, text, len, bos, special, &ids, &n, &e)) { fprintf(stderr, "ternbench tokenize: %s\n", e.msg); goto done; }
+    if (tb_tokenize(t, text, len, bos, special, &ids, &n, &e)) { tb_cli_err(e.msg); goto done; }
     if (out_path) {
-        FILE *f = fopen(out_path, "wb");
-        if (!f) { fprintf(stderr, "ternbench tokenize: cannot write %s: %s\n", out_path, strerror(errno)); goto done; }
-        struct stat st; /* on failure remove a regular file (no partial output), never a device or FIFO */
-        const bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+        tb_out out; /* whole or not at all: a temporary name, then rename; - = standard output */
+        if (tb_out_open(&out, out_path, &e) < 0) { tb_cli_err(e.msg); goto done; }
         /* raw little-endian int32 (this harness targets little-endian hosts) */
-        size_t w = fwrite(ids, sizeof *ids, n, f);
-        if (fclose(f) != 0 || w != n) {
+        if (fwrite(ids, sizeof *ids, n, out.f) != n) {
             fprintf(stderr, "ternbench tokenize: short write to %s: %s\n", out_path, strerror(errno));
-            if (regular) remove(out_path);
+            tb_out_abort(&out);
             goto done;
         }
-        fprintf(stderr, "wrote %zu ids to %s\n", n, out_path);
+        if (tb_out_commit(&out, &e) < 0) { tb_cli_err(e.msg); goto done; }
+        fprintf(stderr, "wrote %zu ids to %s\n", n, strcmp(out_path, "-") ? out_path : "standard output");
     } else if (count_only) {
         printf("%zu\n", n);
     } else {

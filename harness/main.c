@@ -1,4 +1,5 @@
 /* main.c: `ternbench <command> [options]`, dispatching to harness/cmd_*.c. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +30,24 @@ static void usage(FILE *f) {
     }
 }
 
+const char *tb_cli_cmd = "";
+
 const char *tb_arg_value(int argc, char **argv, int *i) {
     if (*i + 1 >= argc) {
-        fprintf(stderr, "ternbench: option %s needs a value\n", argv[*i]);
+        tb_cli_usage("option %s needs a value", argv[*i]);
         return NULL;
     }
     return argv[++*i];
+}
+
+int tb_cli_usage(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ternbench%s%s: ", *tb_cli_cmd ? " " : "", tb_cli_cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 2;
 }
 
 const char *tb_data_dir(void) {
@@ -56,7 +69,10 @@ int main(int argc, char **argv) {
     for (char *p = want; *p; p++)
         if (*p == '-') *p = '_';
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(want, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+        if (!strcmp(want, commands[i].name)) {
+            tb_cli_cmd = argv[1];
+            return commands[i].fn(argc - 1, argv + 1);
+        }
     fprintf(stderr, "ternbench: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,37 +177,114 @@ const char *tb_jw_text(const tb_jw *w, tb_err *e) {
     return w->buf;
 }
 
+/* Temporary files to remove if a signal ends the process (async-signal-safe unlink). */
+#define OUT_SLOTS 8
+static char out_pending[OUT_SLOTS][4096];
+static volatile sig_atomic_t out_used[OUT_SLOTS];
+
+static void out_on_signal(int sig) {
+    for (int i = 0; i < OUT_SLOTS; i++)
+        if (out_used[i]) unlink(out_pending[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Remembers tmp for removal on SIGINT/SIGTERM/SIGHUP; the handlers go in once, and
+ * only where the signal still has its default action. */
+static int out_track(const char *tmp) {
+    static bool installed;
+    if (!installed) {
+        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+        for (int i = 0; i < 3; i++) {
+            struct sigaction old, sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = out_on_signal;
+            sigemptyset(&sa.sa_mask);
+            if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL) sigaction(sigs[i], &sa, NULL);
+        }
+        installed = true;
+    }
+    for (int i = 0; i < OUT_SLOTS; i++)
+        if (!out_used[i]) {
+            snprintf(out_pending[i], sizeof out_pending[i], "%s", tmp);
+            out_used[i] = 1;
+            return i;
+        }
+    return -1;
+}
+
+static void out_untrack(tb_out *o) {
+    if (o->slot >= 0) out_used[o->slot] = 0;
+    o->slot = -1;
+}
+
+int tb_out_open(tb_out *o, const char *path, tb_err *e) {
+    memset(o, 0, sizeof *o);
+    o->slot = -1;
+    if (snprintf(o->path, sizeof o->path, "%s", path) >= (int)sizeof o->path) return tb_fail(e, "%s: path too long", path);
+    if (!strcmp(path, "-")) {
+        o->f = stdout;
+        return 0;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) return tb_fail(e, "%s: is a directory", path);
+        o->f = fopen(path, "w"); /* a device or FIFO (/dev/stdout): write into it, never rename over it */
+        return o->f ? 0 : tb_fail(e, "%s: cannot write: %s", path, strerror(errno));
+    }
+    const char *slash = strrchr(path, '/');
+    const int dir = slash ? (int)(slash - path + 1) : 0;
+    if (snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.tmp-%ld", dir, path, path + dir, (long)getpid()) >= (int)sizeof o->tmp)
+        return tb_fail(e, "%s: path too long", path);
+    o->slot = out_track(o->tmp);
+    o->f = fopen(o->tmp, "w");
+    if (!o->f) {
+        int err = errno;
+        out_untrack(o);
+        return tb_fail(e, "%s: cannot write: %s", path, strerror(err));
+    }
+    return 0;
+}
+
+void tb_out_abort(tb_out *o) {
+    if (o->f && o->f != stdout) fclose(o->f);
+    o->f = NULL;
+    if (o->tmp[0]) unlink(o->tmp);
+    out_untrack(o);
+}
+
+int tb_out_commit(tb_out *o, tb_err *e) {
+    bool ok = !ferror(o->f);
+    int err = errno;
+    if (o->f == stdout) ok = fflush(stdout) == 0 && ok;
+    else ok = fclose(o->f) == 0 && ok;
+    if (!ok) err = errno ? errno : err;
+    o->f = NULL;
+    if (!ok) {
+        tb_out_abort(o);
+        return tb_fail(e, "%s: write failed: %s", o->path, strerror(err ? err : EIO));
+    }
+    if (o->tmp[0] && rename(o->tmp, o->path) != 0) {
+        err = errno;
+        tb_out_abort(o);
+        return tb_fail(e, "%s: cannot rename into place: %s", o->path, strerror(err));
+    }
+    out_untrack(o);
+    return 0;
+}
+
 int tb_jw_save(const tb_jw *w, const char *path, tb_err *e) {
     const char *text = tb_jw_text(w, e);
     if (!text) return -1;
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        /* a device or FIFO (--json /dev/stdout): write into it; never rename a file over it */
-        if (S_ISDIR(st.st_mode)) return tb_fail(e, "%s: is a directory", path);
-        FILE *f = fopen(path, "w");
-        if (!f) return tb_fail(e, "%s: cannot write: %s", path, strerror(errno));
-        size_t n = strlen(text);
-        bool ok = fwrite(text, 1, n, f) == n && fputc('\n', f) != EOF;
-        ok = (fclose(f) == 0) && ok;
-        return ok ? 0 : tb_fail(e, "%s: write failed: %s", path, strerror(errno));
-    }
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return tb_fail(e, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return tb_fail(e, "%s: cannot write: %s", tmp, strerror(errno));
+    tb_out o;
+    if (tb_out_open(&o, path, e) < 0) return -1;
     size_t n = strlen(text);
-    bool ok = fwrite(text, 1, n, f) == n && fputc('\n', f) != EOF;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) {
-        unlink(tmp);
-        return tb_fail(e, "%s: write failed: %s", tmp, strerror(errno));
+    if (fwrite(text, 1, n, o.f) != n || fputc('\n', o.f) == EOF) {
+        int err = errno;
+        tb_out_abort(&o);
+        return tb_fail(e, "%s: write failed: %s", path, strerror(err));
     }
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return tb_fail(e, "%s: cannot rename into place: %s", path, strerror(errno));
-    }
-    return 0;
+    return tb_out_commit(&o, e);
 }
 
 int tb_mkdir_p(const char *path, tb_err *e) {

@@ -13,6 +13,8 @@
 #ifndef TB_RESULTS_H
 #define TB_RESULTS_H
 
+#include <stdio.h>
+
 #include "tb_common.h"
 
 #ifdef __cplusplus
@@ -44,8 +46,22 @@ void tb_jw_null(tb_jw *w, const char *key);
 void tb_jw_raw(tb_jw *w, const char *key, const char *json);
 /* The document text (NUL-terminated) or NULL if incomplete / failed. */
 const char *tb_jw_text(const tb_jw *w, tb_err *e);
-/* Writes the document to path (via path.tmp + rename). */
+/* Writes the document to path (through tb_out: a temporary name, then rename). */
 int tb_jw_save(const tb_jw *w, const char *path, tb_err *e);
+
+/* ---- output files that appear whole or not at all -------------------------- */
+/* tb_out_open writes into "<dir>/.<name>.tmp-<pid>" beside path; tb_out_commit renames
+ * it into place; tb_out_abort (and SIGINT, SIGTERM, SIGHUP while it is open) removes
+ * it, so an error or Ctrl-C never leaves a partial file under the final name.  "-" is
+ * standard output; an existing device or FIFO is written in place (never replaced). */
+typedef struct tb_out {
+    FILE *f;
+    char path[4096], tmp[4096]; /* tmp is "" when writing in place */
+    int slot;                   /* in the signal-cleanup table, or -1 */
+} tb_out;
+int tb_out_open(tb_out *o, const char *path, tb_err *e);
+int tb_out_commit(tb_out *o, tb_err *e); /* closes; on a write error removes the temporary */
+void tb_out_abort(tb_out *o);
 
 /* ---- provenance ---------------------------------------------------------- */
 typedef struct tb_provenance {

@@ -277,7 +277,7 @@ static int tok_load(synth_tok *t, const char *path, int vocab, tb_err *e) {
 }
 
 /* ---- shape checks ------------------------------------------------------------ */
-static int check_shape(const tb_synth_opts *o, tb_err *e) {
+int tb_synth_check(const tb_synth_opts *o, tb_err *e) {
     const tb_config *c = &o->cfg;
     if (tb__check_config(c, "synth", e) < 0) return -1;
     for (int k = 0; k < TB_LIN_COUNT; k++) {
@@ -675,7 +675,7 @@ done:
 }
 
 int tb_synth_write(const tb_synth_opts *o, tb_err *e) {
-    if (check_shape(o, e) < 0) return -1;
+    if (tb_synth_check(o, e) < 0) return -1;
     if (o->format == TB_SYNTH_HF) {
         if (o->tokenizer_json) { /* validate the vocabulary size before writing anything */
             synth_tok tok;

@@ -39,6 +39,8 @@ typedef struct tb_synth_opts {
  * HF needs rows % 4 == 0, the tokenizer must have exactly cfg.vocab tokens).
  * On error nothing is left behind (GGUF: temp file removed). */
 int tb_synth_write(const tb_synth_opts *o, tb_err *e);
+/* The shape checks of tb_synth_write alone (for the CLI: a usage error before any work). */
+int tb_synth_check(const tb_synth_opts *o, tb_err *e);
 
 /* The content generators, exposed for tests. */
 void tb_synth_codes(uint64_t seed, int tensor_index, int64_t rows, int64_t cols, int8_t *codes, float *scale);

@@ -9,6 +9,7 @@ mode=${1:-test}
 shift || true
 
 pkgs=(meson ninja-build pkg-config gcc g++ libhwloc-dev libpapi-dev libbenchmark-dev
+      clang libclang-rt-14-dev                                    # fuzz smoke tests (libFuzzer)
       python3-matplotlib python3-numpy
       gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static) # ARM: test arm_qemu
 missing=()

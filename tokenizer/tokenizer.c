@@ -29,6 +29,12 @@
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|" \
     "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
+/* Limits checked before anything is sized from a file (Llama-3: 128256 ids, 280147
+ * merges, a 9 MB tokenizer.json).  They bound the memory a hostile file can claim. */
+#define TOK_MAX_IDS (1L << 20)
+#define TOK_MAX_MERGES (1L << 21)
+#define TOK_MAX_JSON_BYTES (32L << 20)
+
 enum { KIND_UNUSED = 0, KIND_NORMAL = 1, KIND_SPECIAL = 2, KIND_ADDED = 3 };
 
 /* Hash slots keep the full hash beside the id so a probe rarely touches the blob. */
@@ -290,6 +296,8 @@ static int add_merge(tb_tokenizer *t, const builder *b, int rank, const char *a,
 }
 
 static int alloc_merges(tb_tokenizer *t, size_t n, const char *src, tb_err *e) {
+    if (n > (size_t)TOK_MAX_MERGES)
+        return tb_fail(e, "%s: %zu merges, more than the limit of %ld (Llama-3 has 280147)", src, n, TOK_MAX_MERGES);
     t->mmask = pow2_at_least(n * 2) - 1;
     t->mtab = malloc(((size_t)t->mmask + 1) * sizeof *t->mtab);
     if (!t->mtab) return tb_fail(e, "%s: out of memory", src);
@@ -369,10 +377,24 @@ static void read_config_specials(tb_tokenizer *t, const char *json_path) {
     tb_json_free(j);
 }
 
+/* Refuses a tokenizer.json larger than TOK_MAX_JSON_BYTES before reading it (its DOM
+ * would take several times that). */
+static int check_json_size(const char *path, size_t n, tb_err *e) {
+    if (n <= (size_t)TOK_MAX_JSON_BYTES) return 0;
+    return tb_fail(e, "%s: %zu bytes, more than a tokenizer.json may have (%ld MiB; Llama-3's has 9 MB)", path, n,
+                   TOK_MAX_JSON_BYTES >> 20);
+}
+
 static int load_json(const char *path, tb_tokenizer *t, tb_err *e) {
     char *text;
     size_t n;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && check_json_size(path, (size_t)st.st_size, e)) return -1;
     if (tb_read_file(path, &text, &n, e)) return -1;
+    if (check_json_size(path, n, e)) {
+        free(text);
+        return -1;
+    }
     tb_err je;
     tb_json *root = tb_json_parse(text, n, &je);
     free(text);
@@ -413,6 +435,10 @@ static int load_json(const char *path, tb_tokenizer *t, tb_err *e) {
         if ((long)id->number > max_id) max_id = (long)id->number;
     }
     if (max_id < 255) { tb_fail(e, "%s: vocabulary too small (%ld ids)", path, max_id + 1); goto done; }
+    if (max_id >= TOK_MAX_IDS) {
+        tb_fail(e, "%s: token id %ld is more than the limit of %ld ids", path, max_id, TOK_MAX_IDS);
+        goto done;
+    }
     if (builder_init(&b, (int)max_id + 1, path, e)) goto done;
 
     for (size_t i = 0; i < n_added; i++) {
@@ -484,7 +510,9 @@ int tb_tokenizer_from_gguf(struct tb_gguf *g, tb_tokenizer **out, tb_err *e) {
     if (!mrg_kv || mrg_kv->type != TB_GGUF_ARRAY || mrg_kv->arr_type != TB_GGUF_STRING)
         return tb_fail(e, "%s: tokenizer.ggml.merges missing or not a string array", src);
     uint64_t n = tok_kv->arr_n, n_merges = mrg_kv->arr_n;
-    if (n < 256 || n > (1u << 24)) return tb_fail(e, "%s: tokenizer.ggml.tokens has %llu entries", src, (unsigned long long)n);
+    if (n < 256 || n > (uint64_t)TOK_MAX_IDS)
+        return tb_fail(e, "%s: tokenizer.ggml.tokens has %llu entries (need 256..%ld)", src, (unsigned long long)n,
+                       TOK_MAX_IDS);
     uint32_t tt_type = 0;
     uint64_t tt_n = 0;
     const void *tt = tb_gguf_get_arr_data(g, "tokenizer.ggml.token_type", &tt_type, &tt_n);

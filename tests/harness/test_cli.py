@@ -31,7 +31,7 @@ for cmd in ["bench", "bandwidth", "bench-e2e", "sweep", "paper"]:
     check(r.returncode == 0 and "usage" in r.stdout, "%s --help" % cmd)
     r = run([cmd, "--no-such-option"])
     check(r.returncode == 2 and "no-such-option" in r.stderr, "%s rejects an unknown option (exit 2)" % cmd)
-check(run(["bench", "--threads", "0"]).returncode == 2, "bench --threads 0 -> 2")
+check(run(["bench", "--threads", "-1"]).returncode == 2, "bench --threads -1 -> 2")
 check(run(["bench", "--shapes", "12x"]).returncode == 2, "bench --shapes 12x -> 2")
 check(run(["bench", "--llc-bytes", "lots"]).returncode == 2, "bench --llc-bytes lots -> 2")
 check(run(["bandwidth", "--reps", "0"]).returncode == 2, "bandwidth --reps 0 -> 2")

@@ -90,8 +90,8 @@ with tempfile.TemporaryDirectory() as d:
     os.mkfifo(fifo)
     for target, what in [(adir, "a directory"), (fifo, "a FIFO")]:
         r = run(["synth", "--preset", "tiny", "--no-tokenizer", "--vocab", "512", "-o", target])
-        check(clean(r) and r.returncode == 1 and b"not a regular file" in r.stderr and not os.path.exists(target + ".tmp"),
-              "synth -o %s -> 1 before writing" % what, r)
+        check(clean(r) and r.returncode == 2 and (b"not a regular file" in r.stderr or b"is a directory" in r.stderr)
+              and not os.path.exists(target + ".tmp"), "synth -o %s -> 2 before writing" % what, r)
     check(stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.path.isdir(adir), "the FIFO and the directory are untouched")
 
     # --json into a symlink to /dev/null: written through, not replaced by a regular file
@@ -151,13 +151,13 @@ with tempfile.TemporaryDirectory() as d:
     # synth errors carry one prefix, not "ternbench synth: synth: ..."
     r = run(["synth", "--preset", "tiny", "--no-tokenizer", "--vocab", "512", "--hidden", "100", "--ffn", "100",
              "--heads", "2", "--kv-heads", "1", "--layers", "1", "-o", os.path.join(d, "bad.gguf")])
-    check(clean(r) and r.returncode == 1 and r.stderr.startswith(b"ternbench synth: ") and b"synth: synth:" not in r.stderr
-          and b"% 128" in r.stderr, "synth error: one 'ternbench synth:' prefix", r)
+    check(clean(r) and r.returncode == 2 and r.stderr.startswith(b"ternbench synth: ") and b"synth: synth:" not in r.stderr
+          and b"% 128" in r.stderr, "synth bad shape: 2, one 'ternbench synth:' prefix", r)
     # bandwidth --threads is capped at the pool limit like the other commands
     r = run(["bandwidth", "--threads", "1000", "--bytes", "4M", "--reps", "1"])
-    check(r.returncode == 2 and b"1..256" in r.stderr and b"GB/s" not in r.stdout, "bandwidth --threads 1000 -> 2", r)
+    check(r.returncode == 2 and b"0..256" in r.stderr and b"GB/s" not in r.stdout, "bandwidth --threads 1000 -> 2", r)
     r = run(["bench-e2e", "--model", model, "--threads", "1000", "--no-bandwidth"])
-    check(r.returncode == 2 and b"1..256" in r.stderr, "bench-e2e --threads 1000 -> 2", r)
+    check(r.returncode == 2 and b"0..256" in r.stderr, "bench-e2e --threads 1000 -> 2", r)
     # integer lists: a trailing comma is an empty item (was silently dropped); leading spaces are fine
     for cmd in (["logits", "--model", model, "-o", os.path.join(d, "t.f32"), "--tokens"],
                 ["generate", "--model", model, "-n", "1", "--tokens"], ["bandwidth", "--threads"]):

@@ -719,6 +719,7 @@ TB_TEST(cli_check) {
         TB_CHECK_MSG(strstr(out, "excluded by --isa-max") != NULL, "%s", out);
         /* a requested kernel that could not be verified: exit 3, named as skipped */
         TB_CHECK_EQ_INT(run_cli("check --isa-max scalar --quick --no-model --kernel gemv_i2s_4x128__avx2", out, sizeof out), 3);
+        TB_CHECK_MSG(strstr(out, "nothing checked") != NULL, "%s", out);
         TB_CHECK_MSG(strstr(out, "SKIP gemv_i2s_4x128__avx2") != NULL, "%s", out);
         TB_CHECK_MSG(strstr(out, "0 kernels passed, 0 failed, 1 skipped") && strstr(out, "NOT verified here (skipped): gemv_i2s_4x128__avx2"),
                      "%s", out);
