@@ -18,7 +18,7 @@ static void usage(FILE *f) {
             "the fastest per thread count.  `--kernel best`, the default of every command, then uses\n"
             "the tuned kernel for the run's thread count on this machine (the cache records the CPU,\n"
             "its ISA and the registry, and is ignored elsewhere); without it, the static priority.\n"
-            "  --threads LIST   thread counts, e.g. 1,2 (default: 1, 2, 4, ... up to the core count)\n"
+            "  --threads LIST   thread counts, e.g. 1,2 (0 = all cores; default: 1, 2, 4, ... up to the core count)\n"
             "  --kernel GLOB    only these kernels (default: all)\n"
             "  --isa-max ISA    " TB_CLI_ISA_NAMES "\n"
             "  --reps N         repetitions per GEMV, median taken (default 3)\n"
@@ -96,26 +96,12 @@ int tb_cmd_tune(int argc, char **argv) {
     if (tb_cli_isa_mask("tune", isa_s, &mask) || (reps_s && tb_cli_int("tune", "--reps", reps_s, 1, 100, &reps)))
         return 2;
     if (th_s) {
-        int32_t *list = NULL;
-        const int n = tb_parse_int_list(th_s, &list, &e);
-        if (n < 1 || n > TB_TUNE_MAX_THREADS) {
-            fprintf(stderr, "ternbench tune: bad --threads '%s' (%s)\n", th_s, n < 0 ? e.msg : "1..16 entries");
-            free(list);
-            return 2;
-        }
-        for (int i = 0; i < n; i++) {
-            if (list[i] < 1 || list[i] > TB_POOL_MAX) {
-                fprintf(stderr, "ternbench tune: --threads %d out of range 1..%d\n", (int)list[i], TB_POOL_MAX);
-                free(list);
-                return 2;
-            }
-            threads[nt++] = list[i];
-        }
-        free(list);
+        if ((nt = tb_cli_thread_list("tune", th_s, threads, TB_TUNE_MAX_THREADS)) < 0) return 2;
     } else {
         for (int t = 1; t < tb_ncores() && nt < TB_TUNE_MAX_THREADS - 1; t *= 2) threads[nt++] = t;
         threads[nt++] = tb_ncores();
     }
+    if (tb_cli_out_file("tune", "-o", out, false)) return 2;
     tb_tune_opts o = {.kernel_glob = glob, .isa_mask = mask, .threads = threads, .n_threads = nt, .reps = reps,
                       .progress = on_progress};
     tb_tune_result r;

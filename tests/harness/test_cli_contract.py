@@ -106,6 +106,8 @@ with tempfile.TemporaryDirectory() as d:
         "sweep":     dict(args=["--quick", "--model", model, "--no-plots", "--no-ppl"], threads=False,
                           outs=[("-o", "dir")]),
         "paper":     dict(args=["--model", model, "--decode", "1"], threads=True, outs=[("-o", "dir")]),
+        "tune":      dict(args=["--kernel", "gemv_i2s_4x128__scalar", "--reps", "1"], threads="list",
+                          outs=[("-o", "file")]),
     }
     listed = run(["--help"]).stdout.decode()
     for cmd in table:

@@ -35,7 +35,7 @@ with tempfile.TemporaryDirectory() as d:
     def run(args, **kw):
         return subprocess.run([tb] + args, capture_output=True, text=True, timeout=600, env=kw.get("env", env))
 
-    check(run(["tune", "--threads", "0"]).returncode == 2, "tune --threads 0 -> 2")
+    check(run(["tune", "--threads", "-1"]).returncode == 2, "tune --threads -1 -> 2")
     check(run(["tune", "--bogus"]).returncode == 2, "tune --bogus -> 2")
     check(run(["tune", "--show"]).returncode == 1, "tune --show without a cache -> 1")
     # two portable kernels: fast enough for the suite, and runnable on every CPU
