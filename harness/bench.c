@@ -235,7 +235,8 @@ typedef struct bench_case {
     bool ready;
     int n_copies;
     size_t psz;
-    uint8_t *copies; /* (n_copies, psz) rotated packed weights */
+    uint8_t *copies; /* (n_copies, psz) rotated packed weights, huge pages like the runner's */
+    size_t copies_bytes;
     void *prep;
     int32_t *acc;    /* (n_tok, rows) */
     int idx;
@@ -249,7 +250,7 @@ static void case_release(bench_case *c) {
     if (!c) return;
     tb_cuda_bench_free(c->cuda);
     c->cuda = NULL;
-    tb_free(c->copies);
+    tb_free_huge(c->copies, c->copies_bytes);
     tb_free(c->prep);
     free(c->acc);
     c->copies = NULL;
@@ -283,7 +284,8 @@ static int case_prepare(bench_case *c, tb_err *e) {
     int copies = c->cfg->cold ? (int)((want + stride - 1) / stride) + 1 : 1;
     if (copies < (c->cfg->cold ? 2 : 1)) copies = c->cfg->cold ? 2 : 1;
     c->n_copies = copies;
-    c->copies = tb_alloc(stride * (size_t)copies);
+    c->copies_bytes = stride * (size_t)copies;
+    c->copies = tb_alloc_huge(c->copies_bytes); /* the engine's packed weights use huge pages too */
     size_t prsz = k->needs_prep && k->prep_size ? k->prep_size(cols, n) : 0;
     c->prep = prsz ? tb_alloc(prsz) : NULL;
     c->acc = malloc((size_t)n * rows * sizeof *c->acc);
