@@ -1,6 +1,7 @@
 /* check.c: the kernel checker (check.h): shapes x input families, bit-exact against
  * tb_matmul_ref, poisoned outputs with guard words, packer round trips, sub-ranges,
  * batched activations, the threaded driver, and a model-level bit-identity check. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,9 +157,9 @@ typedef struct ctx {
 static void report(ctx *c, const char *what) {
     char line[512];
     const shape *s = &shapes[c->tc->shape];
-    snprintf(line, sizeof line, "FAIL %s: case %d shape %dx%d n=%d family %s: %s; rerun: ternbench check --kernel %s --seed %llu --case %d",
+    snprintf(line, sizeof line, "FAIL %s: case %d shape %dx%d n=%d family %s: %s; rerun: ternbench check --kernel %s --seed %llu%s --case %d",
              c->k->name, c->id, s->rows, s->cols, c->tc->n, family_names[c->tc->family], what, c->k->name,
-             (unsigned long long)c->o->seed, c->id);
+             (unsigned long long)c->o->seed, c->o->quick ? " --quick" : "", c->id);
     if (!c->r->first_failure[0]) snprintf(c->r->first_failure, sizeof c->r->first_failure, "%s", line);
     int maxl = c->o->max_fail_lines > 0 ? c->o->max_fail_lines : 5;
     if (c->o->on_fail && c->lines < maxl) c->o->on_fail(c->o->user, line);
@@ -367,6 +368,16 @@ done:
     return ret;
 }
 
+/* TERNBENCH_TEST_CRASH="KERNEL:CASE" makes the checker crash (SIGSEGV) when it reaches
+ * that case of that kernel: how the tests prove that `check` isolates a crashing kernel
+ * and prints a rerun line that replays the case.  -1 when unset or another kernel. */
+static int test_crash_case(const tb_kernel *k) {
+    const char *v = getenv("TERNBENCH_TEST_CRASH");
+    const size_t n = strlen(k->name);
+    if (!v || strncmp(v, k->name, n) || v[n] != ':') return -1;
+    return atoi(v + n + 1);
+}
+
 int tb_check_kernel(const tb_kernel *k, const tb_check_opts *o, tb_check_result *r, tb_err *e) {
     memset(r, 0, sizeof *r);
     const double t0 = tb_now();
@@ -388,11 +399,13 @@ int tb_check_kernel(const tb_kernel *k, const tb_check_opts *o, tb_check_result 
         return -1;
     }
     int ret = 0;
+    const int crash_at = test_crash_case(k);
     for (int i = 0; i < nc; i++) {
         if (o->only_case >= 0 && i != o->only_case) continue;
         c.id = i;
         c.tc = &cs[i];
         if (o->current_case) *o->current_case = i;
+        if (i == crash_at) raise(SIGSEGV); /* the test suite's stand-in for a crashing kernel */
         c.failed = c.refused = false;
         tb_rng rng;
         tb_rng_seed(&rng, case_seed(o->seed, i));

@@ -2,6 +2,7 @@
  * reference (harness/check.c), list kernels, and a rough speed table (--time). */
 #include <errno.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,10 +76,10 @@ static void on_crash(int sig) {
     _exit(1);
 }
 
-static void arm_crash_report(const tb_kernel *k, uint64_t seed) {
+static void arm_crash_report(const tb_kernel *k, uint64_t seed, bool quick) {
     snprintf(crash_prefix, sizeof crash_prefix, "FAIL %s: crashed with ", k->name);
-    snprintf(crash_suffix, sizeof crash_suffix, "; rerun: ternbench check --kernel %s --seed %llu --case ", k->name,
-             (unsigned long long)seed);
+    snprintf(crash_suffix, sizeof crash_suffix, "; rerun: ternbench check --kernel %s --seed %llu%s --case ", k->name,
+             (unsigned long long)seed, quick ? " --quick" : "");
     crash_case = -1;
     static bool installed;
     if (!installed) {
@@ -224,7 +225,7 @@ static void check_one(const tb_kernel *k, tb_check_opts *o, bool model, tally *t
     tb_check_result r;
     tb_err e = {{0}};
     fflush(stdout);
-    arm_crash_report(k, o->seed);
+    arm_crash_report(k, o->seed, o->quick);
     int rc = tb_check_kernel(k, o, &r, &e);
     if (rc < 0) {
         printf("FAIL %-30s internal error: %s\n", k->name, e.msg);
@@ -247,6 +248,62 @@ static void check_one(const tb_kernel *k, tb_check_opts *o, bool model, tally *t
     if (ok) t->passed++;
     else t->failed++;
     fflush(stdout);
+}
+
+/* check_one in a child process, so a kernel that crashes (the child prints its FAIL and
+ * rerun line from the signal handler) is one failure and the next kernels still run.
+ * The child hands its tally back through a pipe; without fork, it runs in-process. */
+static void check_isolated(const tb_kernel *k, tb_check_opts *o, bool model, tally *t) {
+    int fd[2];
+    fflush(stdout);
+    fflush(stderr);
+    if (pipe(fd) != 0) {
+        check_one(k, o, model, t);
+        return;
+    }
+    const pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        check_one(k, o, model, t);
+        return;
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        tally ct;
+        memset(&ct, 0, sizeof ct);
+        check_one(k, o, model, &ct);
+        fflush(stdout);
+        const ssize_t w = write(fd[1], &ct, sizeof ct);
+        _exit(w == (ssize_t)sizeof ct ? 0 : 1);
+    }
+    close(fd[1]);
+    tally ct;
+    size_t got = 0;
+    while (got < sizeof ct) {
+        const ssize_t r = read(fd[0], (char *)&ct + got, sizeof ct - got);
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (got == sizeof ct) {
+        t->passed += ct.passed;
+        t->failed += ct.failed;
+        t->skipped += ct.skipped;
+        t->checks += ct.checks;
+        size_t len = strlen(t->skipped_names);
+        const size_t add = strlen(ct.skipped_names);
+        if (add && len + 1 + add < sizeof t->skipped_names) {
+            if (len) t->skipped_names[len++] = ' ';
+            memcpy(t->skipped_names + len, ct.skipped_names, add + 1);
+        }
+        return;
+    }
+    if (WIFSIGNALED(status)) /* a signal the handler does not catch (the handler prints its own line) */
+        printf("FAIL %-30s died with signal %d\n", k->name, WTERMSIG(status));
+    t->failed++;
 }
 
 int tb_cmd_check(int argc, char **argv) {
@@ -366,7 +423,7 @@ int tb_cmd_check(int argc, char **argv) {
            (unsigned long long)o.seed, tb_check_ncases(&o), o.quick ? " (quick)" : "", feats, isa);
     tally t = {0};
     for (int i = 0; i < tb_n_kernels; i++)
-        if (tb_glob_match(glob, tb_kernels[i]->name)) check_one(tb_kernels[i], &o, model, &t);
+        if (tb_glob_match(glob, tb_kernels[i]->name)) check_isolated(tb_kernels[i], &o, model, &t);
     printf("check: %d kernels passed, %d failed, %d skipped; %lld checks; seed %llu\n", t.passed, t.failed,
            t.skipped, t.checks, (unsigned long long)o.seed);
     if (t.skipped)
