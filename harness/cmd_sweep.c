@@ -53,8 +53,9 @@ static void usage(FILE *f) {
  * the staging directory, so DIR is never left empty or holding a partial run. */
 static char staging[4200];
 
-static void remove_tree(const char *dir) { /* fork + execve: async-signal-safe */
-    pid_t pid = fork();
+static void remove_tree(const char *dir) { /* _Fork + execve: async-signal-safe (fork is not: its
+                                           * atfork handlers take locks another thread may hold) */
+    pid_t pid = _Fork();
     if (pid == 0) {
         char *const argv[] = {"/bin/rm", "-rf", (char *)dir, NULL};
         char *const envp[] = {NULL};
