@@ -3,8 +3,8 @@
  * Computes what tb_ref_attn_head (reference/forward.c) computes, bit for bit:
  *   - scores: q.k_j in the reference's 16 float lanes (two ymm accumulators, vmulps then
  *     vaddps per element, the reference tree in registers), four keys at a time for
- *     independent chains, then times scale;
- *   - softmax: tb_softmax_exp and the double sum in plain scalar C, the same calls in order;
+ *     independent chains (the scale is applied by the softmax);
+ *   - softmax: tb_attn_softmax, the reference's own code (scalar expf calls, double sum);
  *   - the weighted sum of V: out[i] += a_j * v_j[i] (vmulps, vaddps), positions in order,
  *     dimensions in blocks of 64 (eight ymm accumulators held across all j).
  * head_dim must be a multiple of 16 (2B4T: 128); otherwise the reference runs.
@@ -95,18 +95,7 @@ void tb_attn_head_avx2(const float *q, const float *k, const float *v, size_t st
     int j = 0;
     for (; j + 4 <= n; j += 4) dot_x4(q, k + (size_t)j * stride, stride, hd, score + j);
     for (; j < n; j++) score[j] = dot_x1(q, k + (size_t)j * stride, hd);
-    float mx = -INFINITY;
-    for (j = 0; j < n; j++) {
-        score[j] *= scale;
-        if (score[j] > mx) mx = score[j];
-    }
-    double sum = 0.0;
-    for (j = 0; j < n; j++) {
-        score[j] = tb_softmax_exp(score[j] - mx);
-        sum += score[j];
-    }
-    const float inv = (float)(1.0 / sum);
-    for (j = 0; j < n; j++) score[j] *= inv; /* a_j */
+    tb_attn_softmax(score, n, scale); /* score[j] = a_j */
     int i = 0;
     for (; i + 64 <= hd; i += 64) wsum_64(score, v + i, stride, n, out + i);
     for (; i < hd; i += 16) wsum_16(score, v + i, stride, n, out + i);

@@ -3,7 +3,7 @@
  * The AVX2 version's scheme (attention-avx2.c) on zmm, giving tb_ref_attn_head's bits:
  *   - scores: the reference's 16 float lanes are exactly one zmm per key (vmulps, vaddps
  *     per element), four keys at a time, the reference tree on the two ymm halves;
- *   - softmax: the same scalar tb_softmax_exp calls and double sum, in the same order;
+ *   - softmax: tb_attn_softmax, the reference's own code (scalar expf calls, double sum);
  *   - the weighted sum of V: blocks of 128 dimensions held in eight zmm accumulators
  *     across all positions (mul, then add).
  * head_dim must be a multiple of 16; a rest below 128 dimensions goes 16 at a time.
@@ -74,18 +74,7 @@ void tb_attn_head_avx512(const float *q, const float *k, const float *v, size_t 
     int j = 0;
     for (; j + 4 <= n; j += 4) dot_x4(q, k + (size_t)j * stride, stride, hd, score + j);
     for (; j < n; j++) score[j] = dot_x1(q, k + (size_t)j * stride, hd);
-    float mx = -INFINITY;
-    for (j = 0; j < n; j++) {
-        score[j] *= scale;
-        if (score[j] > mx) mx = score[j];
-    }
-    double sum = 0.0;
-    for (j = 0; j < n; j++) {
-        score[j] = tb_softmax_exp(score[j] - mx);
-        sum += score[j];
-    }
-    const float inv = (float)(1.0 / sum);
-    for (j = 0; j < n; j++) score[j] *= inv; /* a_j */
+    tb_attn_softmax(score, n, scale); /* score[j] = a_j */
     int i = 0;
     for (; i + 128 <= hd; i += 128) wsum_128(score, v + i, stride, n, out + i);
     for (; i < hd; i += 16) wsum_16(score, v + i, stride, n, out + i);

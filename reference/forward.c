@@ -520,11 +520,10 @@ static int bitlinear(tb_state *st, const tb_backend *be, int layer, int which, i
     return 0;
 }
 
-void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
-                      float *out, float *score) {
+void tb_attn_softmax(float *score, int n, float scale) {
     float mx = -INFINITY;
     for (int j = 0; j < n; j++) {
-        score[j] = dot_f32(q, k + (size_t)j * stride, hd) * scale;
+        score[j] *= scale;
         if (score[j] > mx) mx = score[j];
     }
     double sum = 0.0;
@@ -533,9 +532,16 @@ void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t str
         sum += score[j];
     }
     const float inv = (float)(1.0 / sum);
+    for (int j = 0; j < n; j++) score[j] *= inv;
+}
+
+void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
+                      float *out, float *score) {
+    for (int j = 0; j < n; j++) score[j] = dot_f32(q, k + (size_t)j * stride, hd);
+    tb_attn_softmax(score, n, scale);
     for (int i = 0; i < hd; i++) out[i] = 0.0f;
     for (int j = 0; j < n; j++) {
-        const float a = score[j] * inv, *vj = v + (size_t)j * stride;
+        const float a = score[j], *vj = v + (size_t)j * stride;
         for (int i = 0; i < hd; i++) out[i] += a * vj[i];
     }
 }

@@ -144,6 +144,11 @@ int tb_ref_lm_rows(const tb_model *m, int v0, int v1, const float *x, int n, flo
  * models.  Shared by the reference and every SIMD attention head. */
 static inline float tb_softmax_exp(float x) { return x < -104.0f ? 0.0f : expf(x); }
 
+/* The softmax step of tb_ref_attn_head, shared by every version of it: on the raw dot
+ * products score[j] (n), s_j = score[j] * scale, p_j = tb_softmax_exp(s_j - max s), the
+ * sum of p_j in double in j order, and score[j] = a_j = p_j * (float)(1 / sum). */
+void tb_attn_softmax(float *score, int n, float scale);
+
 void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
                       float *out, float *score);
 
