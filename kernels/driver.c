@@ -215,15 +215,6 @@ void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg) {
 
 double tb_pool_wait_seconds(const tb_pool *p) { return p ? p->wait_s : 0.0; }
 
-void tb_split_rows(int rows, int tile, int tid, int nth, int *r0, int *r1) {
-    if (tile < 1) tile = 1;
-    const long long ntiles = (rows + tile - 1) / tile;
-    const long long t0 = ntiles * tid / nth, t1 = ntiles * (tid + 1) / nth;
-    *r0 = (int)(t0 * tile);
-    *r1 = (int)(t1 * tile < rows ? t1 * tile : rows);
-    if (*r0 > rows) *r0 = rows;
-}
-
 typedef struct gemv_job {
     const tb_kernel *k;
     const void *packed;

@@ -35,9 +35,6 @@ void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg);
  * finishing its own share (imbalance + hand-off), cumulative over the pool's life. */
 double tb_pool_wait_seconds(const tb_pool *p);
 
-/* The rows [*r0, *r1) thread tid of nth computes: tiles of `tile` rows split evenly. */
-void tb_split_rows(int rows, int tile, int tid, int nth, int *r0, int *r1);
-
 /* Rows per chunk that tb_gemv_parallel hands out for n activation rows (a multiple of
  * tile; about 8 chunks per thread for n = 1, 2 for a batch). */
 int tb_gemv_chunk_rows(int rows, int tile, int nth, int n);

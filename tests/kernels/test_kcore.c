@@ -157,23 +157,20 @@ TB_TEST(resolve_names) {
 
 /* ---- driver ------------------------------------------------------------------- */
 
-TB_TEST(split_rows_cover_exactly) {
-    const int rows_list[] = {1, 3, 4, 5, 31, 32, 33, 640, 2561};
+TB_TEST(chunk_rows_are_whole_tiles_and_few) {
+    const int rows_list[] = {1, 3, 4, 5, 31, 32, 33, 640, 2561, 6912};
     const int tiles[] = {1, 4, 32};
     for (size_t a = 0; a < sizeof rows_list / sizeof rows_list[0]; a++)
         for (size_t b = 0; b < 3; b++)
-            for (int nth = 1; nth <= 7; nth++) {
-                int next = 0;
-                for (int t = 0; t < nth; t++) {
-                    int r0, r1;
-                    tb_split_rows(rows_list[a], tiles[b], t, nth, &r0, &r1);
-                    if (r0 >= r1) continue;
-                    TB_CHECK_EQ_INT(r0, next);
-                    TB_CHECK_EQ_INT(r0 % tiles[b], 0);
-                    next = r1;
+            for (int nth = 1; nth <= 7; nth++)
+                for (int n = 1; n <= 2; n++) {
+                    const int rows = rows_list[a], tile = tiles[b];
+                    const int c = tb_gemv_chunk_rows(rows, tile, nth, n), chunks = (rows + c - 1) / c;
+                    TB_CHECK(c >= tile && c % tile == 0);
+                    /* about 8 chunks per thread for decode, 2 for a batch, never more */
+                    TB_CHECK_MSG(chunks <= (n > 1 ? 2 : 8) * nth, "rows %d tile %d nth %d n %d: %d chunks", rows, tile,
+                                 nth, n, chunks);
                 }
-                TB_CHECK_EQ_INT(next, rows_list[a]);
-            }
 }
 
 typedef struct count_arg {
