@@ -1,4 +1,4 @@
-/* ppl.c: perplexity in llama-perplexity's convention (SPEC §6), KL divergence and
+/* ppl.c: perplexity in llama-perplexity's convention (docs/numerics.md §4), KL divergence and
  * top-1 agreement between backends.  See ppl.h for the convention.
  *
  * Each chunk is evaluated in two forward calls: the unscored first half without

@@ -1,4 +1,4 @@
-/* ppl.h: perplexity the way llama-perplexity measures it (SPEC §6), plus KL
+/* ppl.h: perplexity the way llama-perplexity measures it (docs/numerics.md §4), plus KL
  * divergence and top-1 agreement of other backends against a first one.
  *
  * Convention: the caller tokenizes the whole text once with BOS first; the tokens

@@ -159,7 +159,7 @@ TB_TEST(presets) {
     TB_CHECK_EQ_INT(c.bos, 128000);
     TB_CHECK_EQ_INT(c.eos, 128001);
     TB_CHECK_EQ_INT(c.eot, 128009);
-    /* SPEC §1: 2,084,044,800 ternary parameters */
+    /* docs/architecture.md §1: 2,084,044,800 ternary parameters */
     long long tern = 0;
     for (int k = 0; k < TB_LIN_COUNT; k++) {
         int32_t r, co;
