@@ -88,8 +88,10 @@ static void synth_keys(const tb_model *m, tb_model_prov *p) {
         uint32_t v;
         tb_gguf_str s;
         if (tb_gguf_get_u32(m->gguf, "ternbench.synth.version", &v) == 0) p->synth_version = (int)v;
-        if (tb_gguf_get_str(m->gguf, "ternbench.synth.seed", &s) == 0)
+        if (tb_gguf_get_str(m->gguf, "ternbench.synth.seed", &s) == 0) {
+            while (s.len > 1 && s.p[0] == '0') s.p++, s.len--; /* written zero-padded to 20 digits */
             snprintf(p->synth_seed, sizeof p->synth_seed, "%.*s", (int)s.len, s.p);
+        }
         return;
     }
     char path[1100], *text = NULL;

@@ -339,8 +339,8 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
     if (c->bos >= 0 && c->bos < c->vocab) tb_gguf_w_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)c->bos);
     if (c->eos >= 0 && c->eos < c->vocab) tb_gguf_w_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)c->eos);
     tb_gguf_w_u32(w, "general.quantization_version", 2);
-    char seed_s[24];
-    snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)o->seed);
+    char seed_s[24]; /* 20 digits, zero-padded: every seed gives a file of the same size and layout */
+    snprintf(seed_s, sizeof seed_s, "%020llu", (unsigned long long)o->seed);
     tb_gguf_w_u32(w, "ternbench.synth.version", TB_SYNTH_VERSION);
     tb_gguf_w_str(w, "ternbench.synth.seed", seed_s);
 

@@ -230,8 +230,18 @@ def breakdown_table(e2e):
     return L + [""]
 
 
+def model_line(d):
+    """The model measured, by hash: what makes a run reproducible (docs/results.md)."""
+    mp = d.get("model_provenance") or {}
+    if not mp:
+        return "model: %s (no model hash recorded)" % d.get("run", {}).get("model", "?")
+    synth = ", synthetic generator v%s seed %s" % (mp["synth_version"], mp.get("synth_seed")) \
+        if mp.get("synth_version") else ""
+    return "model: %s, sha256 %s%s" % (os.path.basename(mp.get("path") or "?"), mp.get("sha256") or "n/a", synth)
+
+
 def summary(d, out):
-    L = ["# ternbench run summary", "", subtitle(d), ""]
+    L = ["# ternbench run summary", "", subtitle(d), "", model_line(d), ""]
     bw = d.get("bandwidth", [])
     if bw:
         L += ["## Read bandwidth (measured)", "", "| threads | GB/s median | min | max |", "|---|---|---|---|"]

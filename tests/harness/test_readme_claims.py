@@ -13,7 +13,9 @@
   generate, logits, bench-e2e, paper: best);
 - every option of the quick start's commands is one its subcommand's --help lists, and
   every subcommand of `ternbench --help` is in README's command table;
-- every relative link in README.md, harness/README.md and docs/*.md leads to a file."""
+- every relative link in README.md, harness/README.md, kernels/README.md,
+  kernels/cuda/README.md and docs/*.md leads to a file;
+- nothing in the repository cites SPEC.md, which users do not have (docs/ instead)."""
 import json
 import os
 import re
@@ -85,7 +87,8 @@ def quick_start():
 
 
 def links():
-    pages = [os.path.join(root, "README.md"), os.path.join(root, "harness", "README.md")]
+    pages = [os.path.join(root, p) for p in ("README.md", "harness/README.md", "kernels/README.md",
+                                             "kernels/cuda/README.md")]
     docs = os.path.join(root, "docs")
     pages += [os.path.join(docs, f) for f in sorted(os.listdir(docs)) if f.endswith(".md")] if os.path.isdir(docs) else []
     check(os.path.isdir(docs), "docs/ exists")
@@ -97,7 +100,22 @@ def links():
     check(not bad, "every relative link leads to a file (%d pages)" % len(pages), bad)
 
 
+def no_spec_citations():
+    """Users who clone the repository have no SPEC.md: code and docs cite docs/ instead."""
+    bad = []
+    for top in ("README.md", "common", "docs", "harness", "kernels", "models", "reference", "scripts", "tests",
+                "tokenizer"):
+        for dirpath, _, files in os.walk(os.path.join(root, top)) if top != "README.md" else [(root, 0, [top])]:
+            for f in files:
+                if f.endswith((".c", ".h", ".cc", ".cu", ".md", ".py", ".sh", ".inc", ".build")):
+                    text = open(os.path.join(dirpath, f), errors="replace").read()
+                    if re.search(r"SPEC\.md|SPEC §|shared/docs", text) and f != "test_readme_claims.py":
+                        bad.append(os.path.relpath(os.path.join(dirpath, f), root))
+    check(not bad, "no citation of SPEC.md / SPEC § / shared/docs in the repository", bad)
+
+
 def main():
+    no_spec_citations()
     step_order()
     kernel_defaults()
     quick_start()
