@@ -33,7 +33,7 @@ typedef struct tb_bench_shape {
     int rows, cols;   /* out x in */
 } tb_bench_shape;
 
-/* The decode GEMV shapes of 2B4T (SPEC §4): q/o, k/v, gate/up, down, fused qkv, fused gate|up. */
+/* The decode GEMV shapes of 2B4T (docs/architecture.md §2): q/o, k/v, gate/up, down, fused qkv, fused gate|up. */
 extern const tb_bench_shape tb_bench_2b4t_shapes[];
 extern const int tb_bench_n_2b4t_shapes;
 /* Finds a 2B4T shape by name, or parses "ROWSxCOLS".  0 or -1. */

@@ -20,7 +20,7 @@ typedef struct shape {
 } shape;
 
 static const shape shapes[] = {
-    /* 2B4T (SPEC §4): q/o, k/v, gate/up, down, fused qkv, fused gate|up */
+    /* 2B4T (docs/architecture.md §2): q/o, k/v, gate/up, down, fused qkv, fused gate|up */
     {2560, 2560, true}, {640, 2560, true}, {6912, 2560, true},
     {2560, 6912, true}, {3840, 2560, true}, {13824, 2560, true},
     /* edges: one row, tiny K, K not a multiple of any block, rows not a multiple of any tile */

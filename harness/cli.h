@@ -17,9 +17,10 @@
     X(bench, "Google Benchmark over kernels x shapes x threads")                           \
     X(bandwidth, "measure memory read bandwidth (STREAM-like)")                            \
     X(bench_e2e, "end-to-end decode/prefill speed of a kernel on a model")                 \
-    X(sweep, "the main job: check, bench, bandwidth, e2e, ppl, results and plots")        \
+    X(sweep, "the main job: bandwidth, check, bench, e2e, ppl, results and plots")        \
     X(paper, "reproduce the 2B4T report's latency/memory/energy table")                    \
-    X(tune, "measure which exact kernel is fastest here, per thread count (for best)")
+    X(tune, "measure which exact kernel is fastest here, per thread count (for best)")      \
+    X(import_llama_bench, "a peer's llama-bench JSON / llama-perplexity result, labelled imported")
 
 #define TB_DECLARE_CMD(name, help) int tb_cmd_##name(int argc, char **argv);
 TB_CMDS(TB_DECLARE_CMD)

@@ -10,6 +10,7 @@
 #include "counters.h"
 #include "driver.h"
 #include "e2e.h"
+#include "model_prov.h"
 #include "results.h"
 #include "runner.h"
 #include "sweep.h"
@@ -200,6 +201,9 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
         tb_jw w;
         tb_jw_begin_result(&w, "ternbench bench-e2e");
         tb_jw_str(&w, "model", model);
+        tb_model_prov mprov;
+        tb_model_prov_collect(m, &mprov);
+        tb_model_prov_write(&w, "model_provenance", &mprov);
         tb_jw_num(&w, "bandwidth_gbps", bw.gbps_median);
         tb_jw_arr_begin(&w, "e2e");
         tb_e2e_write(&w, &r);

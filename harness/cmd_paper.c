@@ -11,6 +11,8 @@
 #include "driver.h"
 #include "e2e.h"
 #include "json.h"
+#include "model_prov.h"
+#include "paper.h"
 #include "ppl.h"
 #include "results.h"
 #include "runner.h"
@@ -34,11 +36,6 @@ static void usage(FILE *f) {
             "                    default; all 500+ chunks reproduce the published setup but take long)\n"
             "  -o DIR            where to write paper.json / paper.md (default: print only)\n"
             "  --from DIR        print the table saved by a sweep (DIR/results.json)\n");
-}
-
-static void print_rows(const tb_paper_row *r, int n) {
-    printf("%-34s %-14s %-26s %s\n", "quantity", "published", "here", "note");
-    for (int i = 0; i < n; i++) printf("%-34s %-14s %-26s %s\n", r[i].quantity, r[i].published, r[i].here, r[i].note);
 }
 
 static int from_results(const char *dir) {
@@ -73,9 +70,11 @@ static int from_results(const char *dir) {
         snprintf(r[n].published, sizeof r[n].published, "%s", p ? p : "?");
         snprintf(r[n].here, sizeof r[n].here, "%s", h ? h : "?");
         snprintf(r[n].note, sizeof r[n].note, "%s", no ? no : "");
+        const tb_json *cmp = tb_json_get(x, "comparable");
+        r[n].comparable = !cmp || cmp->type != TB_JSON_BOOL || cmp->boolean;
     }
     printf("from %s\n", path);
-    print_rows(r, n);
+    tb_paper_print(stdout, r, n);
     tb_json_free(j);
     return 0;
 }
@@ -111,7 +110,7 @@ int tb_cmd_paper(int argc, char **argv) {
     }
     char *end;
     int threads = tb_ncores(), nd = 16, pchunks = 0;
-    double tbw = 83.2;
+    double tbw = TB_PAPER_DEFAULT_TARGET_GBPS;
     if ((th_s && tb_cli_threads("paper", th_s, &threads)) ||
         (nd_s && tb_cli_int("paper", "--decode", nd_s, 1, 1024, &nd)) ||
         (pc_s && tb_cli_int("paper", "--ppl-chunks", pc_s, 0, 100000, &pchunks)))
@@ -213,29 +212,12 @@ int tb_cmd_paper(int argc, char **argv) {
         tb_tokenizer_free(t);
     }
     tb_paper_in in;
-    memset(&in, 0, sizeof in);
-    in.cfg = &m->cfg;
-    in.model_is_2b4t = m->cfg.hidden == 2560 && m->cfg.layers == 30 && m->cfg.ffn == 6912;
-    in.best_kernel = k ? k->name : "ref";
-    in.best_bpw = 2.0;
-    {
-        tb_energy_counts c;
-        if (tb_energy_count(&m->cfg, 512, &c, &e) == 0 && c.lin_weights > 0) in.best_bpw = r.weight_bytes * 8 / c.lin_weights;
-    }
-    in.ms_per_token = r.ms_per_token_mean;
-    in.threads = (int)threads;
-    in.bw_here_gbps = bw.gbps_median;
-    in.bw_target_gbps = tbw;
-    in.target_desc = bw_s ? "user-given bandwidth (--target-bw)"
-                          : "Intel i7-13800H (bitnet.cpp's benchmark CPU), DDR5-5200 dual channel, 83.2 GB/s "
-                            "theoretical (a measured STREAM figure there is lower: optimistic projection)";
-    in.ppl = ppl;
-    in.ppl_note = pnote;
+    tb_paper_inputs(&in, &m->cfg, k, r.ms_per_token_mean, (int)threads, bw.gbps_median, bw_s ? tbw : 0, ppl, pnote);
     tb_paper_row rows[8];
     int n = tb_paper_table(&in, rows, 8);
     printf("BitNet b1.58 2B4T technical report (arXiv 2504.12285) Table 1 vs this machine\n");
     printf("model: %s%s\n", model, synthetic ? " (synthetic, 2B4T shape)" : "");
-    print_rows(rows, n);
+    tb_paper_print(stdout, rows, n);
     int rc = 0;
     if (out) {
         if (tb_mkdir_p(out, &e) < 0) {
@@ -246,21 +228,13 @@ int tb_cmd_paper(int argc, char **argv) {
         tb_jw w;
         tb_jw_begin_result(&w, "ternbench paper");
         tb_jw_str(&w, "model", model);
+        tb_model_prov mprov;
+        tb_model_prov_collect(m, &mprov);
+        tb_model_prov_write(&w, "model_provenance", &mprov);
         tb_jw_arr_begin(&w, "e2e");
         tb_e2e_write(&w, &r);
         tb_jw_arr_end(&w);
-        tb_jw_obj_begin(&w, "paper");
-        tb_jw_arr_begin(&w, "rows");
-        for (int i = 0; i < n; i++) {
-            tb_jw_obj_begin(&w, NULL);
-            tb_jw_str(&w, "quantity", rows[i].quantity);
-            tb_jw_str(&w, "published", rows[i].published);
-            tb_jw_str(&w, "here", rows[i].here);
-            tb_jw_str(&w, "note", rows[i].note);
-            tb_jw_obj_end(&w);
-        }
-        tb_jw_arr_end(&w);
-        tb_jw_obj_end(&w);
+        tb_paper_write(&w, "paper", rows, n, &in);
         tb_jw_obj_end(&w);
         char jp[1200], mp[1200];
         snprintf(jp, sizeof jp, "%s/paper.json", out);
@@ -271,11 +245,7 @@ int tb_cmd_paper(int argc, char **argv) {
         }
         tb_jw_free(&w);
         tb_out f;
-        if (tb_out_open(&f, mp, &e) == 0) {
-            fprintf(f.f, "| quantity | published (2B4T report) | here | note |\n|---|---|---|---|\n");
-            for (int i = 0; i < n; i++)
-                fprintf(f.f, "| %s | %s | %s | %s |\n", rows[i].quantity, rows[i].published, rows[i].here, rows[i].note);
-        }
+        if (tb_out_open(&f, mp, &e) == 0) tb_paper_markdown(f.f, rows, n);
         if (!f.f || tb_out_commit(&f, &e) < 0) {
             tb_cli_err(e.msg);
             rc = 1;

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "kernel.h"
 #include "model.h"
+#include "model_prov.h"
 #include "ppl.h"
 #include "results.h"
 #include "runner.h"
@@ -248,6 +249,9 @@ int tb_cmd_ppl(int argc, char **argv) {
             tb_jw_num(&w, "mean_nll_stderr", res[b].nll_err);
             tb_jw_int(&w, "tokens_scored", res[b].n_scored);
             tb_jw_num(&w, "seconds", res[b].seconds);
+            char fnv[20];
+            snprintf(fnv, sizeof fnv, "%016llx", (unsigned long long)res[b].logits_fnv64);
+            tb_jw_str(&w, "logits_fnv64", fnv);
             if (res[b].has_kl) {
                 tb_jw_str(&w, "compared_with", names[0]);
                 tb_jw_num(&w, "kl_mean", res[b].kl_mean);
@@ -261,6 +265,9 @@ int tb_cmd_ppl(int argc, char **argv) {
         tb_provenance prov;
         tb_provenance_collect(&prov);
         tb_provenance_write(&w, "provenance", &prov);
+        tb_model_prov mprov;
+        tb_model_prov_collect(m, &mprov);
+        tb_model_prov_write(&w, "model_provenance", &mprov);
         tb_jw_obj_end(&w);
         if (tb_jw_save(&w, out, &e)) {
             tb_cli_err(e.msg);

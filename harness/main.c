@@ -26,7 +26,7 @@ static void usage(FILE *f) {
         snprintf(name, sizeof name, "%s", commands[i].name);
         for (char *p = name; *p; p++)
             if (*p == '_') *p = '-';
-        fprintf(f, "  %-11s %s\n", name, commands[i].help);
+        fprintf(f, "  %-18s %s\n", name, commands[i].help);
     }
 }
 

@@ -1,4 +1,4 @@
-/* ppl.c: perplexity in llama-perplexity's convention (SPEC §6), KL divergence and
+/* ppl.c: perplexity in llama-perplexity's convention (docs/numerics.md §4), KL divergence and
  * top-1 agreement between backends.  See ppl.h for the convention.
  *
  * Each chunk is evaluated in two forward calls: the unscored first half without
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "tb_hash.h"
 
 int tb_ppl_n_chunks(size_t n_tokens, int ctx, int max_chunks, tb_err *e) {
     if (ctx < 4) return tb_fail(e, "perplexity: context %d is too small (at least 4)", ctx);
@@ -107,6 +109,7 @@ static void score_chunk(score_job base, int n_score, int threads) {
 typedef struct acc {
     double nll, nll2, kl, kl2, kl_max, seconds;
     long n, agree;
+    uint64_t fnv;
 } acc;
 
 int tb_ppl_run(const tb_model *m, const int32_t *tokens, size_t n_tokens, const tb_backend *const *backends,
@@ -136,6 +139,7 @@ int tb_ppl_run(const tb_model *m, const int32_t *tokens, size_t n_tokens, const 
     int *agree = malloc((size_t)n_score * sizeof *agree);  /* (n_score) */
     int threads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     acc *a = calloc((size_t)n_backends, sizeof *a);
+    for (int b = 0; a && b < n_backends; b++) a[b].fnv = TB_FNV64_INIT;
     if (n_backends > 1) {
         ref = malloc((size_t)n_score * V * sizeof *ref);
         ref_lz = malloc((size_t)n_score * sizeof *ref_lz);
@@ -159,6 +163,7 @@ int tb_ppl_run(const tb_model *m, const int32_t *tokens, size_t n_tokens, const 
                 goto done;
             score_job job = {logits, chunk + first + 1, ref, ref_lz, ref_arg, nll, kl, agree, V, 0, 0,
                              n_backends > 1 && b == 0, b > 0};
+            a[b].fnv = tb_fnv64(a[b].fnv, logits, (size_t)n_score * V * sizeof *logits);
             score_chunk(job, n_score, threads);
             for (int j = 0; j < n_score; j++) {
                 if (!isfinite(nll[j])) {
@@ -191,6 +196,7 @@ int tb_ppl_run(const tb_model *m, const int32_t *tokens, size_t n_tokens, const 
         r->n_scored = a[b].n;
         r->n_chunks = n_chunks;
         r->seconds = a[b].seconds;
+        r->logits_fnv64 = a[b].fnv;
         if (b > 0) {
             double km = a[b].kl / n, kv = a[b].kl2 / n - km * km;
             r->has_kl = true;

@@ -1,4 +1,4 @@
-/* ppl.h: perplexity the way llama-perplexity measures it (SPEC §6), plus KL
+/* ppl.h: perplexity the way llama-perplexity measures it (docs/numerics.md §4), plus KL
  * divergence and top-1 agreement of other backends against a first one.
  *
  * Convention: the caller tokenizes the whole text once with BOS first; the tokens
@@ -40,6 +40,11 @@ typedef struct tb_ppl_result {
     bool has_kl;
     double kl_mean, kl_err, kl_max; /* KL(P_0 || P_this) per position, nats */
     double top1;               /* fraction of positions whose argmax equals backend 0's */
+    /* 64-bit FNV-1a (common/tb_hash.h) of the bytes of every scored logit row (float32,
+     * host byte order), chunk after chunk: equal for two runs exactly when the scored
+     * logits are bit-identical (up to hash collisions), so a numerics change shows even
+     * where the perplexity rounds to the same digits. */
+    uint64_t logits_fnv64;
 } tb_ppl_result;
 
 /* Chunk count for n_tokens (BOS included) at ctx, or -1 with a clear error when the

@@ -1,6 +1,6 @@
 /* sweep.c: the main job (bandwidth -> kernel checker + benchmarks -> end-to-end
- * -> perplexity -> modelled energy -> paper table -> results.json), the
- * synthetic-model cache, and the paper table shared with `ternbench paper`. */
+ * -> perplexity -> modelled energy -> paper table -> results.json) and the
+ * synthetic-model cache.  The paper table is built in paper.c. */
 #include "sweep.h"
 
 #include <errno.h>
@@ -15,10 +15,12 @@
 #include "counters.h"
 #include "cuda/tb_cuda.h"
 #include "driver.h"
+#include "model_prov.h"
 #include "ppl.h"
 #include "results.h"
 #include "runner.h"
 #include "synth.h"
+#include "tb_hash.h"
 #include "tokenizer.h"
 
 /* ---- cache ------------------------------------------------------------------------ */
@@ -52,13 +54,28 @@ static void on_synth(void *ctx, const char *tensor, uint64_t done, uint64_t tota
     p->fn(p->user, line);
 }
 
+/* The cache file name holds everything that decides the file's bytes: preset, seed,
+ * generator version and the first 16 hex digits of the tokenizer's sha256 ("notok"
+ * without one), so a changed generator or tokenizer gets a new file, never a stale one. */
+int tb_synth_cache_name(const char *preset, uint64_t seed, const char *tokenizer_json, char *name, size_t n,
+                        tb_err *e) {
+    char tok[65] = "notok";
+    if (tokenizer_json) {
+        if (tb_sha256_file(tokenizer_json, tok, e) < 0) return -1;
+        tok[16] = 0;
+    }
+    if ((size_t)snprintf(name, n, "synth-%s-seed%llu-v%d-%s%s.gguf", preset, (unsigned long long)seed,
+                         TB_SYNTH_VERSION, tokenizer_json ? "tok" : "", tok) >= n)
+        return tb_fail(e, "cache: path too long");
+    return 0;
+}
+
 int tb_synth_cached(const char *preset, uint64_t seed, const char *tokenizer_json, char *path, size_t n,
                     void (*progress)(void *user, const char *line), void *user, tb_err *e) {
-    char dir[1024];
-    if (tb_cache_dir(dir, sizeof dir, e) < 0) return -1;
-    if ((size_t)snprintf(path, n, "%s/synth-%s-seed%llu%s.gguf", dir, preset, (unsigned long long)seed,
-                         tokenizer_json ? "-tok" : "") >= n)
-        return tb_fail(e, "cache: path too long");
+    char dir[1024], name[200];
+    if (tb_cache_dir(dir, sizeof dir, e) < 0 || tb_synth_cache_name(preset, seed, tokenizer_json, name, sizeof name, e) < 0)
+        return -1;
+    if ((size_t)snprintf(path, n, "%s/%s", dir, name) >= n) return tb_fail(e, "cache: path too long");
     struct stat st;
     if (stat(path, &st) == 0 && st.st_size > 0) return 0; /* written completely (synth writes via a temp file) */
     tb_synth_opts o;
@@ -78,94 +95,6 @@ int tb_synth_cached(const char *preset, uint64_t seed, const char *tokenizer_jso
         progress(user, line);
     }
     return tb_synth_write(&o, e);
-}
-
-/* ---- paper table ------------------------------------------------------------------ */
-
-int tb_paper_table(const tb_paper_in *in, tb_paper_row *rows, int max) {
-    int n = 0;
-    tb_energy_counts cnt;
-    tb_err e;
-    double params = 0;
-    /* memory and energy are computed for the 2B4T shape whatever model was run */
-    tb_config c2b;
-    tb_config_preset("2b4t", &c2b);
-    if (tb_energy_count(&c2b, 512, &cnt, &e) == 0) params = cnt.lin_weights;
-    const char *shape = in->model_is_2b4t ? "" : " (NOTE: the model measured is NOT the 2B4T shape: not comparable)";
-#define ROW(q, pub, ...)                                                          \
-    do {                                                                          \
-        if (n < max) {                                                            \
-            snprintf(rows[n].quantity, sizeof rows[n].quantity, "%s", q);         \
-            snprintf(rows[n].published, sizeof rows[n].published, "%s", pub);     \
-            snprintf(rows[n].here, sizeof rows[n].here, __VA_ARGS__);             \
-            n++;                                                                  \
-        }                                                                         \
-    } while (0)
-#define NOTE(...) snprintf(rows[n - 1].note, sizeof rows[n - 1].note, __VA_ARGS__)
-
-    /* 1. memory of the non-embedding weights */
-    ROW("memory, non-embedding weights", "0.4 GB", "%.3f GB at %.3f bpw", params * in->best_bpw / 8e9, in->best_bpw);
-    NOTE("computed for the 2B4T shape: %.4g ternary weights; the report's 0.4 GB is log2(3) = 1.58 bits each "
-         "(%.3f GB), an entropy bound no byte-aligned layout reaches; layout of %s",
-         params, params * 1.58496 / 8e9, in->best_kernel ? in->best_kernel : "?");
-
-    /* 2. decode latency */
-    if (in->ms_per_token == in->ms_per_token && in->ms_per_token > 0) {
-        ROW("decode latency (measured here)", "29 ms/token", "%.1f ms/token", in->ms_per_token);
-        NOTE("%s, %d thread%s, read bandwidth here %.1f GB/s (measured in the same run)%s",
-             in->best_kernel ? in->best_kernel : "?", in->threads, in->threads > 1 ? "s" : "", in->bw_here_gbps, shape);
-        if (in->bw_here_gbps > 0 && in->bw_target_gbps > 0) {
-            double proj = in->ms_per_token * in->bw_here_gbps / in->bw_target_gbps;
-            ROW("decode latency (projected)", "29 ms/token", "%.1f ms/token", proj);
-            NOTE("ASSUMPTION: decode is memory-bound and reaches the same fraction of bandwidth on the target, so "
-                 "latency scales by %.1f / %.1f GB/s; target: %s",
-                 in->bw_here_gbps, in->bw_target_gbps, in->target_desc ? in->target_desc : "?");
-        }
-    } else {
-        ROW("decode latency", "29 ms/token", "n/a");
-        NOTE("not measured in this run");
-    }
-
-    /* 3. energy (modelled) */
-    tb_energy_result er;
-    if (tb_energy_model(&c2b, 512, 512, &tb_energy_7nm, &er, &e) == 0) {
-        ROW("energy (modelled)", "0.028 J", "%.4f J (modelled)", er.tern_j_seq);
-        NOTE("modelled, 7 nm per-op energies: INT8 add per ternary weight + FP16 attention at context 512, x 512 "
-             "tokens (the convention that reproduces the report's FP baselines); per token %.1f uJ; FP16 baseline of "
-             "the same shape %.3f J (x%.1f); computed for the 2B4T shape",
-             er.tern_j_token * 1e6, er.fp16_j_seq, er.ratio);
-    }
-
-    /* 4. perplexity */
-    if (in->ppl == in->ppl) {
-        ROW("WikiText-2 perplexity", "17.109", "%.3f", in->ppl);
-        NOTE("%s", in->ppl_note ? in->ppl_note : "");
-    } else {
-        ROW("WikiText-2 perplexity", "17.109", "n/a");
-        NOTE("%s", in->ppl_note ? in->ppl_note : "needs the real weights (ggml-model-i2_s.gguf), which the user provides");
-    }
-#undef ROW
-#undef NOTE
-    return n;
-}
-
-static void paper_write(tb_jw *w, const char *key, const tb_paper_row *rows, int n, const tb_paper_in *in) {
-    tb_jw_obj_begin(w, key);
-    tb_jw_str(w, "source", "BitNet b1.58 2B4T Technical Report, arXiv 2504.12285, Table 1");
-    tb_jw_num(w, "bw_here_gbps", in->bw_here_gbps);
-    tb_jw_num(w, "bw_target_gbps", in->bw_target_gbps);
-    tb_jw_str(w, "target", in->target_desc);
-    tb_jw_arr_begin(w, "rows");
-    for (int i = 0; i < n; i++) {
-        tb_jw_obj_begin(w, NULL);
-        tb_jw_str(w, "quantity", rows[i].quantity);
-        tb_jw_str(w, "published", rows[i].published);
-        tb_jw_str(w, "here", rows[i].here);
-        tb_jw_str(w, "note", rows[i].note);
-        tb_jw_obj_end(w);
-    }
-    tb_jw_arr_end(w);
-    tb_jw_obj_end(w);
 }
 
 /* ---- sweep ------------------------------------------------------------------------ */
@@ -214,11 +143,6 @@ typedef struct ppl_prog {
 static void on_ppl(void *user, int backend, int chunk, int n_chunks, double ppl, double seconds) {
     ppl_prog *p = user;
     say(p->o, "  ppl %s: chunk %d/%d, ppl %.4f, %.1f s", p->names[backend], chunk, n_chunks, ppl, seconds);
-}
-
-static bool is_2b4t(const tb_config *c) {
-    return c->hidden == 2560 && c->layers == 30 && c->heads == 20 && c->kv_heads == 5 && c->head_dim == 128 &&
-           c->ffn == 6912 && c->vocab == 128256;
 }
 
 static double bw_at(const tb_bw_result *bw, int n, int threads) {
@@ -276,6 +200,9 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     }
     say(o, "model: %s", model_path);
     if (tb_model_load(model_path, &m, e) < 0) goto done;
+    tb_model_prov mprov;
+    tb_model_prov_collect(m, &mprov);
+    say(o, "model sha256: %s%s", mprov.sha256[0] ? mprov.sha256 : "n/a: ", mprov.sha256[0] ? "" : mprov.why);
 
     /* ---- 1. bandwidth ---- */
     say(o, "[1/6] memory read bandwidth (STREAM-like, median of repetitions)");
@@ -341,7 +268,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     const tb_kernel *e2e_k[MAX_E2E];
     int e2e_t[MAX_E2E], n_run = 0;
     /* the scalar reference (tiny/quick only: on 2B4T it takes minutes per token batch) */
-    if (o->quick || !is_2b4t(&m->cfg)) {
+    if (o->quick || !tb_config_is_2b4t(&m->cfg)) {
         e2e_k[n_run] = NULL;
         e2e_t[n_run++] = 1;
     }
@@ -437,11 +364,11 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
                 tb_runner *runners[MAX_E2E] = {0};
                 const tb_backend *bes[MAX_E2E];
                 bool ok = true;
-                if (o->quick || !is_2b4t(&m->cfg)) {
+                if (o->quick || !tb_config_is_2b4t(&m->cfg)) {
                     bes[n_pb] = NULL;
                     pnames[n_pb++] = "ref";
                 }
-                bool big = !o->quick && is_2b4t(&m->cfg);
+                bool big = !o->quick && tb_config_is_2b4t(&m->cfg);
                 /* candidates: on the full 2B4T sweep the best kernel first, then the other SIMD
                  * kernels (portable scalar ones would take too long); otherwise every CPU kernel */
                 const tb_kernel *cand[MAX_E2E];
@@ -498,32 +425,20 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
 
     /* ---- 6. paper table ---- */
     say(o, "[6/6] paper table");
-    tb_paper_in pin;
-    memset(&pin, 0, sizeof pin);
-    pin.cfg = &m->cfg;
-    pin.model_is_2b4t = is_2b4t(&m->cfg);
-    pin.best_kernel = best ? best->name : NULL;
-    pin.best_bpw = best ? (double)best->packed_size(2560, 6912) * 8 / (2560.0 * 6912) : 2.0;
-    pin.ms_per_token = NAN;
+    double ms_best = NAN;
     for (int i = 0; i < n_e2e; i++)
         if (best && !strcmp(e2e[i].kernel, best->name) && e2e[i].threads == maxt && !e2e_why[i][0])
-            pin.ms_per_token = e2e[i].ms_per_token_mean;
-    pin.threads = maxt;
-    pin.bw_here_gbps = bw_at(bw, nbw, maxt);
-    pin.bw_target_gbps = o->bw_target_gbps > 0 ? o->bw_target_gbps : 83.2;
-    pin.target_desc = o->bw_target_gbps > 0 ? "user-given bandwidth (--target-bw)"
-                                            : "Intel i7-13800H (bitnet.cpp's benchmark CPU), DDR5-5200 dual channel: "
-                                              "83.2 GB/s theoretical peak (a measured STREAM figure there is lower, "
-                                              "so this projection is optimistic)";
-    pin.ppl = NAN;
+            ms_best = e2e[i].ms_per_token_mean;
     char pnote[300];
+    double ppl_here = NAN;
     if (synthetic) snprintf(pnote, sizeof pnote, "n/a: this run used a synthetic model; pass --model ggml-model-i2_s.gguf (real weights)");
     else if (n_pb > 0) {
-        pin.ppl = pres[0].ppl;
+        ppl_here = pres[0].ppl;
         snprintf(pnote, sizeof pnote, "%s, ctx %d, %d chunk%s only (the published figure uses all chunks at ctx 512)",
                  pnames[0], ppl_ctx, pres[0].n_chunks, pres[0].n_chunks > 1 ? "s" : "");
     } else snprintf(pnote, sizeof pnote, "n/a: %s", ppl_why);
-    pin.ppl_note = pnote;
+    tb_paper_in pin;
+    tb_paper_inputs(&pin, &m->cfg, best, ms_best, maxt, bw_at(bw, nbw, maxt), o->bw_target_gbps, ppl_here, pnote);
     tb_paper_row prow[8];
     int nprow = tb_paper_table(&pin, prow, 8);
 
@@ -537,7 +452,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     tb_jw_bool(&w, "synthetic_model", synthetic);
     char desc[200];
     snprintf(desc, sizeof desc, "%s%s: hidden %d, %d layers, FFN %d, vocab %d", synthetic ? "synthetic " : "",
-             is_2b4t(&m->cfg) ? "2B4T shape" : "model", m->cfg.hidden, m->cfg.layers, m->cfg.ffn, m->cfg.vocab);
+             tb_config_is_2b4t(&m->cfg) ? "2B4T shape" : "model", m->cfg.hidden, m->cfg.layers, m->cfg.ffn, m->cfg.vocab);
     tb_jw_str(&w, "model_desc", desc);
     tb_jw_str(&w, "kernel_glob", o->kernel_glob ? o->kernel_glob : "*");
     tb_jw_int(&w, "seed", (long long)o->seed);
@@ -545,6 +460,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     tb_jw_num(&w, "seconds", tb_now() - t_start);
     tb_jw_obj_end(&w);
     tb_provenance_write(&w, "provenance", &prov);
+    tb_model_prov_write(&w, "model_provenance", &mprov);
     tb_jw_str(&w, "timer", tb_bench_timer_name(o->use_gbench));
     if (o->use_gbench) tb_jw_str(&w, "gbench_json", "gbench.json");
     else tb_jw_null(&w, "gbench_json");
@@ -610,6 +526,9 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
         tb_jw_int(&w, "tokens", pres[i].n_scored);
         tb_jw_int(&w, "chunks", pres[i].n_chunks);
         tb_jw_num(&w, "seconds", pres[i].seconds);
+        char fnv[20];
+        snprintf(fnv, sizeof fnv, "%016llx", (unsigned long long)pres[i].logits_fnv64);
+        tb_jw_str(&w, "logits_fnv64", fnv);
         tb_jw_str(&w, "why", i == 0 ? "KL/top-1 reference" : NULL);
         tb_jw_obj_end(&w);
     }
@@ -631,7 +550,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     tb_jw_num(&w, "ratio", en.ratio);
     tb_jw_num(&w, "lm_head_j_per_token_not_included", en.lm_head_j_token);
     tb_jw_obj_end(&w);
-    paper_write(&w, "paper", prow, nprow, &pin);
+    tb_paper_write(&w, "paper", prow, nprow, &pin);
     tb_jw_obj_end(&w);
     char jpath[1200];
     snprintf(jpath, sizeof jpath, "%s/results.json", o->out_dir);

@@ -1,5 +1,5 @@
 /* sweep.h: the main job (`ternbench sweep`) and the pieces other subcommands share:
- * the synthetic-model cache and the paper table.
+ * the synthetic-model cache (the paper table is built in paper.c).
  *
  * A sweep runs: bandwidth (the roofline, first so every GB/s can be divided by it)
  * -> kernel checker + kernel benchmarks -> end-to-end decode/prefill per kernel ->
@@ -14,6 +14,7 @@
 #include "bench.h"
 #include "e2e.h"
 #include "energy.h"
+#include "paper.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,34 +26,14 @@ extern "C" {
 int tb_cache_dir(char *buf, size_t n, tb_err *e);
 /* Path of the synthetic `preset` model ("tiny", "2b4t") with `seed`, written on first
  * use (with the tokenizer at tokenizer_json embedded, if non-NULL) and reused after.
+ * The file name is keyed by everything that decides its bytes (tb_synth_cache_name).
  * progress (may be NULL) is told about the generation. */
+int tb_synth_cache_name(const char *preset, uint64_t seed, const char *tokenizer_json, char *name, size_t n,
+                        tb_err *e);
 int tb_synth_cached(const char *preset, uint64_t seed, const char *tokenizer_json, char *path, size_t n,
                     void (*progress)(void *user, const char *line), void *user, tb_err *e);
 
-/* ---- the paper table (2B4T technical report, arXiv 2504.12285, Table 1) ------- */
-typedef struct tb_paper_in {
-    const tb_config *cfg;       /* the model shape measured (2B4T for a meaningful table) */
-    double best_bpw;            /* bits per weight of the kernel layout measured */
-    const char *best_kernel;
-    double ms_per_token;        /* measured decode latency here (NAN if not measured) */
-    int threads;
-    double bw_here_gbps;        /* measured read bandwidth here at `threads` */
-    double bw_target_gbps;      /* bandwidth of the machine to project to */
-    const char *target_desc;    /* what that machine is and where its bandwidth comes from */
-    double ppl;                 /* measured perplexity (NAN: not measured) */
-    const char *ppl_note;       /* why it is n/a, or how it was measured */
-    bool model_is_2b4t;         /* cfg matches SPEC §1 */
-} tb_paper_in;
-
-typedef struct tb_paper_row {
-    char quantity[64];
-    char published[48];
-    char here[64];
-    char note[320];
-} tb_paper_row;
-
-/* Fills up to 8 rows; returns the count. */
-int tb_paper_table(const tb_paper_in *in, tb_paper_row *rows, int max);
+/* The paper table: paper.h (tb_paper_table, shared with `ternbench paper`). */
 
 /* ---- the sweep ---------------------------------------------------------------- */
 typedef struct tb_sweep_opts {

@@ -1,6 +1,6 @@
 /* kernel.h: the ternary GEMV kernel contract and the one registry.
  *
- * A kernel computes the INTEGER part of BitLinear (SPEC §2) for n activation rows:
+ * A kernel computes the INTEGER part of BitLinear (docs/numerics.md §2) for n activation rows:
  *
  *     acc[t*rows + r] = sum_{c<cols} w[r][c] * q[t*cols + c]     for r0 <= r < r1, t < n
  *

@@ -127,7 +127,7 @@ static uint64_t tensor_nbytes(uint32_t t, uint64_t ne0, uint64_t n, int *ok) {
     case TB_GGML_F32: return n * 4;
     case TB_GGML_F16: case TB_GGML_BF16: return n * 2;
     case TB_GGML_I2_S:
-        /* bitnet.cpp: 2 bits per weight + one f32 scale padded to 32 bytes (SPEC §3a) */
+        /* bitnet.cpp: 2 bits per weight + one f32 scale padded to 32 bytes (docs/formats.md §1) */
         if (n % 4) *ok = 0;
         return n / 4 + 32;
     case 24: return n;     /* I8 */

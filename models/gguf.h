@@ -19,7 +19,7 @@ enum {
     TB_GGUF_FLOAT64,
 };
 
-/* ggml tensor type ids used here (bitnet.cpp fork numbering for 34..39, SPEC §3a) */
+/* ggml tensor type ids used here (bitnet.cpp fork numbering for 34..39, docs/formats.md §1) */
 enum {
     TB_GGML_F32 = 0, TB_GGML_F16 = 1, TB_GGML_TQ1_0 = 34, TB_GGML_TQ2_0 = 35, TB_GGML_I2_S = 36,
     TB_GGML_I8_S = 37, TB_GGML_TL1 = 38, TB_GGML_TL2 = 39, TB_GGML_BF16 = 30,

@@ -1,4 +1,4 @@
-/* model.h: the canonical in-memory BitNet b1.58 model (SPEC §1, §3).
+/* model.h: the canonical in-memory BitNet b1.58 model (docs/architecture.md, docs/formats.md).
  *
  * Every loader (GGUF I2_S, HF packed safetensors, HF bf16 "online" master) fills
  * this one structure.  Ternary tensors are described, not copied: `data` points
@@ -40,8 +40,8 @@ typedef struct tb_config {
 
 /* ---- ternary weight tensors ------------------------------------------- */
 typedef enum {
-    TB_TERN_I2S = 0,   /* GGUF I2_S bytes: 128-weight blocks of 32 bytes, code 0=-1 1=0 2=+1 (SPEC §3a) */
-    TB_TERN_HF_PACKED, /* HF uint8 [rows/4][cols], packed along the output dim, code = w+1 (SPEC §3b) */
+    TB_TERN_I2S = 0,   /* GGUF I2_S bytes: 128-weight blocks of 32 bytes, code 0=-1 1=0 2=+1 (docs/formats.md §1) */
+    TB_TERN_HF_PACKED, /* HF uint8 [rows/4][cols], packed along the output dim, code = w+1 (docs/formats.md §2) */
     TB_TERN_CODES,     /* int8 [rows][cols] with values -1, 0, +1 (owned; online ternarization, tests) */
 } tb_tern_layout;
 
@@ -99,7 +99,7 @@ typedef struct tb_model {
 } tb_model;
 
 /* Loads a .gguf file or an HF checkpoint directory (config.json + model.safetensors),
- * validating strictly (SPEC §3).  On error: NULL model, one line in e naming the
+ * validating strictly (docs/formats.md).  On error: NULL model, one line in e naming the
  * file, tensor and problem. */
 int tb_model_load(const char *path, tb_model **out, tb_err *e);
 void tb_model_free(tb_model *m);
@@ -111,7 +111,7 @@ void tb_model_embed_row(const tb_model *m, int tok, float *out);
 size_t tb_model_ternary_bytes(const tb_model *m);
 size_t tb_model_embd_bytes(const tb_model *m);
 
-/* Fills cfg with the shape of a preset: "2b4t" (SPEC §1) or "tiny". Returns -1 if unknown. */
+/* Fills cfg with the shape of a preset: "2b4t" (docs/architecture.md §1) or "tiny". Returns -1 if unknown. */
 int tb_config_preset(const char *name, tb_config *cfg);
 
 #ifdef __cplusplus

@@ -1,4 +1,4 @@
-/* model_hf.c: Hugging Face checkpoint loader (SPEC §3b): <dir>/config.json +
+/* model_hf.c: Hugging Face checkpoint loader (docs/formats.md §2): <dir>/config.json +
  * <dir>/model.safetensors, either packed ("offline": uint8 [out/4, in] + a
  * `.weight_scale` scalar) or the bf16 master ("online": bf16 [out, in] latent
  * weights, ternarized here with absmean into owned int8 codes).

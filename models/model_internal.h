@@ -28,7 +28,7 @@ void tb__lin_shape(const tb_config *c, int lin, int32_t *rows, int32_t *cols);
 int tb__load_gguf(tb_model *m, const char *path, tb_err *e);
 int tb__load_hf(tb_model *m, const char *dir, tb_err *e);
 
-/* Absmean ternarization of bf16 latent weights [rows][cols] (SPEC §3b "online"):
+/* Absmean ternarization of bf16 latent weights [rows][cols] (docs/formats.md §2 "online", docs/numerics.md §1):
  * scale = max(mean|W|, 1e-5); code = clamp(rne(W / scale), -1, 1).  codes is
  * int8 [rows][cols].  Returns the scale. */
 float tb__ternarize_bf16(const void *w, int64_t rows, int64_t cols, int8_t *codes);

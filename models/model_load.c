@@ -1,5 +1,5 @@
 /* model_load.c: tb_model_load() (dispatch on .gguf file vs HF directory), the
- * GGUF I2_S loader (SPEC §3a), shared validation, presets and model helpers. */
+ * GGUF I2_S loader (docs/formats.md §1), shared validation, presets and model helpers. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -114,7 +114,7 @@ int tb_config_preset(const char *name, tb_config *cfg) {
     cfg->bos = 128000;
     cfg->eos = 128001;
     cfg->eot = 128009;
-    if (!strcmp(name, "2b4t")) { /* SPEC §1 */
+    if (!strcmp(name, "2b4t")) { /* docs/architecture.md §1 */
         cfg->hidden = 2560;
         cfg->layers = 30;
         cfg->heads = 20;
@@ -278,7 +278,7 @@ int tb__load_gguf(tb_model *m, const char *path, tb_err *e) {
     if (tb__check_config(c, path, e) < 0) return -1;
     r = gguf_key_u32(g, arch, "rope.dimension_count", 0, &rope_dim, e);
     if (r < 0) return -1;
-    if (r == 0 && rope_dim != c->head_dim) /* SPEC §1: RoPE rotates all head dims */
+    if (r == 0 && rope_dim != c->head_dim) /* docs/architecture.md §1: RoPE rotates all head dims */
         return tb_fail(e, "%s: inconsistent head dims: rope.dimension_count %d != hidden/heads %d", path, rope_dim,
                        c->head_dim);
 

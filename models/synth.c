@@ -339,6 +339,10 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
     if (c->bos >= 0 && c->bos < c->vocab) tb_gguf_w_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)c->bos);
     if (c->eos >= 0 && c->eos < c->vocab) tb_gguf_w_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)c->eos);
     tb_gguf_w_u32(w, "general.quantization_version", 2);
+    char seed_s[24]; /* 20 digits, zero-padded: every seed gives a file of the same size and layout */
+    snprintf(seed_s, sizeof seed_s, "%020llu", (unsigned long long)o->seed);
+    tb_gguf_w_u32(w, "ternbench.synth.version", TB_SYNTH_VERSION);
+    tb_gguf_w_str(w, "ternbench.synth.seed", seed_s);
 
     /* tensor infos, in bitnet.cpp's order */
     progress pr = {o, 0, 0};
@@ -620,9 +624,10 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
             "  \"rms_norm_eps\": %.9g,\n  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n"
             "  \"tie_word_embeddings\": true,\n  \"torch_dtype\": \"bfloat16\",\n"
             "  \"quantization_config\": {\"quant_method\": \"bitnet\", \"linear_class\": \"autobitlinear\", "
-            "\"quantization_mode\": \"offline\"}\n}\n",
+            "\"quantization_mode\": \"offline\"},\n"
+            "  \"ternbench_synth\": {\"version\": %d, \"seed\": \"%llu\"}\n}\n",
             tb_ffn_act_name(c->ffn_act), c->hidden, c->ffn, c->layers, c->heads, c->kv_heads, c->vocab, c->ctx,
-            (double)c->rope_theta, (double)c->norm_eps, c->bos, c->eos);
+            (double)c->rope_theta, (double)c->norm_eps, c->bos, c->eos, TB_SYNTH_VERSION, (unsigned long long)o->seed);
     if (fclose(cf) != 0) {
         tb_fail(e, "%s: write failed", cfg_path);
         unlink(cfg_path);

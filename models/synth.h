@@ -22,6 +22,15 @@
 extern "C" {
 #endif
 
+/* Version of the generator: bump it whenever the bytes written for the same (preset,
+ * shape, seed, tokenizer) change.  It is written into every synthetic GGUF
+ * (`ternbench.synth.version`, with `ternbench.synth.seed` as 20 zero-padded decimal
+ * digits, so the file size does not depend on the seed), keys the synthetic-model
+ * cache and appears in every result measured on a synthetic model.  History: 1 = the
+ * files written before the number existed (no such keys in them); 2 = the same tensors
+ * plus those two keys. */
+#define TB_SYNTH_VERSION 2
+
 typedef enum { TB_SYNTH_GGUF = 0, TB_SYNTH_HF = 1 } tb_synth_format;
 
 typedef struct tb_synth_opts {

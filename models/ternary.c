@@ -1,4 +1,4 @@
-/* ternary.c: decode and pack the two on-disk ternary layouts (SPEC §3a, §3b). */
+/* ternary.c: decode and pack the two on-disk ternary layouts (docs/formats.md §1, §2). */
 #include <string.h>
 
 #include "model.h"

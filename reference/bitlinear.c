@@ -1,4 +1,4 @@
-/* bitlinear.c: scalar BitLinear (SPEC §2).  Plain C, no SIMD: the ground truth. */
+/* bitlinear.c: scalar BitLinear (docs/numerics.md §2).  Plain C, no SIMD: the ground truth. */
 #include "bitlinear.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-/* bitlinear.h: the BitLinear numerics of SPEC §2 — the definition every kernel
+/* bitlinear.h: the BitLinear numerics of docs/numerics.md §2 — the definition every kernel
  * is measured against.
  *
  *   activations (per token row):  max = max(1e-5, max_i |x_i|) in double

@@ -1,4 +1,4 @@
-/* forward.c: the scalar reference forward pass of BitNet b1.58 2B4T (SPEC §1-2),
+/* forward.c: the scalar reference forward pass of BitNet b1.58 2B4T (docs/architecture.md, docs/numerics.md),
  * also of llama.cpp's arch "bitnet" (1bitLLM), which differs only in the FFN activation.
  *
  * The ground truth of the project: plain C, no threads of its own, no SIMD intrinsics,
@@ -34,7 +34,7 @@
  *     lanes were double (every product widened): twice the instructions per weight, which
  *     made the head compute-bound on one core.  Unfused on purpose: a portable fmaf is
  *     a slow library call, and the reference must stay fast enough to run whole models.
- *   - BitLinear (SPEC §2): tb_quantize_act per token row, exact int32 dot products,
+ *   - BitLinear (docs/numerics.md §2): tb_quantize_act per token row, exact int32 dot products,
  *     tb_bitlinear_epilogue (divide by s first, then multiply by the tensor scale).
  *
  * tb_state_set_emulate_f16 rounds to f16 what bitnet.cpp stores in f16 (K/V cache, Q in
@@ -117,7 +117,7 @@ static int check_linear(const tb_model *m, int l, int which, int rows, int cols,
     return 0;
 }
 
-/* The shape rules of SPEC §1, checked once so tb_forward can trust them. */
+/* The shape rules of docs/architecture.md §1, checked once so tb_forward can trust them. */
 static int check_model(const tb_model *m, tb_err *e) {
     const tb_config *c = &m->cfg;
     if (c->vocab < 1 || c->hidden < 1 || c->layers < 1 || c->heads < 1 || c->kv_heads < 1 ||

@@ -1,4 +1,4 @@
-/* forward.h: the whole BitNet b1.58 2B4T forward pass (SPEC §1) with a KV cache.
+/* forward.h: the whole BitNet b1.58 2B4T forward pass (docs/architecture.md §2) with a KV cache.
  *
  * One forward pass is shared by every path.  What varies is the integer part of
  * each BitLinear, supplied by a backend: NULL selects the scalar reference

@@ -9,10 +9,20 @@ Prints, for rows present in both runs:
   - measured read bandwidth per thread count,
   - kernel GB/s per (kernel, shape, threads) with the ratio B/A,
   - end-to-end decode/prefill tokens/s per (kernel, threads),
-  - perplexity / KL / top-1 per kernel.
-Rows that changed by more than --threshold percent (default 5) are flagged; a
+  - perplexity / KL / top-1 / logits hash per kernel.
+Speed rows that changed by more than --threshold percent (default 5) are flagged; a
 changed roofline (bandwidth) is the first thing to look at before reading a
 kernel ratio.  Rows only in one run are listed at the end.
+
+Numerics are compared exactly, not by a threshold: the forward pass has fixed float
+orders, so the same model bytes and the same code give the same perplexity, KL, top-1,
+scored-logits hash (logits_fnv64) and first greedy token on any machine.  A changed
+one is flagged "NUMERICS CHANGED" (perplexity beyond a relative 1e-9, which only
+absorbs the last printed digit), and so is a changed model file (model_provenance
+sha256) or synthetic generator version, which explains such a change.
+
+Exit status: 0 no numerics change, 1 a numerics or model change was flagged (speed
+differences never change the status: timings are noisy), 2 usage error.
 
 Google Benchmark's own tool also works on the gbench.json of two runs:
   /usr/share/benchmark/compare.py benchmarks A/gbench.json B/gbench.json
@@ -58,6 +68,68 @@ def fmt(x, f="%.2f"):
     return f % x if num(x) is not None else "n/a"
 
 
+def model_of(R):
+    """(sha256, synth_version, path) of the model a results.json was measured on."""
+    mp = R.get("model_provenance") or {}
+    return mp.get("sha256"), mp.get("synth_version"), mp.get("path") or R.get("run", {}).get("model")
+
+
+def compare_model(A, B):
+    (ha, va, pa), (hb, vb, pb) = model_of(A), model_of(B)
+    rows, flagged = [], 0
+    for what, a, b in (("sha256", ha, hb), ("synth_version", va, vb), ("path", pa, pb)):
+        if a is None or b is None:
+            note = "not recorded in %s" % ("A" if a is None else "B") if a != b else ""
+        elif a != b and what != "path":
+            note, flagged = "<-- MODEL CHANGED: numerics below are not expected to match", 1
+        else:
+            note = "" if a == b else "(another path: the hash decides)"
+        rows.append([what, a if a is not None else "n/a", b if b is not None else "n/a", note])
+    table("model measured", ["field", "A", "B", ""], rows)
+    return flagged
+
+
+def differs(a, b, rel=0.0):
+    """True when both are recorded and differ (numbers: beyond a relative rel)."""
+    if a is None or b is None:
+        return False
+    if num(a) is not None and num(b) is not None:
+        return abs(a - b) > rel * max(abs(a), abs(b))
+    return a != b
+
+
+def compare_numerics(A, B, ea, eb):
+    """Perplexity / KL / top-1 / logits hash per kernel and first greedy token per e2e row:
+    any change is flagged.  Returns the number of flagged rows."""
+    pa_ = {r["kernel"]: r for r in A.get("ppl", [])}
+    pb_ = {r["kernel"]: r for r in B.get("ppl", [])}
+    rows, flagged = [], 0
+    for k in sorted(set(pa_) & set(pb_)):
+        a, b = pa_[k], pb_[k]
+        changed = [f for f, rel in (("ppl", 1e-9), ("kl", 0.0), ("top1", 0.0), ("logits_fnv64", 0.0))
+                   if differs(a.get(f), b.get(f), rel)]
+        flagged += bool(changed)
+        ha, hb = a.get("logits_fnv64"), b.get("logits_fnv64")
+        rows.append([k, fmt(a.get("ppl"), "%.4f"), fmt(b.get("ppl"), "%.4f"), fmt(a.get("kl"), "%.3g"),
+                     fmt(b.get("kl"), "%.3g"), fmt(a.get("top1"), "%.4f"), fmt(b.get("top1"), "%.4f"),
+                     "n/a" if ha is None or hb is None else ("same" if ha == hb else "differs"),
+                     "<-- NUMERICS CHANGED: " + ", ".join(changed) if changed else ""])
+    table("perplexity (compared exactly)",
+          ["kernel", "ppl A", "ppl B", "KL A", "KL B", "top-1 A", "top-1 B", "logits hash", ""], rows)
+    rows = []
+    same_seed = A.get("run", {}).get("seed") == B.get("run", {}).get("seed")  # the prompt is seeded
+    for k in sorted(set(ea) & set(eb)) if same_seed else []:
+        fa, fb = ea[k].get("first_token"), eb[k].get("first_token")
+        if fa is None or fb is None or ea[k].get("n_prompt") != eb[k].get("n_prompt"):
+            continue
+        if fa != fb:
+            flagged += 1
+            rows.append([k[0], k[1], fa, fb, "<-- NUMERICS CHANGED: first greedy token"])
+    if rows:
+        table("end to end: first greedy token", ["kernel", "threads", "A", "B", ""], rows)
+    return flagged
+
+
 def main(argv):
     args = [a for a in argv[1:]]
     thr = 5.0
@@ -82,6 +154,8 @@ def main(argv):
     diffs = [(k, pa.get(k), pb.get(k)) for k in sorted(set(pa) | set(pb))
              if k not in ("date_utc",) and pa.get(k) != pb.get(k)]
     table("provenance differences", ["field", "A", "B"], [[k, a, b] for k, a, b in diffs], "(none)")
+
+    regressions = compare_model(A, B)
 
     bwa = {b["threads"]: b["gbps_median"] for b in A.get("bandwidth", [])}
     bwb = {b["threads"]: b["gbps_median"] for b in B.get("bandwidth", [])}
@@ -125,14 +199,7 @@ def main(argv):
     table("end to end (tokens/s)", ["kernel", "threads", "decode A", "decode B", "B/A", "prefill A", "prefill B", "B/A", ""],
           rows)
 
-    pa_ = {r["kernel"]: r for r in A.get("ppl", [])}
-    pb_ = {r["kernel"]: r for r in B.get("ppl", [])}
-    rows = []
-    for k in sorted(set(pa_) & set(pb_)):
-        a, b = pa_[k], pb_[k]
-        rows.append([k, fmt(a.get("ppl"), "%.4f"), fmt(b.get("ppl"), "%.4f"), fmt(a.get("kl"), "%.3g"),
-                     fmt(b.get("kl"), "%.3g"), fmt(a.get("top1"), "%.4f"), fmt(b.get("top1"), "%.4f")])
-    table("perplexity", ["kernel", "ppl A", "ppl B", "KL A", "KL B", "top-1 A", "top-1 B"], rows)
+    regressions += compare_numerics(A, B, ea, eb)
 
     only = sorted(["A only: %s/%s/%s" % k for k in set(ka) - set(kb)] + ["B only: %s/%s/%s" % k for k in set(kb) - set(ka)])
     if only:
@@ -141,7 +208,10 @@ def main(argv):
             print(o)
     if A.get("run", {}).get("quick") != B.get("run", {}).get("quick"):
         print("\nNOTE: one run is --quick and the other is not: timings are not comparable.")
-    return 0
+    if regressions:
+        print("\n%d numerics/model change%s flagged (NUMERICS CHANGED / MODEL CHANGED above)" % (
+            regressions, "s" if regressions > 1 else ""))
+    return 1 if regressions else 0
 
 
 if __name__ == "__main__":

@@ -12,24 +12,24 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 
 
-def load_llama_bench(path):
-    """[(phase, [tok/s samples])] from llama-bench -o json (text before the JSON ignored)."""
-    txt = open(path, errors="replace").read()
-    i = txt.find("[")
-    if i < 0:
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_llama_bench(path, engine):
+    """[(phase, [tok/s samples])] from llama-bench -o json output, parsed by the one parser
+    the project has: `ternbench import-llama-bench` ($TERNBENCH, else build/ternbench).
+    A file it cannot parse (a failed run's log) gives no rows."""
+    exe = os.environ.get("TERNBENCH") or os.path.join(ROOT, "build", "ternbench")
+    r = subprocess.run([exe, "import-llama-bench", path, "--engine", engine, "-o", "-"], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("peers_report.py: %s: %s" % (path, r.stderr.strip()), file=sys.stderr)
         return []
-    try:
-        rows = json.loads(txt[i:])
-    except ValueError:
-        return []
-    out = []
-    for r in rows:
-        phase = "pp%d" % r["n_prompt"] if r.get("n_prompt") else "tg%d" % r["n_gen"]
-        out.append((phase, list(r.get("samples_ts") or [r["avg_ts"]])))
-    return out
+    return [(e["test"], e["samples_tok_s"] or [e["prefill_tok_s"] if e["test"].startswith("pp") else e["decode_tok_s"]])
+            for e in json.loads(r.stdout)["e2e"]]
 
 
 def main():
@@ -51,7 +51,7 @@ def main():
             bytes_tok[t] = e["bytes_per_token"]
         elif what in ("bitnet", "ik") and ext == "txt":
             engine = "bitnet.cpp" if what == "bitnet" else "ik_llama.cpp"
-            for phase, s in load_llama_bench(path):
+            for phase, s in load_llama_bench(path, engine):
                 samples.setdefault((engine, t, phase), []).extend(s)
     if not samples:
         sys.exit("peers_report.py: no results in %s" % raw)

@@ -4,7 +4,9 @@
 usage: scripts/plot_results.py RESULTS_DIR_OR_JSON [--out DIR]
 
 Reads only results.json (the run's JSON is the source of truth: plots can be
-regenerated at any time) and writes, next to it (or into --out):
+regenerated at any time), plus any imported-*.json beside it (peers' own
+measurements from `ternbench import-llama-bench`, drawn hatched and labelled
+"(imported)"; see scripts/imported.py), and writes, next to it (or into --out):
   roofline.png        weight GB/s vs bits per weight, one point per kernel (best
                       thread count, averaged over shapes), with the measured read
                       bandwidth as the roof
@@ -21,6 +23,8 @@ import os
 import sys
 
 import matplotlib
+
+import imported
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -139,12 +143,16 @@ def plot_threads(d, out):
 
 
 def plot_decode(d, out):
-    rows = [r for r in d.get("e2e", []) if num(r.get("decode_tok_s"))]
+    rows = [r for r in d.get("e2e", []) + d.get("imported_e2e", []) if num(r.get("decode_tok_s"))]
     fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(rows) + 3), 5))
     if rows:
         labels = ["%s (%dT)" % (r["kernel"], r["threads"]) for r in rows]
         ys = [r["decode_tok_s"] for r in rows]
         bars = ax.bar(range(len(rows)), ys)
+        for b, r in zip(bars, rows):
+            if r.get("imported"):  # a peer's own measurement: hatched, and its label says imported
+                b.set_hatch("//")
+                b.set_facecolor("lightgray")
         for b, r in zip(bars, rows):
             rf = num(r.get("roofline_frac"))
             ax.annotate("%.1f tok/s%s" % (r["decode_tok_s"], "\n%.0f%% roof" % (100 * rf) if rf else ""),
@@ -168,7 +176,7 @@ def fmt(x, f="%.4f"):
 
 def ppl_rows(d):
     out = []
-    for r in d.get("ppl", []):
+    for r in d.get("ppl", []) + d.get("imported_ppl", []):
         out.append([r.get("kernel", "?"), fmt(r.get("ppl")), fmt(r.get("ppl_stderr")), fmt(r.get("kl"), "%.3g"),
                     fmt(r.get("top1"), "%.4f"), str(r.get("tokens", "n/a")), r.get("why") or ""])
     return out
@@ -222,8 +230,18 @@ def breakdown_table(e2e):
     return L + [""]
 
 
+def model_line(d):
+    """The model measured, by hash: what makes a run reproducible (docs/results.md)."""
+    mp = d.get("model_provenance") or {}
+    if not mp:
+        return "model: %s (no model hash recorded)" % d.get("run", {}).get("model", "?")
+    synth = ", synthetic generator v%s seed %s" % (mp["synth_version"], mp.get("synth_seed")) \
+        if mp.get("synth_version") else ""
+    return "model: %s, sha256 %s%s" % (os.path.basename(mp.get("path") or "?"), mp.get("sha256") or "n/a", synth)
+
+
 def summary(d, out):
-    L = ["# ternbench run summary", "", subtitle(d), ""]
+    L = ["# ternbench run summary", "", subtitle(d), "", model_line(d), ""]
     bw = d.get("bandwidth", [])
     if bw:
         L += ["## Read bandwidth (measured)", "", "| threads | GB/s median | min | max |", "|---|---|---|---|"]
@@ -255,6 +273,7 @@ def summary(d, out):
                 L.append("| %s | %s | failed: %s | | | | | | |" % (r.get("kernel"), r.get("threads"), r.get("why")))
         L.append("")
         L += breakdown_table(e2e)
+    L += imported.summary_lines(d)
     if d.get("ppl"):
         L += ["## Perplexity", "", "| kernel | ppl | +- | KL | top-1 | tokens | note |", "|---|---|---|---|---|---|---|"]
         L += ["| " + " | ".join(r) + " |" for r in ppl_rows(d)]
@@ -290,6 +309,11 @@ def main(argv):
         d, here = load(src)
     except (OSError, ValueError) as ex:
         print("plot_results.py: cannot read %s: %s" % (src, ex), file=sys.stderr)
+        return 1
+    try:
+        imported.merge(d, here)
+    except (OSError, ValueError) as ex:
+        print("plot_results.py: %s" % ex, file=sys.stderr)
         return 1
     out = out or here
     os.makedirs(out, exist_ok=True)

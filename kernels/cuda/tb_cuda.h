@@ -41,7 +41,7 @@ int tb_w2a8_parts_from(const tb_ternary *const *parts, int n_parts, tb_w2a8_part
  * in warp order.  Writes acc[t*rows + r] for r in [r0, r1).  q is (n, cols). */
 int tb_w2a8_gemv_emu(const void *packed, int rows, int cols, const int8_t *q, int n, int r0,
                      int r1, int ksplit, int32_t *acc);
-/* The device's activation quantization of one token (per-token absmax, SPEC §2) into a
+/* The device's activation quantization of one token (per-token absmax, docs/numerics.md §2) into a
  * zero-padded row of kpad int8; returns s. */
 float tb_w2a8_quant_emu(const float *x, int cols, int kpad, int8_t *q);
 /* Whole BitLinear as the device runs it: x (n, cols) f32 -> y (n, rows) f32 with the

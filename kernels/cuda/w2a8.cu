@@ -1,7 +1,7 @@
 /* w2a8.cu: the CUDA W2A8 warp-packed kernels and their host API (tb_cuda.h).
  *
  * Kernels (one fat binary: sm_80 and sm_90 SASS + compute_90 PTX, see meson.build):
- *   w2a8_quant   per-token absmax quantization (SPEC §2) of f32 activations into a
+ *   w2a8_quant   per-token absmax quantization (docs/numerics.md §2) of f32 activations into a
  *                zero-padded (n, kpad) int8 buffer plus the scales s (n).
  *   w2a8_gemv<NT> the GEMV for NT = 1, 2, 4 or 8 tokens per pass (the small-batch /
  *                prefill path reuses every decoded weight word NT times).
@@ -14,7 +14,7 @@
  *                accumulates with __dp4a; sum(q) (dp4a with 0x01010101) is
  *                subtracted once; lanes are reduced with a xor butterfly; the ksplit
  *                partials are added in warp order through shared memory.  Output:
- *                int32 accumulators and/or the SPEC §2 float epilogue with per-part
+ *                int32 accumulators and/or the float epilogue (docs/numerics.md §2) with per-part
  *                scales (fused q|k|v, gate|up).
  * The host emulation in gemv-w2a8-4x512-cudaemu.c mirrors this code step by step.
  *

@@ -27,7 +27,7 @@
  *   the 32 lane values are summed with a xor butterfly (shfl_xor 16, 8, 4, 2, 1).
  *   Activations beyond `cols` must be 0 (the device buffer is zero-padded).
  *
- * Epilogue (SPEC §2) with per-part scales for fused linears (q|k|v, gate|up):
+ * Epilogue (docs/numerics.md §2) with per-part scales for fused linears (q|k|v, gate|up):
  *   part p covers rows [row_end[p-1], row_end[p]); y = ((float)acc / s) * scale[p].
  */
 #ifndef TB_W2A8_LAYOUT_H
@@ -105,14 +105,14 @@ TB_HD int tb_w2a8_group(int remaining) {
     return remaining >= 8 ? 8 : remaining >= 4 ? 4 : remaining >= 2 ? 2 : 1;
 }
 
-/* SPEC §2 activation scale from the token's max |x| (NaNs ignored by the max). */
+/* docs/numerics.md §2: activation scale from the token's max |x| (NaNs ignored by the max). */
 TB_HD float tb_w2a8_act_scale(float absmax) {
     double m = (double)absmax;
     if (m < 1e-5) m = 1e-5;
     return (float)(127.0 / m);
 }
 
-/* SPEC §2 quantization of one activation: round-half-even(x * s) clamped to int8. */
+/* docs/numerics.md §2: quantization of one activation: round-half-even(x * s) clamped to int8. */
 TB_HD int8_t tb_w2a8_quant1(float x, float s) {
 #ifdef __CUDA_ARCH__
     float v = rintf(__fmul_rn(x, s)); /* rintf rounds half to even; no contraction */
@@ -124,7 +124,7 @@ TB_HD int8_t tb_w2a8_quant1(float x, float s) {
     return (int8_t)v;
 }
 
-/* SPEC §2 epilogue, divide first: y = ((float)acc / s) * w_scale. */
+/* docs/numerics.md §2: epilogue, divide first: y = ((float)acc / s) * w_scale. */
 TB_HD float tb_w2a8_epilogue(int32_t acc, float s, float w_scale) {
 #ifdef __CUDA_ARCH__
     return __fmul_rn(__fdiv_rn((float)acc, s), w_scale);

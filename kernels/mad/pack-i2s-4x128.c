@@ -11,7 +11,7 @@ size_t tb_i2s4_packed_size(int rows, int cols) {
 
 /* Fast path for GGUF I2_S rows made of whole 128-weight blocks (every 2B4T tensor):
  * an I2_S block byte holds K index j at bits 7:6, j+32 at 5:4, j+64 at 3:2, j+96 at 1:0
- * (SPEC §3a), ours the same four codes in the opposite order, so each byte maps through
+ * (docs/formats.md §1), ours the same four codes in the opposite order, so each byte maps through
  * a 256-entry table; bytes holding the never-written code 3 are rejected. */
 static int pack_from_i2s(const tb_ternary *w, uint8_t *out) {
     static uint8_t rev[256], bad[256];

@@ -108,6 +108,8 @@ with tempfile.TemporaryDirectory() as d:
         "paper":     dict(args=["--model", model, "--decode", "1"], threads=True, outs=[("-o", "dir")]),
         "tune":      dict(args=["--kernel", "gemv_i2s_4x128__scalar", "--reps", "1"], threads="list",
                           outs=[("-o", "file")]),
+        "import-llama-bench": dict(args=[os.path.join(src_root, "tests", "harness", "fixtures", "llama-bench-bitnet.json")],
+                                   threads=False, outs=[("-o", "file")]),
     }
     listed = run(["--help"]).stdout.decode()
     for cmd in table:
@@ -121,7 +123,8 @@ with tempfile.TemporaryDirectory() as d:
         r = run([cmd, "--help"])
         check(r.returncode == 0 and "usage" in r.stdout.decode(), "%s --help -> 0, usage on stdout" % cmd, r)
         usage_error(cmd, t["args"] + ["--no-such-option"], "unknown option named", "no-such-option")
-        last = {"info": "--model", "synth": "-o", "tokenize": "-o", "bandwidth": "--json"}.get(cmd, "--kernel")
+        last = {"info": "--model", "synth": "-o", "tokenize": "-o", "bandwidth": "--json",
+                "import-llama-bench": "--engine"}.get(cmd, "--kernel")
         usage_error(cmd, t["args"] + [last], "missing value", "needs a value")
         if t["threads"]:
             usage_error(cmd, t["args"] + ["--threads", "-1"], "--threads -1", "0 = all cores")

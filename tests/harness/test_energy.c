@@ -50,7 +50,7 @@ TB_TEST(counts_by_hand) {
 TB_TEST(reproduces_published_table) {
     tb_err e;
     tb_energy_result r;
-    /* BitNet b1.58 2B4T (SPEC §1); 2,084,044,800 non-embedding weights. */
+    /* BitNet b1.58 2B4T (docs/architecture.md §1); 2,084,044,800 non-embedding weights. */
     tb_config b;
     memset(&b, 0, sizeof b);
     b.vocab = 128256;
@@ -73,7 +73,7 @@ TB_TEST(reproduces_published_table) {
     l.ffn = 8192;
     TB_CHECK(tb_energy_model(&l, 512, 512, &tb_energy_7nm, &r, &e) == 0);
     TB_CHECK_NEAR(r.fp16_j_seq, 0.258, 0.0005);
-    TB_CHECK_NEAR(r.fp16_nj_param, 0.265, 0.001); /* SPEC §5: ~0.265 nJ per parameter */
+    TB_CHECK_NEAR(r.fp16_nj_param, 0.265, 0.001); /* FP baselines: ~0.265 nJ per parameter (energy.c) */
 }
 
 int main(int argc, char **argv) { return tb_test_run(argc, argv); }

@@ -305,7 +305,7 @@ TB_TEST(gguf_model_errors) {
 }
 
 /* A GGUF whose linears are not a multiple of 128 weights (bitnet.cpp would silently
- * compute garbage, SPEC §3a / data README): written directly with the GGUF writer. */
+ * compute garbage, docs/peers.md §4 / data README): written directly with the GGUF writer. */
 TB_TEST(gguf_i2s_needs_multiple_of_128) {
     tb_err e;
     tb_config c = small_cfg();

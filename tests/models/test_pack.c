@@ -1,6 +1,6 @@
-/* test_pack.c: the two on-disk ternary layouts (SPEC §3a I2_S, §3b HF packed):
+/* test_pack.c: the two on-disk ternary layouts (docs/formats.md §1 I2_S, §2 HF packed):
  * pack -> tb_ternary_row round trips on adversarial patterns, the exact bit
- * positions written out from the SPEC text, and the packed-code validator. */
+ * positions written out from the text of docs/formats.md, and the packed-code validator. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +68,7 @@ TB_TEST(random_patterns) {
     }
 }
 
-/* The I2_S bit positions, straight from the SPEC text: block b of 128 flattened
+/* The I2_S bit positions, straight from docs/formats.md §1: block b of 128 flattened
  * weights -> 32 bytes; byte j holds j at bits 7:6, j+32 at 5:4, j+64 at 3:2, j+96 at 1:0;
  * code = w + 1. */
 TB_TEST(i2s_bit_positions_match_spec) {

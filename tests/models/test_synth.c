@@ -159,7 +159,7 @@ TB_TEST(presets) {
     TB_CHECK_EQ_INT(c.bos, 128000);
     TB_CHECK_EQ_INT(c.eos, 128001);
     TB_CHECK_EQ_INT(c.eot, 128009);
-    /* SPEC §1: 2,084,044,800 ternary parameters */
+    /* docs/architecture.md §1: 2,084,044,800 ternary parameters */
     long long tern = 0;
     for (int k = 0; k < TB_LIN_COUNT; k++) {
         int32_t r, co;
@@ -309,7 +309,8 @@ TB_TEST(tokenizer_metadata_matches_bitnet_cpp) {
     TB_CHECK(sa && sb && ta == TB_GGUF_FLOAT32 && tb2 == TB_GGUF_FLOAT32 && na == nb);
     if (sa && sb && na == nb) TB_CHECK(!memcmp(sa, sb, na * 4));
     /* the same metadata keys in the same order as bitnet.cpp, except the golden file's
-     * general.name value and tokenizer.chat_template (which we do not write) */
+     * general.name value and tokenizer.chat_template (which we do not write), then our
+     * own two: ternbench.synth.version and .seed (docs/formats.md §1) */
     uint64_t ia = 0;
     for (uint64_t ib = 0; ib < b->n_kv; ib++) {
         if (b->kv[ib].key.len == 23 && !memcmp(b->kv[ib].key.p, "tokenizer.chat_template", 23)) continue;
@@ -322,7 +323,15 @@ TB_TEST(tokenizer_metadata_matches_bitnet_cpp) {
                      (unsigned long long)ib, (int)x->key.len, x->key.p, (int)y->key.len, y->key.p);
         ia++;
     }
-    TB_CHECK_EQ_INT(ia, a->n_kv);
+    TB_CHECK_EQ_INT(ia + 2, a->n_kv);
+    for (int k = 0; k < 2 && ia + 2 == a->n_kv; k++) {
+        static const char *const own[] = {"ternbench.synth.version", "ternbench.synth.seed"};
+        const tb_gguf_kv *x = &a->kv[ia + (uint64_t)k];
+        TB_CHECK_MSG(x->key.len == strlen(own[k]) && !memcmp(x->key.p, own[k], x->key.len), "last keys: %.*s",
+                     (int)x->key.len, x->key.p);
+    }
+    uint32_t version = 0;
+    TB_CHECK(tb_gguf_get_u32(a, "ternbench.synth.version", &version) == 0 && version == TB_SYNTH_VERSION);
     static const char *const same[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"};
     for (int k = 0; k < 2; k++) {
         uint32_t x = 1, y = 2;

@@ -1,4 +1,4 @@
-/* test_bitlinear.c: SPEC §2 BitLinear numerics on hand-computed cases.
+/* test_bitlinear.c: docs/numerics.md §2 BitLinear numerics on hand-computed cases.
  *
  * Every expected value below is derived by hand (or by a few lines of
  * independent arithmetic in this file), never by calling the code under test. */
