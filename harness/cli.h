@@ -9,6 +9,7 @@
 #define TB_CMDS(X)                                                                         \
     X(info, "print a model's config, tensor table and bytes per token")                    \
     X(synth, "write a deterministic synthetic model (GGUF I2_S or HF packed)")             \
+    X(convert, "rewrite a model in another layout: GGUF I2_S, HF packed (from HF bf16 too)") \
     X(logits, "evaluate tokens and write raw float32 logits")                              \
     X(generate, "greedy decoding with tokens/s")                                           \
     X(tokenize, "Llama-3 BPE: text -> token ids")                                          \

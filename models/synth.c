@@ -291,6 +291,67 @@ int tb_synth_check(const tb_synth_opts *o, tb_err *e) {
     return 0;
 }
 
+/* ---- the content of every tensor: the generator, or a loaded model (convert) ------ */
+static void src_norm(const tb_synth_opts *o, int layer, int which, int n, float *out) {
+    if (!o->from) {
+        synth_norm(o->seed, layer < 0 ? 1 : tb_synth_index_norm(layer, which), n, out);
+        return;
+    }
+    const float *v = o->from->output_norm;
+    if (layer >= 0) {
+        const tb_layer *L = &o->from->layer[layer];
+        v = which == 0 ? L->attn_norm : which == 1 ? L->attn_sub_norm : which == 2 ? L->ffn_norm : L->ffn_sub_norm;
+    }
+    memcpy(out, v, sizeof(float) * (size_t)n);
+}
+
+static void src_codes(const tb_synth_opts *o, int layer, int lin, int rows, int cols, int8_t *codes, float *scale) {
+    if (!o->from) {
+        tb_synth_codes(o->seed, tb_synth_index_lin(layer, lin), rows, cols, codes, scale);
+        return;
+    }
+    const tb_ternary *t = &o->from->layer[layer].lin[lin];
+    for (int r = 0; r < rows; r++) tb_ternary_row(t, r, codes + (size_t)r * (size_t)cols);
+    *scale = t->scale;
+}
+
+static float src_scale(const tb_synth_opts *o, int layer, int lin) {
+    return o->from ? o->from->layer[layer].lin[lin].scale : synth_scale_only(o->seed, tb_synth_index_lin(layer, lin));
+}
+
+/* Rows [r0, r0 + nr) of the embedding in f16 (bf16 = 0) or bf16 bits.  A converted value
+ * that the encoding cannot hold exactly is an error (a silent rounding would change the model). */
+static int src_embd(const tb_synth_opts *o, const embd_table *et, tb_rng *er, int r0, int nr, int bf16,
+                    uint16_t *out, float *row, tb_err *e) {
+    const int h = o->cfg.hidden;
+    if (!o->from) {
+        for (size_t i = 0; i < (size_t)nr * (size_t)h; i++) out[i] = (bf16 ? et->bf16 : et->f16)[embd_draw(et, er)];
+        return 0;
+    }
+    for (int r = 0; r < nr; r++) {
+        tb_model_embed_row(o->from, r0 + r, row);
+        for (int i = 0; i < h; i++) {
+            uint16_t x = bf16 ? tb_f32_to_bf16(row[i]) : tb_f32_to_f16(row[i]);
+            float back = bf16 ? tb_bf16_to_f32(x) : tb_f16_to_f32(x);
+            if (back != row[i] && !(back != back && row[i] != row[i]))
+                return tb_fail(e, "%s: token_embd row %d column %d = %.9g is not exact in %s; not converted",
+                               o->from->path, r0 + r, i, (double)row[i], bf16 ? "BF16" : "F16");
+            out[(size_t)r * (size_t)h + (size_t)i] = x;
+        }
+    }
+    return 0;
+}
+
+/* A float tensor (norm, scale) must be exact in the output encoding too. */
+static int src_exact_bf16(const tb_synth_opts *o, const char *what, const float *v, int n, tb_err *e) {
+    if (!o->from) return 0;
+    for (int i = 0; i < n; i++)
+        if (tb_bf16_to_f32(tb_f32_to_bf16(v[i])) != v[i])
+            return tb_fail(e, "%s: %s[%d] = %.9g is not exact in BF16; not converted", o->from->path, what, i,
+                           (double)v[i]);
+    return 0;
+}
+
 typedef struct {
     const tb_synth_opts *o;
     uint64_t done, total;
@@ -315,7 +376,7 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
     if (!w) return tb_fail(e, "%s: out of memory", o->out);
 #define AKEY(s) (snprintf(key, sizeof key, "%s.%s", arch, s), key)
     tb_gguf_w_str(w, "general.architecture", arch);
-    tb_gguf_w_str(w, "general.name", "ternbench-synth");
+    tb_gguf_w_str(w, "general.name", o->from ? "ternbench-convert" : "ternbench-synth");
     tb_gguf_w_u32(w, AKEY("vocab_size"), (uint32_t)c->vocab);
     tb_gguf_w_u32(w, AKEY("context_length"), (uint32_t)c->ctx);
     tb_gguf_w_u32(w, AKEY("embedding_length"), (uint32_t)c->hidden);
@@ -341,8 +402,12 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
     tb_gguf_w_u32(w, "general.quantization_version", 2);
     char seed_s[24]; /* 20 digits, zero-padded: every seed gives a file of the same size and layout */
     snprintf(seed_s, sizeof seed_s, "%020llu", (unsigned long long)o->seed);
-    tb_gguf_w_u32(w, "ternbench.synth.version", TB_SYNTH_VERSION);
-    tb_gguf_w_str(w, "ternbench.synth.seed", seed_s);
+    if (o->from) {
+        tb_gguf_w_str(w, "ternbench.converted_from", o->from->format); /* e.g. hf-bf16-online: ternarized at load */
+    } else {
+        tb_gguf_w_u32(w, "ternbench.synth.version", TB_SYNTH_VERSION);
+        tb_gguf_w_str(w, "ternbench.synth.seed", seed_s);
+    }
 
     /* tensor infos, in bitnet.cpp's order */
     progress pr = {o, 0, 0};
@@ -391,7 +456,7 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
     for (int r0 = 0; r0 < c->vocab; r0 += EMBD_CHUNK_ROWS) {
         int nr = c->vocab - r0 < EMBD_CHUNK_ROWS ? c->vocab - r0 : EMBD_CHUNK_ROWS;
         size_t n = (size_t)nr * (size_t)c->hidden;
-        for (size_t i = 0; i < n; i++) half[i] = et.f16[embd_draw(&et, &er)];
+        if (src_embd(o, &et, &er, r0, nr, 0, half, normv, e) < 0) goto done;
         if (tb_gguf_w_data(w, half, n * 2, e) < 0) goto done;
         report(&pr, "token_embd.weight", n * 2);
     }
@@ -400,14 +465,14 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
         for (int j = 0; j < 11; j++) {
             if (order[j] < 0) {
                 int which = -order[j] - 1, n = which == 3 ? c->ffn : c->hidden;
-                synth_norm(o->seed, tb_synth_index_norm(l, which), n, normv);
+                src_norm(o, l, which, n, normv);
                 if (tb_gguf_w_data(w, normv, sizeof(float) * (size_t)n, e) < 0) goto done;
                 report(&pr, "norm", (uint64_t)n * 4);
             } else {
                 int32_t rows, cols;
                 float scale;
                 tb__lin_shape(c, order[j], &rows, &cols);
-                tb_synth_codes(o->seed, tb_synth_index_lin(l, order[j]), rows, cols, codes, &scale);
+                src_codes(o, l, order[j], rows, cols, codes, &scale);
                 tb_i2s_pack(codes, rows, cols, scale, packed);
                 if (tb_gguf_w_data(w, packed, tb_i2s_nbytes(rows, cols), e) < 0) goto done;
                 snprintf(name, sizeof name, "blk.%d.%s.weight", l, gguf_lin[order[j]]);
@@ -415,7 +480,7 @@ static int write_gguf(const tb_synth_opts *o, const synth_tok *tok, tb_err *e) {
             }
         }
     }
-    synth_norm(o->seed, 1, c->hidden, normv);
+    src_norm(o, -1, 0, c->hidden, normv);
     if (tb_gguf_w_data(w, normv, sizeof(float) * (size_t)c->hidden, e) < 0) goto done;
     report(&pr, "output_norm.weight", (uint64_t)c->hidden * 4);
     rc = tb_gguf_w_end(w, e);
@@ -568,25 +633,29 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
     for (int r0 = 0; r0 < c->vocab && !bad; r0 += EMBD_CHUNK_ROWS) {
         int nr = c->vocab - r0 < EMBD_CHUNK_ROWS ? c->vocab - r0 : EMBD_CHUNK_ROWS;
         size_t n = (size_t)nr * (size_t)c->hidden;
-        for (size_t i = 0; i < n; i++) half[i] = et.bf16[embd_draw(&et, &er)];
+        if (src_embd(o, &et, &er, r0, nr, 1, half, normv, e) < 0) goto done;
         bad |= fwrite(half, 2, n, f) != n;
         report(&pr, "model.embed_tokens.weight", n * 2);
     }
     /* norms */
-    synth_norm(o->seed, 1, c->hidden, normv);
+    src_norm(o, -1, 0, c->hidden, normv);
+    if (src_exact_bf16(o, "output_norm", normv, c->hidden, e) < 0) goto done;
     for (int i = 0; i < c->hidden; i++) half[i] = tb_f32_to_bf16(normv[i]);
     bad |= fwrite(half, 2, (size_t)c->hidden, f) != (size_t)c->hidden;
     for (int l = 0; l < c->layers && !bad; l++)
         for (int k = 0; k < 4; k++) {
             int n = k == 3 ? c->ffn : c->hidden;
-            synth_norm(o->seed, tb_synth_index_norm(l, k), n, normv);
+            src_norm(o, l, k, n, normv);
+            if (src_exact_bf16(o, hf_norm_names[k], normv, n, e) < 0) goto done;
             for (int i = 0; i < n; i++) half[i] = tb_f32_to_bf16(normv[i]);
             bad |= fwrite(half, 2, (size_t)n, f) != (size_t)n;
         }
     /* scales, then packed codes */
     for (int l = 0; l < c->layers && !bad; l++)
         for (int k = 0; k < TB_LIN_COUNT; k++) {
-            uint16_t sb = tb_f32_to_bf16(synth_scale_only(o->seed, tb_synth_index_lin(l, k)));
+            const float sc = src_scale(o, l, k);
+            if (src_exact_bf16(o, hf_lin[k], &sc, 1, e) < 0) goto done;
+            uint16_t sb = tb_f32_to_bf16(sc);
             bad |= fwrite(&sb, 2, 1, f) != 1;
         }
     report(&pr, "norms and scales",
@@ -596,7 +665,7 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
             int32_t rows, cols;
             float scale;
             tb__lin_shape(c, k, &rows, &cols);
-            tb_synth_codes(o->seed, tb_synth_index_lin(l, k), rows, cols, codes, &scale);
+            src_codes(o, l, k, rows, cols, codes, &scale);
             tb_hf_pack(codes, rows, cols, packed);
             size_t nb = (size_t)(rows / 4) * (size_t)cols;
             bad |= fwrite(packed, 1, nb, f) != nb;
@@ -624,10 +693,14 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
             "  \"rms_norm_eps\": %.9g,\n  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n"
             "  \"tie_word_embeddings\": true,\n  \"torch_dtype\": \"bfloat16\",\n"
             "  \"quantization_config\": {\"quant_method\": \"bitnet\", \"linear_class\": \"autobitlinear\", "
-            "\"quantization_mode\": \"offline\"},\n"
-            "  \"ternbench_synth\": {\"version\": %d, \"seed\": \"%llu\"}\n}\n",
+            "\"quantization_mode\": \"offline\"},\n",
             tb_ffn_act_name(c->ffn_act), c->hidden, c->ffn, c->layers, c->heads, c->kv_heads, c->vocab, c->ctx,
-            (double)c->rope_theta, (double)c->norm_eps, c->bos, c->eos, TB_SYNTH_VERSION, (unsigned long long)o->seed);
+            (double)c->rope_theta, (double)c->norm_eps, c->bos, c->eos);
+    if (o->from)
+        fprintf(cf, "  \"ternbench_converted_from\": \"%s\"\n}\n", o->from->format);
+    else
+        fprintf(cf, "  \"ternbench_synth\": {\"version\": %d, \"seed\": \"%llu\"}\n}\n", TB_SYNTH_VERSION,
+                (unsigned long long)o->seed);
     if (fclose(cf) != 0) {
         tb_fail(e, "%s: write failed", cfg_path);
         unlink(cfg_path);
@@ -656,7 +729,10 @@ static int write_hf(const tb_synth_opts *o, tb_err *e) {
         if (access(lic_src, R_OK) == 0) copy_file(lic_src, lic_dst, NULL);
         FILE *nf = fopen(notice, "w");
         if (nf) {
-            fputs("Synthetic BitNet b1.58 model written by ternbench synth (random weights).\n"
+            fputs(o->from ? "BitNet b1.58 model converted by ternbench convert.\n"
+                          : "Synthetic BitNet b1.58 model written by ternbench synth (random weights).\n",
+                  nf);
+            fputs(
                   "tokenizer.json: the Llama-3 tokenizer. Built with Meta Llama 3.\n"
                   "It is licensed under the Meta Llama 3 Community License (LICENSE, when present).\n",
                   nf);

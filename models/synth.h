@@ -42,6 +42,11 @@ typedef struct tb_synth_opts {
     /* optional progress report: called after each tensor */
     void (*progress)(void *ctx, const char *tensor, uint64_t bytes_done, uint64_t bytes_total);
     void *progress_ctx;
+    /* Conversion (`ternbench convert`): when set, every tensor comes from this loaded model
+     * instead of the generator (cfg must be from->cfg; seed is unused) and the file is
+     * labelled with from->format instead of the synth keys.  Floats must be exact in the
+     * output's encodings (F16/F32 GGUF, BF16 HF), else tb_synth_write fails and writes nothing. */
+    const tb_model *from;
 } tb_synth_opts;
 
 /* Writes the model.  Checks the shape first (I2_S needs rows*cols % 128 == 0,
