@@ -50,6 +50,8 @@ typedef struct tb_bench_row {
     int copies;            /* rotated weight copies (cold) */
     double packed_bytes;   /* one copy */
     double seconds;        /* per iteration, prep included (median when repeated) */
+    double seconds_sd;     /* sample stddev of seconds over the repetitions; NAN with one */
+    int reps;              /* repetitions measured */
     double prep_seconds;   /* per iteration, the LUT/prep part */
     long long iterations;
     double gbps;           /* weight GB/s (1e9 B/s) */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "results.h"
 
 typedef struct {
     const char *name;
@@ -60,6 +61,7 @@ const char *tb_data_dir(void) {
 }
 
 int main(int argc, char **argv) {
+    tb_provenance_mark_start();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return argc < 2 ? 2 : 0;
