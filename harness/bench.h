@@ -92,6 +92,8 @@ typedef struct tb_bench_config {
     uint64_t seed;
     unsigned isa_mask;
     bool full_check;             /* kernel checker: full matrix instead of --quick */
+    bool checked;                /* the caller ran the checker on exactly these kernels in this
+                                    process and passes only those that passed: skip it */
     bool use_gbench;             /* use Google Benchmark when built with it */
     bool console;                /* Google Benchmark console table on stdout */
     int gb_argc;                 /* Google Benchmark's own flags (--benchmark_*) */
