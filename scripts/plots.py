@@ -148,8 +148,11 @@ def plot_roofline(d, out):
     ax.grid(alpha=0.3, which="both")
     if roofs:
         ax.add_artist(ax.legend(handles=roofs, fontsize=7, loc="lower right", title="roofs", title_fontsize=7))
-    ax.legend(handles=kh, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
-              title="kernel (fastest first)", title_fontsize=7)
+    if kh:
+        ax.legend(handles=kh, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
+                  title="kernel (fastest first)", title_fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no timed kernels in this run", ha="center", transform=ax.transAxes)
     save(fig, out, "roofline.png")
 
 
@@ -225,7 +228,10 @@ def plot_threads(d, out):
     ax.set_ylabel("weight GB/s")
     ax.set_ylim(bottom=0)
     title(ax, "Thread scaling on %s, weights cold, error bars: 1 sd over repetitions" % big, d)
-    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    else:
+        ax.text(0.5, 0.5, "no timed CPU kernels in this run", ha="center", transform=ax.transAxes)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     save(fig, out, "thread_scaling.png")
@@ -253,14 +259,14 @@ def plot_e2e(d, out, key, name, label, bound):
         hbars(ax, [r["kernel"] for r in tr], [r[key] for r in tr], [num(r.get(key + "_sd")) or 0 for r in tr],
               [bool(r.get("imported")) for r in tr])
         own = [r for r in tr if not r.get("imported") and num(r.get("bytes_per_token"))]
+        head = "%d thread%s" % (t, "s" if t > 1 else "")
         if bound and own and t in bw:
-            b = bw[t] * 1e9 / max(r["bytes_per_token"] for r in own)
-            ax.axvline(b, color="red", ls="--", lw=1.2,
-                       label="bandwidth bound %.1f tok/s = %.1f GB/s / %.1f MB per token" % (
-                           b, bw[t], max(r["bytes_per_token"] for r in own) / 1e6))
+            mb = max(r["bytes_per_token"] for r in own)
+            b = bw[t] * 1e9 / mb
+            ax.axvline(b, color="red", ls="--", lw=1.2)
             ax.set_xlim(0, max(ax.get_xlim()[1], b * 1.15))
-            ax.legend(fontsize=7, loc="lower right")
-        ax.set_title("%d thread%s" % (t, "s" if t > 1 else ""), fontsize=8)
+            head += "; red dashed: bandwidth bound %.1f tok/s = %.1f GB/s read / %.1f MB per token" % (b, bw[t], mb / 1e6)
+        ax.set_title(head, fontsize=8)
         ax.set_xlabel(label, fontsize=8)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("End-to-end %s (%s); error bars: 1 sd over repetitions; hatched: imported from a peer\n%s" % (
