@@ -13,7 +13,6 @@
 #include "results.h"
 #include "bitlinear.h"
 #include "check.h"
-#include "cuda/tb_cuda.h"
 #include "driver.h"
 #include "tb_build_config.h"
 
@@ -240,7 +239,7 @@ typedef struct bench_case {
     void *prep;
     int32_t *acc;    /* (n_tok, rows) */
     int idx;
-    tb_cuda_bench *cuda; /* on-device kernels: device-resident rotated copies */
+    void *dev;       /* on-device kernels: their benchmark state (tb_device_hooks) */
     char name[160];
 } bench_case;
 
@@ -248,8 +247,8 @@ static bench_case *g_current; /* the case whose buffers are live */
 
 static void case_release(bench_case *c) {
     if (!c) return;
-    tb_cuda_bench_free(c->cuda);
-    c->cuda = NULL;
+    if (c->dev) c->k->device->bench_free(c->dev);
+    c->dev = NULL;
     tb_free_huge(c->copies, c->copies_bytes);
     tb_free(c->prep);
     free(c->acc);
@@ -266,11 +265,10 @@ static int case_prepare(bench_case *c, tb_err *e) {
     const tb_kernel *k = c->k;
     const int rows = c->d->s.rows, cols = c->d->s.cols, n = c->d->n_tok;
     if (k->on_device) {
-        /* The CUDA hooks keep >= 2x L2 of rotated packed copies on the device and check
-         * the first result against the host emulation. */
+        /* the kernel's own device-resident copies and timer (e.g. the CUDA hooks keep >= 2x
+         * L2 of rotated packed copies and check the first result against the host emulation) */
         c->psz = k->packed_size(rows, cols);
-        if (tb_cuda_bench_new(rows, cols, n, c->cfg->seed, &c->cuda, e) < 0) return -1;
-        c->n_copies = tb_cuda_bench_copies(c->cuda);
+        if (k->device->bench_new(rows, cols, n, c->cfg->seed, &c->dev, &c->n_copies, e) < 0) return -1;
         c->ready = true;
         g_current = c;
         return 0;
@@ -319,7 +317,7 @@ static int case_iter(void *ctx, tb_gb_iter *it, char *why, size_t why_n) {
     const int rows = c->d->s.rows, cols = c->d->s.cols, n = c->d->n_tok;
     if (k->on_device) {
         double sec = 0;
-        if (tb_cuda_bench_run(c->cuda, 1, &sec, &e) < 0) {
+        if (k->device->bench_run(c->dev, 1, &sec, &e) < 0) {
             snprintf(why, why_n, "%.250s", e.msg);
             return -1;
         }
@@ -611,8 +609,9 @@ int tb_bench_run(const tb_bench_config *cfg, tb_bench_row **rows_out, int *n_row
                     snprintf(r->why, sizeof r->why, "not supported here: %s", why ? why : "?");
                 } else if (!passed) {
                     snprintf(r->why, sizeof r->why, "%.190s", ce.msg);
-                } else if (k->on_device && strncmp(k->name, "gemv_w2a8", 9) != 0) {
-                    snprintf(r->why, sizeof r->why, "on-device kernel without benchmark hooks");
+                } else if (k->on_device && !(k->device && k->device->bench_new && k->device->bench_run &&
+                                             k->device->bench_free)) {
+                    snprintf(r->why, sizeof r->why, "on-device kernel without benchmark hooks (tb_device_hooks.bench_*)");
                 } else {
                     bench_case *c = &cases[n_cases++];
                     c->k = k;

@@ -433,16 +433,6 @@ int tb_check_kernel(const tb_kernel *k, const tb_check_opts *o, tb_check_result 
     return r->failed ? 1 : 0;
 }
 
-bool tb_check_emulated_in_tests(const tb_kernel *k) {
-    static const char *const emulated[] = {
-        "gemv_i2s_4x128__avxvnni", "gemv_i2s_4x128__avx512", "gemv_i2s_4x128__avx512vnni",
-        "gemv_tl1_32x4__avx512",   "gemv_tl2_32x24__avx512", "gemv_bsp_1x256__avx512",
-    };
-    for (size_t i = 0; i < sizeof emulated / sizeof emulated[0]; i++)
-        if (strcmp(k->name, emulated[i]) == 0) return true;
-    return false;
-}
-
 /* ---- model level ---------------------------------------------------------------- */
 
 typedef struct trace_buf {

@@ -56,11 +56,6 @@ void tb_check_opts_default(tb_check_opts *o);
  * case failed, negative (+ e) on an internal problem (out of memory). */
 int tb_check_kernel(const tb_kernel *k, const tb_check_opts *o, tb_check_result *r, tb_err *e);
 
-/* True for the kernels that the test suite also checks through an emulation of their
- * instructions (tests/kernels/test_kcore_emu.c, test_lut_emu.c): where such a kernel
- * cannot run, reports label it "checked through an emulation of its instructions, never
- * run here" instead of only "not verified here". */
-bool tb_check_emulated_in_tests(const tb_kernel *k);
 
 /* Number of cases tb_check_kernel runs with these options (for --list-cases / reports),
  * and a one-line description of case id i ("6912x2560 n=1 family=allpos-neg128"). */

@@ -22,6 +22,8 @@ static void usage(FILE *f) {
             "(vs the read bandwidth measured at the start), prep_s (LUT/prep part).\n\n"
             "options:\n"
             "  --kernel GLOB        kernels to time (default: all registered)\n"
+            "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
+            "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
             "  --shapes LIST        comma list of qo,kv,gateup1,down,qkv,gateup or RxC (default: all)\n"
             "  --threads LIST       e.g. 1,2 or '1 2'; 0 = all cores (default: 1,2,4,.. up to the core count)\n"
             "  --n N                activation rows per GEMV (default 1 = decode)\n"

@@ -26,6 +26,8 @@ static void usage(FILE *f) {
             "  --model PATH      .gguf or HF directory\n"
             "  --preset NAME     synthetic model, generated once into the cache (default: 2b4t)\n"
             "  --kernel K        registered kernel name, 'best' (default) or 'ref' (scalar reference)\n"
+            "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
+            "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
             "  --threads T       threads, 0 = all cores (the default)\n"
             "  --prompt N        prompt tokens (default 64)\n"
             "  --decode N        decoded tokens (default 32)\n"

@@ -23,6 +23,8 @@ static void usage(FILE *f) {
             "  --list            print the registered kernels (name first, one per line) and exit\n"
             "  --list-cases      print the case ids and what they are, and exit\n"
             "  --kernel GLOB     only kernels whose name matches GLOB (* and ?)\n"
+            "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
+            "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
             "  --seed N          seed of every input (default 1); failures print it\n"
             "  --case N          replay case N only (with the seed a failure printed)\n"
             "  --quick           fewer input families on the large 2B4T shapes\n"
@@ -213,7 +215,7 @@ static void model_line(const tb_kernel *k, const tb_check_opts *o, char *line, s
 }
 
 static void note_skip(const tb_kernel *k, const char *why, tally *t) {
-    const char *how = tb_check_emulated_in_tests(k) ? "checked through an emulation of its instructions, never run here"
+    const char *how = tb_kernel_emulated_in_tests(k) ? "checked through an emulation of its instructions, never run here"
                                                     : "not verified here";
     printf("SKIP %-30s %s; %s\n", k->name, why, how);
     t->skipped++;

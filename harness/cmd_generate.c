@@ -26,6 +26,8 @@ static void usage(FILE *f) {
             "  --prompt TEXT     prompt as text, encoded with the model's tokenizer (BOS first)\n"
             "  -n N              tokens to generate (default 32)\n"
             "  --kernel NAME     ternary GEMV kernel: a registered name (or a glob matching one), 'best' (default) or 'ref'\n"
+            "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
+            "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
             "  --threads N       worker threads for the kernel (default 0 = all cores)\n"
             "  --isa-max ISA     restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --tokenizer PATH  tokenizer.json, .gguf or HF directory (default: the model's own)\n"

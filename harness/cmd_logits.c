@@ -30,6 +30,8 @@ static void usage(FILE *f) {
             "  -o, --out PATH   output file (- = standard output)\n"
             "  --kernel NAME    ternary GEMV kernel: a registered name or a glob matching one, 'best' (the\n"
             "                   fastest exact kernel for this CPU) or 'ref' (scalar reference); default best\n"
+            "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
+            "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
             "  --threads N      worker threads for the kernel (default 0 = all cores)\n"
             "  --isa-max ISA    restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --emulate-f16    round K/V, Q (in Q.K) and the LM head input to f16 as bitnet.cpp\n"

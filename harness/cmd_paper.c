@@ -29,6 +29,8 @@ static void usage(FILE *f) {
             "modelled energy, and perplexity (only with the real weights, which you provide).\n"
             "  --model PATH      model (default: the synthetic 2B4T-shaped model, cached)\n"
             "  --kernel K        kernel for the latency (default: best)\n"
+            "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
+            "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
             "  --threads T       threads (default: all cores)\n"
             "  --decode N        decoded tokens for the latency (default 16)\n"
             "  --target-bw GBPS  target machine bandwidth (default 83.2: i7-13800H, DDR5-5200 x2)\n"

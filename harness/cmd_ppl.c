@@ -36,6 +36,8 @@ static void usage(FILE *f) {
             "  --chunks N        evaluate at most N chunks (default: all)\n"
             "  --kernel LIST     ref (default), a kernel name or glob, a comma-separated list, or 'all'\n"
             "                    (the reference plus every kernel this machine supports)\n"
+            "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
+            "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
             "  --no-ref          with kernels: do not run the reference (no KL / top-1)\n"
             "  --threads N       kernel and scoring threads (default: all online cores; the reference\n"
             "                    forward pass is 1 thread; results do not depend on N)\n"

@@ -21,6 +21,8 @@ static void usage(FILE *f) {
             "the static priority.\n"
             "  --threads LIST   thread counts, e.g. 1,2 (0 = all cores; default: 1, 2, 4, ... up to the core count)\n"
             "  --kernel GLOB    only these kernels (default: all)\n"
+            "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
+            "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
             "  --isa-max ISA    " TB_CLI_ISA_NAMES "\n"
             "  --reps N         repetitions per GEMV, median taken (default 3)\n"
             "  -o PATH          cache file (default: $TERNBENCH_CACHE or ~/.cache/ternbench, tune.json)\n"

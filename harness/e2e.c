@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/tb_cuda.h"
 #include "forward.h"
 #include "results.h"
 #include "runner.h"
@@ -47,8 +46,9 @@ static double mean_sd(const double *v, int n, double *sd) {
     return m;
 }
 
-/* The end-to-end backend for kernel k (NULL: the reference), owned by run or cb. */
-static int open_backend(const tb_model *m, const tb_kernel *k, int threads, tb_runner **run, tb_cuda_backend **cb,
+/* The end-to-end backend for kernel k (NULL: the reference): a CPU runner (run), or the
+ * kernel's own device backend (*dev, closed with k->device->e2e_close). */
+static int open_backend(const tb_model *m, const tb_kernel *k, int threads, tb_runner **run, void **dev,
                         const tb_backend **be, tb_e2e_result *r, tb_err *e) {
     *be = NULL;
     if (!k) {
@@ -56,14 +56,11 @@ static int open_backend(const tb_model *m, const tb_kernel *k, int threads, tb_r
         return 0;
     }
     if (k->on_device) {
-        /* The GPU path: every ternary linear resident on the device (tb_cuda.h). */
-        if (strncmp(k->name, "gemv_w2a8", 9) != 0)
-            return tb_fail(e, "e2e: no end-to-end backend for on-device kernel %s", k->name);
-        if (tb_cuda_backend_new(m, false, cb, e) < 0) return -1;
-        *be = tb_cuda_backend_get(*cb);
-        r->weight_bytes = (double)tb_cuda_backend_bytes(*cb);
+        if (!k->device || !k->device->e2e_open)
+            return tb_fail(e, "e2e: on-device kernel %s brings no end-to-end backend (tb_device_hooks.e2e_open)",
+                           k->name);
         r->threads = 1;
-        return 0;
+        return k->device->e2e_open(m, dev, be, &r->weight_bytes, e);
     }
     if (tb_runner_new(m, k, threads, run, e) < 0) return -1;
     *be = tb_runner_backend(*run);
@@ -146,7 +143,7 @@ int tb_e2e_run(const tb_model *m, const tb_kernel *k, const tb_e2e_opts *o, tb_e
     r->warmup = !o->no_warmup;
 
     tb_runner *run = NULL;
-    tb_cuda_backend *cb = NULL;
+    void *dev = NULL;
     tb_state *st = NULL;
     const tb_backend *be = NULL;
     int32_t *prompt = malloc(sizeof *prompt * (size_t)o->n_prompt);
@@ -158,7 +155,7 @@ int tb_e2e_run(const tb_model *m, const tb_kernel *k, const tb_e2e_opts *o, tb_e
         rc = tb_fail(e, "e2e: out of memory");
         goto done;
     }
-    if (open_backend(m, k, o->threads, &run, &cb, &be, r, e) < 0 ||
+    if (open_backend(m, k, o->threads, &run, &dev, &be, r, e) < 0 ||
         tb_state_new(m, o->n_prompt + o->n_decode, o->n_prompt, &st, e) < 0) {
         rc = -1;
         goto done;
@@ -200,7 +197,7 @@ int tb_e2e_run(const tb_model *m, const tb_kernel *k, const tb_e2e_opts *o, tb_e
 done:
     tb_state_free(st);
     tb_runner_free(run);
-    tb_cuda_backend_free(cb);
+    if (dev) k->device->e2e_close(dev);
     free(prompt);
     free(logits);
     free(lat);

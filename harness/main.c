@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "plugin.h"
 #include "results.h"
 
 typedef struct {
@@ -60,6 +61,14 @@ const char *tb_data_dir(void) {
     return NULL;
 }
 
+/* The commands that take --kernel also take --plugin PATH (harness/plugin.c). */
+static int takes_kernels(const char *name) {
+    static const char *const with[] = {"check", "bench", "bench_e2e", "ppl", "generate", "logits", "sweep", "tune", "paper"};
+    for (size_t i = 0; i < sizeof with / sizeof with[0]; i++)
+        if (!strcmp(name, with[i])) return 1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     tb_provenance_mark_start();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -73,6 +82,15 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(want, commands[i].name)) {
             tb_cli_cmd = argv[1];
+            if (takes_kernels(commands[i].name)) {
+                tb_err e;
+                int sub_argc = argc - 1;
+                if (tb_plugins_load_args(&sub_argc, argv + 1, &e) < 0) {
+                    fprintf(stderr, "ternbench %s: %s\n", argv[1], e.msg);
+                    return 1;
+                }
+                return commands[i].fn(sub_argc, argv + 1);
+            }
             return commands[i].fn(argc - 1, argv + 1);
         }
     fprintf(stderr, "ternbench: unknown command '%s'\n\n", argv[1]);

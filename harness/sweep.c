@@ -13,13 +13,13 @@
 #include <unistd.h>
 
 #include "counters.h"
-#include "cuda/tb_cuda.h"
 #include "driver.h"
 #include "model_prov.h"
 #include "ppl.h"
 #include "results.h"
 #include "roofline.h"
 #include "runner.h"
+#include "sweep_ppl.h"
 #include "synth.h"
 #include "tb_hash.h"
 #include "tokenizer.h"
@@ -182,6 +182,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     int rc = -1;
     double t_start = tb_now();
     tb_model *m = NULL;
+    tb_sweep_ppl *pp = NULL;
     tb_bench_row *rows = NULL;
     tb_bench_kcheck *checks = NULL;
     int n_rows = 0, n_checks = 0;
@@ -213,7 +214,10 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
 
     /* ---- model ---- */
     char model_path[1200];
-    bool synthetic = o->model == NULL;
+    /* --quick runs on the trained model shipped in models/austen-tiny (expanded by the build) */
+    const char *model_arg = o->model;
+    if (!model_arg && o->quick && access(TB_TRAINED_MODEL, R_OK) == 0) model_arg = TB_TRAINED_MODEL;
+    bool synthetic = model_arg == NULL;
     char tok_json[1100] = "";
     if (o->data_dir) {
         snprintf(tok_json, sizeof tok_json, "%s/llama3-tokenizer/tokenizer.json", o->data_dir);
@@ -224,7 +228,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
                             o->progress, o->user, e) < 0)
             goto done;
     } else {
-        snprintf(model_path, sizeof model_path, "%s", o->model);
+        snprintf(model_path, sizeof model_path, "%s", model_arg);
     }
     say(o, "model: %s", model_path);
     if (tb_model_load(model_path, &m, e) < 0) goto done;
@@ -246,14 +250,11 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     /* device bandwidth, the roofline of on-device kernels */
     double gpu_bw = NAN;
     char gpu_why[256] = "";
-    if (tb_cuda_available(gpu_why, sizeof gpu_why)) {
-        tb_err ge = {{0}};
-        if (tb_cuda_d2d_bandwidth(256u << 20, 20, &gpu_bw, &ge) < 0) {
-            snprintf(gpu_why, sizeof gpu_why, "%.250s", ge.msg);
-            gpu_bw = NAN;
-        } else {
-            say(o, "  GPU device-to-device copy: %.1f GB/s (read + write counted)", gpu_bw);
-        }
+    for (int i = 0; i < tb_n_kernels && gpu_bw != gpu_bw; i++) { /* the first device that can say */
+        const tb_kernel *k = tb_kernels[i];
+        if (!k->on_device || !k->device || !k->device->bandwidth || !tb_kernel_supported(k, TB_ISA_ALL, NULL)) continue;
+        if (k->device->bandwidth(&gpu_bw, gpu_why, sizeof gpu_why) < 0) gpu_bw = NAN;
+        else say(o, "  device-to-device copy (%s): %.1f GB/s (read + write counted)", k->name, gpu_bw);
     }
 
     /* ---- 2. kernel checker + benchmarks ---- */
@@ -359,94 +360,36 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
 
     /* ---- 4. perplexity ---- */
     say(o, "[4/6] perplexity, KL and top-1 per kernel");
-    char ppl_why[512] = "";
-    tb_ppl_result pres[MAX_E2E];
-    const char *pnames[MAX_E2E];
-    int n_pb = 0, ppl_ctx = o->quick ? 128 : 256, ppl_chunks = o->quick ? 2 : 1;
-    size_t n_scored_tokens = 0;
-    char text_path[1100] = "";
-    if (o->data_dir) snprintf(text_path, sizeof text_path, "%s/wikitext-2-raw/wiki.test.raw", o->data_dir);
-    if (o->skip_ppl) {
-        snprintf(ppl_why, sizeof ppl_why, "skipped (--no-ppl)");
-    } else if (!text_path[0] || access(text_path, R_OK) != 0) {
-        snprintf(ppl_why, sizeof ppl_why, "no WikiText-2 text (set TERNBENCH_DATA to the shared data directory)");
-    } else {
-        tb_tokenizer *tok = NULL;
-        tb_err te = {{0}};
-        int trc = -1;
-        if (m->gguf) trc = tb_tokenizer_from_gguf(m->gguf, &tok, &te);
-        if (trc < 0 && tok_json[0]) trc = tb_tokenizer_load(tok_json, &tok, &te);
-        if (trc < 0) {
-            snprintf(ppl_why, sizeof ppl_why, "no tokenizer (%.400s)", te.msg);
-        } else if (tb_tokenizer_vocab(tok) != m->cfg.vocab) {
-            snprintf(ppl_why, sizeof ppl_why, "tokenizer vocabulary %d != model vocabulary %d", tb_tokenizer_vocab(tok),
-                     m->cfg.vocab);
-        } else {
-            char *text = NULL;
-            size_t tlen = 0;
-            int32_t *ids = NULL;
-            size_t nids = 0;
-            if (tb_read_file(text_path, &text, &tlen, &te) < 0 || tb_tokenize(tok, text, tlen, true, false, &ids, &nids, &te) < 0) {
-                snprintf(ppl_why, sizeof ppl_why, "%.500s", te.msg);
-            } else {
-                /* backends: reference first when cheap, else the best kernel (exact kernels are
-                 * bit-identical to the reference: proven by the kernel checker's model check) */
-                tb_runner *runners[MAX_E2E] = {0};
-                const tb_backend *bes[MAX_E2E];
-                bool ok = true;
-                if (o->quick || !tb_config_is_2b4t(&m->cfg)) {
-                    bes[n_pb] = NULL;
-                    pnames[n_pb++] = "ref";
-                }
-                bool big = !o->quick && tb_config_is_2b4t(&m->cfg);
-                /* candidates: on the full 2B4T sweep the best kernel first, then the other SIMD
-                 * kernels (portable scalar ones would take too long); otherwise every CPU kernel */
-                const tb_kernel *cand[MAX_E2E];
-                int nc = 0;
-                if (big && best) cand[nc++] = best;
-                for (int i = 0; i < n_checks && nc < MAX_E2E; i++) {
-                    if (strcmp(checks[i].status, "pass") != 0) continue;
-                    const tb_kernel *k = tb_kernel_find(checks[i].kernel);
-                    if (!k || k->on_device || (big && (k == best || k->isa == 0))) continue;
-                    cand[nc++] = k;
-                }
-                for (int i = 0; i < nc && n_pb < MAX_E2E; i++) {
-                    if (tb_runner_new(m, cand[i], maxt, &runners[n_pb], &te) < 0) {
-                        snprintf(ppl_why, sizeof ppl_why, "%.500s", te.msg);
-                        ok = false;
-                        break;
-                    }
-                    bes[n_pb] = tb_runner_backend(runners[n_pb]);
-                    pnames[n_pb++] = cand[i]->name;
-                }
-                if (ok && n_pb > 0) {
-                    tb_ppl_opts po;
-                    memset(&po, 0, sizeof po);
-                    po.ctx = ppl_ctx;
-                    po.max_chunks = ppl_chunks;
-                    po.bos = m->cfg.bos;
-                    ppl_prog pp = {o, pnames, 0};
-                    po.progress = on_ppl;
-                    po.user = &pp;
-                    if (tb_ppl_run(m, ids, nids, bes, n_pb, &po, pres, &te) < 0) {
-                        snprintf(ppl_why, sizeof ppl_why, "%.500s", te.msg);
-                        n_pb = 0;
-                    } else {
-                        n_scored_tokens = (size_t)pres[0].n_scored;
-                    }
-                } else if (ok) {
-                    snprintf(ppl_why, sizeof ppl_why, "no kernel to measure");
-                }
-                if (!ok) n_pb = 0;
-                for (int i = 0; i < MAX_E2E; i++) tb_runner_free(runners[i]);
-            }
-            free(ids);
-            free(text);
-        }
-        tb_tokenizer_free(tok);
+    bool big = !o->quick && tb_config_is_2b4t(&m->cfg);
+    pp = calloc(2, sizeof *pp); /* [0] the sweep's model, [1] the trained model */
+    if (!pp) {
+        tb_fail(e, "sweep: out of memory");
+        goto done;
     }
-    if (ppl_why[0]) say(o, "  perplexity n/a: %s", ppl_why);
-    (void)n_scored_tokens;
+    pp[0].ctx = o->quick ? 128 : 256;
+    pp[0].chunks = o->quick ? 2 : 1;
+    if (o->data_dir) snprintf(pp[0].text, sizeof pp[0].text, "%s/wikitext-2-raw/wiki.test.raw", o->data_dir);
+    ppl_prog ppg = {o, pp[0].names, 0};
+    if (o->skip_ppl) snprintf(pp[0].why, sizeof pp[0].why, "skipped (--no-ppl)");
+    else
+        tb_sweep_ppl_run(m, tok_json, !big, big, best, checks, n_checks, maxt, on_ppl, &ppg, &pp[0]);
+    if (pp[0].why[0]) say(o, "  perplexity n/a: %s", pp[0].why);
+    /* the trained model (models/austen-tiny) on its held-out novel: a perplexity that means
+     * something, whatever model the sweep measures (on --quick the same model, on WikiText-2 above) */
+    tb_model *tm = NULL;
+    tb_err tme = {{0}};
+    snprintf(pp[1].text, sizeof pp[1].text, "%s", TB_TRAINED_HELDOUT);
+    pp[1].ctx = 256;
+    pp[1].chunks = o->quick ? 1 : 4;
+    if (o->skip_ppl) snprintf(pp[1].why, sizeof pp[1].why, "skipped (--no-ppl)");
+    else if (tb_model_load(TB_TRAINED_MODEL, &tm, &tme) < 0) snprintf(pp[1].why, sizeof pp[1].why, "%.500s", tme.msg);
+    else {
+        say(o, "  the trained model %s on %s", TB_TRAINED_MODEL, TB_TRAINED_HELDOUT);
+        ppl_prog tpg = {o, pp[1].names, 0};
+        tb_sweep_ppl_run(tm, tok_json, true, false, best, checks, n_checks, maxt, on_ppl, &tpg, &pp[1]);
+        tb_model_free(tm);
+    }
+    if (pp[1].why[0]) say(o, "  trained-model perplexity n/a: %s", pp[1].why);
 
     /* ---- 5. modelled energy ---- */
     say(o, "[5/6] modelled energy (operation counts x per-op energies; NOT a measurement)");
@@ -462,11 +405,11 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     char pnote[300];
     double ppl_here = NAN;
     if (synthetic) snprintf(pnote, sizeof pnote, "n/a: this run used a synthetic model; pass --model ggml-model-i2_s.gguf (real weights)");
-    else if (n_pb > 0) {
-        ppl_here = pres[0].ppl;
+    else if (pp[0].n > 0) {
+        ppl_here = pp[0].res[0].ppl;
         snprintf(pnote, sizeof pnote, "%s, ctx %d, %d chunk%s only (the published figure uses all chunks at ctx 512)",
-                 pnames[0], ppl_ctx, pres[0].n_chunks, pres[0].n_chunks > 1 ? "s" : "");
-    } else snprintf(pnote, sizeof pnote, "n/a: %s", ppl_why);
+                 pp[0].names[0], pp[0].ctx, pp[0].res[0].n_chunks, pp[0].res[0].n_chunks > 1 ? "s" : "");
+    } else snprintf(pnote, sizeof pnote, "n/a: %.280s", pp[0].why);
     tb_paper_in pin;
     tb_paper_inputs(&pin, &m->cfg, best, ms_best, maxt, bw_at(bw, nbw, maxt), o->bw_target_gbps, ppl_here, pnote);
     tb_paper_row prow[8];
@@ -539,32 +482,8 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     tb_jw_arr_begin(&w, "e2e_counters");
     for (int i = 0; i < n_e2e; i++) tb_counters_write(&w, NULL, &e2e_cnt[i]);
     tb_jw_arr_end(&w);
-    tb_jw_obj_begin(&w, "ppl_setup");
-    tb_jw_int(&w, "ctx", ppl_ctx);
-    tb_jw_int(&w, "max_chunks", ppl_chunks);
-    tb_jw_str(&w, "text", text_path[0] ? text_path : NULL);
-    tb_jw_str(&w, "why", ppl_why[0] ? ppl_why : NULL);
-    tb_jw_str(&w, "kl_reference", n_pb > 0 ? pnames[0] : NULL);
-    tb_jw_obj_end(&w);
-    tb_jw_arr_begin(&w, "ppl");
-    for (int i = 0; i < n_pb; i++) {
-        tb_jw_obj_begin(&w, NULL);
-        tb_jw_str(&w, "kernel", pnames[i]);
-        tb_jw_num(&w, "ppl", pres[i].ppl);
-        tb_jw_num(&w, "ppl_stderr", pres[i].ppl_err);
-        tb_jw_num(&w, "kl", i > 0 && pres[i].has_kl ? pres[i].kl_mean : (i == 0 ? 0.0 : NAN));
-        tb_jw_num(&w, "kl_max", i > 0 && pres[i].has_kl ? pres[i].kl_max : NAN);
-        tb_jw_num(&w, "top1", i > 0 && pres[i].has_kl ? pres[i].top1 : (i == 0 ? 1.0 : NAN));
-        tb_jw_int(&w, "tokens", pres[i].n_scored);
-        tb_jw_int(&w, "chunks", pres[i].n_chunks);
-        tb_jw_num(&w, "seconds", pres[i].seconds);
-        char fnv[20];
-        snprintf(fnv, sizeof fnv, "%016llx", (unsigned long long)pres[i].logits_fnv64);
-        tb_jw_str(&w, "logits_fnv64", fnv);
-        tb_jw_str(&w, "why", i == 0 ? "KL/top-1 reference" : NULL);
-        tb_jw_obj_end(&w);
-    }
-    tb_jw_arr_end(&w);
+    tb_sweep_ppl_json(&w, "ppl_setup", "ppl", &pp[0]);
+    tb_sweep_ppl_json(&w, "ppl_trained_setup", "ppl_trained", &pp[1]);
     tb_jw_obj_begin(&w, "energy_modelled");
     tb_jw_str(&w, "label", "modelled (operation counts x per-operation energy; not a measurement)");
     tb_jw_str(&w, "node", en.node);
@@ -592,6 +511,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
 done:
     tb_jw_free(&w);
     tb_model_free(m);
+    free(pp);
     free(rows);
     free(rl_rows);
     free(checks);

@@ -67,6 +67,27 @@ enum {
     TB_KERR_NOMEM = -5,
 };
 
+struct tb_backend; /* reference/forward.h */
+
+/* What an on-device kernel brings so the harness can time it and run a model on it
+ * without knowing it: its own timer and memory (bench_*), its own end-to-end backend
+ * (e2e_*), and the device's memory bandwidth for the roofline.  Any hook may be NULL
+ * (the harness then says what is missing). */
+typedef struct tb_device_hooks {
+    /* Benchmark state for a rows x cols GEMV over n tokens with random data from seed,
+     * resident on the device (rotated copies); *n_copies for reports. */
+    int (*bench_new)(int rows, int cols, int n, uint64_t seed, void **ctx, int *n_copies, tb_err *e);
+    /* iters GEMVs; *seconds = device time per GEMV (the device's own timer). */
+    int (*bench_run)(void *ctx, int iters, double *seconds, tb_err *e);
+    void (*bench_free)(void *ctx);
+    /* Every ternary linear of the model resident on the device: the backend for tb_forward
+     * and the packed bytes it holds. */
+    int (*e2e_open)(const tb_model *m, void **ctx, const struct tb_backend **be, double *weight_bytes, tb_err *e);
+    void (*e2e_close)(void *ctx);
+    /* Device memory bandwidth (GB/s, device to device); -1 and why when unavailable. */
+    int (*bandwidth)(double *gbps, char *why, size_t why_n);
+} tb_device_hooks;
+
 typedef struct tb_kernel {
     const char *name;     /* gemv_<layout>_<tile>__<isa> */
     const char *family;   /* "mad", "lut", "bitserial", "cuda" */
@@ -93,14 +114,23 @@ typedef struct tb_kernel {
     int (*gemv)(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
                 int r0, int r1, int32_t *acc);
 
+    /* On-device kernels (on_device): timer, memory and end-to-end backend; NULL otherwise. */
+    const tb_device_hooks *device;
+
     /* Added by the registry owner (designated initializers leave these 0). */
     int priority;         /* tb_kernel_best() picks the highest-priority supported exact CPU
                              kernel (ties: later registry line); set from measurements */
 } tb_kernel;
 
 /* ---- registry (kernels/registry.inc lists every kernel once) ---------- */
-extern const tb_kernel *const tb_kernels[];
-extern const int tb_n_kernels;
+/* Built-in kernels first (registry.inc order), then plugin kernels (harness/plugin.c)
+ * in load order; NULL-terminated.  Enumerate with i < tb_n_kernels. */
+#define TB_KERNELS_MAX 256
+extern const tb_kernel *tb_kernels[];
+extern int tb_n_kernels;
+/* Appends k (which must outlive every use; names are unique).  0, or -1 (+e) when the name
+ * is taken or the registry is full. */
+int tb_kernel_register(const tb_kernel *k, tb_err *e);
 
 const tb_kernel *tb_kernel_find(const char *name);
 /* True when the kernel can run under `mask` (ANDed with detected features); else *why says why. */
@@ -108,6 +138,10 @@ bool tb_kernel_supported(const tb_kernel *k, unsigned mask, const char **why);
 /* The fastest exact CPU kernel available under mask: highest .priority (set from
  * measurements), ties broken by the later registry.inc line; never an on-device kernel. */
 const tb_kernel *tb_kernel_best(unsigned mask);
+/* True for the kernels the test suite checks through an emulation of their instructions
+ * (tests/kernels/test_kcore_emu.c, test_lut_emu.c): where such a kernel cannot run,
+ * reports say "checked through an emulation of its instructions, never run here". */
+bool tb_kernel_emulated_in_tests(const tb_kernel *k);
 /* Simple glob (* and ?) for --kernel GLOB. */
 bool tb_glob_match(const char *pattern, const char *s);
 

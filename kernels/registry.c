@@ -21,15 +21,27 @@
 #include "registry.inc"
 #undef TB_KERNEL
 
-/* 2. the array, in registry.inc order, NULL-terminated */
+/* 2. the array, in registry.inc order, NULL-terminated; plugins (harness/plugin.c)
+ * are appended at run time by tb_kernel_register */
 #define TB_KERNEL(name) &tb_k_##name,
-const tb_kernel *const tb_kernels[] = {
+static const tb_kernel *const builtin[] = {
+#include "registry.inc"
+};
+const tb_kernel *tb_kernels[TB_KERNELS_MAX + 1] = {
 #include "registry.inc"
     NULL,
 };
 #undef TB_KERNEL
 
-const int tb_n_kernels = (int)(sizeof tb_kernels / sizeof tb_kernels[0]) - 1;
+int tb_n_kernels = (int)(sizeof builtin / sizeof builtin[0]);
+
+int tb_kernel_register(const tb_kernel *k, tb_err *e) {
+    if (tb_kernel_find(k->name)) return tb_fail(e, "kernel %s is already registered", k->name);
+    if (tb_n_kernels >= TB_KERNELS_MAX) return tb_fail(e, "kernel %s: the registry is full (%d kernels)", k->name, TB_KERNELS_MAX);
+    tb_kernels[tb_n_kernels++] = k;
+    tb_kernels[tb_n_kernels] = NULL;
+    return 0;
+}
 
 const tb_kernel *tb_kernel_find(const char *name) {
     if (!name) return NULL;
@@ -110,4 +122,16 @@ bool tb_glob_match(const char *p, const char *s) {
     }
     while (*p == '*') p++;
     return *p == '\0';
+}
+
+/* The kernels whose instructions this machine may lack but the test suite runs through an
+ * instruction emulation (tests/kernels/emu_simd.h): their SKIP says so. */
+bool tb_kernel_emulated_in_tests(const tb_kernel *k) {
+    static const char *const emulated[] = {
+        "gemv_i2s_4x128__avxvnni", "gemv_i2s_4x128__avx512", "gemv_i2s_4x128__avx512vnni",
+        "gemv_tl1_32x4__avx512",   "gemv_tl2_32x24__avx512", "gemv_bsp_1x256__avx512",
+    };
+    for (size_t i = 0; i < sizeof emulated / sizeof emulated[0]; i++)
+        if (strcmp(k->name, emulated[i]) == 0) return true;
+    return false;
 }

@@ -53,6 +53,24 @@ def ppl_rows(d):
     return out
 
 
+def trained_ppl_lines(d):
+    """The trained model's held-out perplexity per kernel (models/austen-tiny), if measured."""
+    rows, st = d.get("ppl_trained") or [], d.get("ppl_trained_setup") or {}
+    if not rows:
+        return ["## Perplexity of the trained model", "", "n/a: %s" % (st.get("why") or "not measured"), ""] if st else []
+    L = ["## Perplexity of the trained model", "",
+         "%s on its held-out novel %s (never trained on), ctx %s, %s chunk(s): the numbers that mean "
+         "something; every exact kernel must give the reference's, KL 0, top-1 1." % (
+             os.path.basename(st.get("model") or "?"), os.path.basename(st.get("text") or "?"), st.get("ctx", "?"),
+             rows[0].get("chunks", "?")), "",
+         "| kernel | ppl | +- | KL | top-1 | tokens | note |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        L.append("| " + " | ".join([r.get("kernel", "?"), fmt(r.get("ppl")), fmt(r.get("ppl_stderr")),
+                                    fmt(r.get("kl"), "%.3g"), fmt(r.get("top1"), "%.4f"), str(r.get("tokens", "n/a")),
+                                    r.get("why") or ""]) + " |")
+    return L + [""]
+
+
 PARTS = ["ternary", "lm_head", "attention", "norm_quant", "rope", "sync", "other"]
 
 
@@ -240,9 +258,13 @@ def summary(d, out):
     L += e2e_lines(d)
     L += imported.summary_lines(d)
     if d.get("ppl") or d.get("imported_ppl"):
-        L += ["## Perplexity", "", "| kernel | ppl | +- | KL | top-1 | tokens | note |", "|---|---|---|---|---|---|---|"]
+        st = d.get("ppl_setup", {})
+        L += ["## Perplexity", "", "%s, ctx %s, at most %s chunk(s)." % (
+            os.path.basename(st.get("text") or "?"), st.get("ctx", "?"), st.get("max_chunks", "?")), "",
+              "| kernel | ppl | +- | KL | top-1 | tokens | note |", "|---|---|---|---|---|---|---|"]
         L += ["| " + " | ".join(r) + " |" for r in ppl_rows(d)]
         L.append("")
+    L += trained_ppl_lines(d)
     L += energy_lines(d)
     paper = d.get("paper", {}).get("rows", [])
     if paper:

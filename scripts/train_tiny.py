@@ -169,7 +169,8 @@ def build_model(torch, U, cfg):
             self.weight = nn.Parameter(torch.randn(o, i) * 0.02)
 
         def forward(self, x):
-            return F.linear(ste(x, quant_a(x)), ste(self.weight, quant_w(self.weight)))
+            w = self.fixed if hasattr(self, "fixed") else ste(self.weight, quant_w(self.weight))
+            return F.linear(ste(x, quant_a(x)), w)
 
     class RMSNorm(nn.Module):
         def __init__(self, n):
@@ -427,6 +428,50 @@ def cmd_export(a):
     print("export: wrote %s (step %d of %d)" % (a.out, ck["step"], ck["steps"]))
 
 
+def cmd_eval(a):
+    """Held-out perplexity of the EXPORTED weights (rounded as the files store them), by
+    ternbench ppl's convention: the text tokenized once with BOS first, cut into chunks of
+    --ctx tokens, each starting with BOS, only the second half of each chunk scored."""
+    torch = _torch(a.threads)
+    ck = torch.load(os.path.join(a.work, "model.pt"))
+    used, cfg = ck["used"], dict(ck["cfg"], seq=a.ctx)
+    t = exported_tensors(ck)
+    model = build_model(torch, len(used), cfg)
+    with torch.no_grad():
+        model.embed.copy_(torch.from_numpy(t["model.embed_tokens.weight"][used]))
+        model.norm.weight.copy_(torch.from_numpy(t["model.norm.weight"]))
+        for l, b in enumerate(model.blocks):
+            for ours, hf in HF_NORM:
+                getattr(b, ours).weight.copy_(torch.from_numpy(t["model.layers.%d.%s.weight" % (l, hf)]))
+            for ours, hf in HF_LIN:
+                codes = t["model.layers.%d.%s.codes" % (l, hf)].astype(np.float32)
+                scale = t["model.layers.%d.%s.weight_scale" % (l, hf)][0]
+                getattr(b, ours).fixed = torch.from_numpy(codes * scale)
+    remap = np.full(V_FULL, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    ids = np.fromfile(a.ids, dtype="<i4") if a.ids else load_ids(a.work)[0][HELD_OUT]
+    toks = np.concatenate([[BOS], ids])
+    n = len(toks) // a.ctx
+    if a.chunks:
+        n = min(n, a.chunks)
+    nll, cnt = 0.0, 0
+    model.eval()
+    with torch.no_grad():
+        for i in range(n):
+            c = toks[i * a.ctx:(i + 1) * a.ctx].copy()
+            c[0] = BOS
+            x = torch.from_numpy(remap[c])
+            if (x < 0).any():  # an id outside the trained vocabulary: its row is zero, logit 0
+                raise SystemExit("eval: text has ids the model has no row for; use ternbench ppl")
+            lg = model(x[None, :-1])[0].double()
+            lp = lg.log_softmax(-1)
+            h = a.ctx // 2  # logits at positions h .. ctx-2 score tokens h+1 .. ctx-1 (as harness/ppl.c)
+            tgt = x[h + 1:]
+            nll -= lp[h:, :].gather(1, tgt[:, None]).sum().item()
+            cnt += len(tgt)
+    print("eval: step %d, %d chunks of %d, %d tokens scored: PPL %.4f" % (ck["step"], n, a.ctx, cnt, math.exp(nll / cnt)))
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -449,5 +494,11 @@ if __name__ == "__main__":
     q = sub.add_parser("export", help="write the trained checkpoint as an HF packed directory")
     q.add_argument("work")
     q.add_argument("-o", "--out", required=True)
+    q = sub.add_parser("eval", help="held-out perplexity of the exported weights (ternbench ppl's convention)")
+    q.add_argument("work")
+    q.add_argument("--ids", help="int32 ids to score (default: the held-out novel)")
+    q.add_argument("--ctx", type=int, default=256)
+    q.add_argument("--chunks", type=int, default=0)
+    q.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
-    {"prepare": cmd_prepare, "train": cmd_train, "export": cmd_export}[a.cmd](a)
+    {"prepare": cmd_prepare, "train": cmd_train, "export": cmd_export, "eval": cmd_eval}[a.cmd](a)

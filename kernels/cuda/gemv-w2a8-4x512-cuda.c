@@ -9,6 +9,7 @@
  * registry reports SKIP with the reason from tb_cuda_available().  Exact.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tb_cuda.h"
@@ -29,6 +30,39 @@ static int gemv_cuda(const void *packed, int rows, int cols, const int8_t *q, co
     return 0;
 }
 
+/* ---- device hooks: what the harness uses to time it and run a model on it ---- */
+static int bench_new(int rows, int cols, int n, uint64_t seed, void **ctx, int *n_copies, tb_err *e) {
+    tb_cuda_bench *b = NULL;
+    if (tb_cuda_bench_new(rows, cols, n, seed, &b, e) < 0) return -1;
+    *ctx = b;
+    *n_copies = tb_cuda_bench_copies(b);
+    return 0;
+}
+static int bench_run(void *ctx, int iters, double *seconds, tb_err *e) { return tb_cuda_bench_run(ctx, iters, seconds, e); }
+static void bench_free(void *ctx) { tb_cuda_bench_free(ctx); }
+
+static int e2e_open(const tb_model *m, void **ctx, const tb_backend **be, double *weight_bytes, tb_err *e) {
+    tb_cuda_backend *cb = NULL;
+    if (tb_cuda_backend_new(m, false, &cb, e) < 0) return -1;
+    *ctx = cb;
+    *be = tb_cuda_backend_get(cb);
+    *weight_bytes = (double)tb_cuda_backend_bytes(cb);
+    return 0;
+}
+static void e2e_close(void *ctx) { tb_cuda_backend_free(ctx); }
+
+static int bandwidth(double *gbps, char *why, size_t why_n) {
+    if (!tb_cuda_available(why, why_n)) return -1;
+    tb_err e = {{0}};
+    if (tb_cuda_d2d_bandwidth(256u << 20, 20, gbps, &e) < 0) {
+        snprintf(why, why_n, "%s", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static const tb_device_hooks cuda_hooks = {bench_new, bench_run, bench_free, e2e_open, e2e_close, bandwidth};
+
 const tb_kernel tb_k_gemv_w2a8_4x512__cuda = {
     .name = "gemv_w2a8_4x512__cuda",
     .family = "cuda",
@@ -45,6 +79,7 @@ const tb_kernel tb_k_gemv_w2a8_4x512__cuda = {
     .pack = tb_w2a8_k_pack,
     .unpack_row = tb_w2a8_k_unpack_row,
     .gemv = gemv_cuda,
+    .device = &cuda_hooks,
     .priority = -100, /* a device kernel is never the best CPU kernel */
 };
 

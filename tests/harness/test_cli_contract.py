@@ -89,6 +89,8 @@ with tempfile.TemporaryDirectory() as d:
         "info":      dict(args=M, threads=False, outs=[]),
         "synth":     dict(args=["--no-tokenizer", "--hidden", "128", "--heads", "2", "--kv-heads", "1", "--ffn", "128",
                                 "--vocab", "64", "--layers", "1"], threads=False, outs=[("-o", "file")], need_out=True),
+        "convert":   dict(args=M + ["--format", "gguf", "--no-tokenizer"], threads=False, outs=[("-o", "file")],
+                          need_out=True),
         "logits":    dict(args=M + ["--tokens", "1,2", "--kernel", "ref"], threads=True, outs=[("-o", "file")],
                           need_out=True),
         "generate":  dict(args=M + ["--tokens", "1 2", "-n", "2", "--kernel", "ref"], threads=True, outs=[]),
@@ -123,7 +125,7 @@ with tempfile.TemporaryDirectory() as d:
         r = run([cmd, "--help"])
         check(r.returncode == 0 and "usage" in r.stdout.decode(), "%s --help -> 0, usage on stdout" % cmd, r)
         usage_error(cmd, t["args"] + ["--no-such-option"], "unknown option named", "no-such-option")
-        last = {"info": "--model", "synth": "-o", "tokenize": "-o", "bandwidth": "--json",
+        last = {"info": "--model", "synth": "-o", "convert": "--format", "tokenize": "-o", "bandwidth": "--json",
                 "import-llama-bench": "--engine"}.get(cmd, "--kernel")
         usage_error(cmd, t["args"] + [last], "missing value", "needs a value")
         if t["threads"]:

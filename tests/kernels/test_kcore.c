@@ -463,9 +463,9 @@ TB_TEST(runnable_kernels_match_cpuinfo) {
  * those tests assert the label for each of theirs */
 TB_TEST(emulated_label_count) {
     int n = 0;
-    for (int i = 0; i < tb_n_kernels; i++) n += tb_check_emulated_in_tests(tb_kernels[i]);
+    for (int i = 0; i < tb_n_kernels; i++) n += tb_kernel_emulated_in_tests(tb_kernels[i]);
     TB_CHECK_EQ_INT(n, 6);
-    TB_CHECK(!tb_check_emulated_in_tests(tb_kernel_find("gemv_w2a8_4x512__cuda"))); /* cudaemu is a port, not an emulation */
+    TB_CHECK(!tb_kernel_emulated_in_tests(tb_kernel_find("gemv_w2a8_4x512__cuda"))); /* cudaemu is a port, not an emulation */
 }
 
 /* ---- the checker catches broken kernels ------------------------------------------ */
