@@ -454,7 +454,9 @@ void tb_provenance_write(tb_jw *w, const char *key, const tb_provenance *p) {
     tb_jw_str(w, "date_utc", p->date_utc);
     tb_jw_str(w, "timer", p->timer);
     load_triple(w, "load_avg_start", p->load_start);
-    load_triple(w, "load_avg_end", p->load_now);
+    double end[3]; /* read now: the result is written when the command's work is done */
+    if (getloadavg(end, 3) != 3) memcpy(end, p->load_now, sizeof end);
+    load_triple(w, "load_avg_end", end);
     tb_jw_bool(w, "busy", p->busy);
     char rule[160];
     snprintf(rule, sizeof rule, "1-minute load average at start >= %.1f x %d cores = %.1f", TB_BUSY_LOAD_PER_CORE,

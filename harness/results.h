@@ -82,7 +82,8 @@ typedef struct tb_provenance {
     char kernel_os[200];   /* uname -sr */
     /* The machine's state: a loaded machine's timings are not comparable (docs/results.md). */
     double load_start[3];  /* 1/5/15-minute load average when the command started (-1: unknown) */
-    double load_now[3];    /* ... when the provenance was collected (includes ternbench's own threads) */
+    double load_now[3];    /* ... when collected; the JSON's load_avg_end is read when it is written
+                              (both include ternbench's own threads) */
     bool busy;             /* load_start[0] >= TB_BUSY_LOAD_PER_CORE x cores */
     char governor[96];     /* cpufreq scaling governor of cpu0, or why there is none */
     double cpu_mhz;        /* /proc/cpuinfo "cpu MHz" of the first CPU (0: unknown) */

@@ -173,8 +173,8 @@ static int sweep_roofline(const tb_sweep_opts *o, const tb_bench_config *bc, con
     say(o, "  roofline: %d kernels at n = 1, 8, 32, 128, 512 on %s %dx%d, %d thread%s", nk, sh->name, sh->rows, sh->cols,
         threads, threads > 1 ? "s" : "");
     tb_bench_config c = *bc;
-    c.min_time = o->quick ? 0.002 : 0.05;
-    c.reps = o->quick ? 2 : 3;
+    c.min_time = o->quick ? 0.005 : 0.05;
+    c.reps = 3; /* the median of 3 survives one preempted repetition; of 2 it would not */
     return tb_roofline_run(&c, sh, ks, nk, threads, rows, n_rows, e);
 }
 
@@ -333,7 +333,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
         eo.n_decode = n_decode;
         eo.seed = o->seed;
         eo.max_decode_seconds = o->quick ? 10 : 60;
-        eo.reps = o->quick ? 2 : 3; /* mean +- stddev, like llama-bench -r */
+        eo.reps = 3; /* mean +- stddev, like llama-bench -r */
         eo.bw_gbps = bw_at(bw, nbw, e2e_t[i]);
         e2e_prog ep = {o, e2e_k[i] ? e2e_k[i]->name : "ref", 0};
         eo.progress = on_e2e;

@@ -246,7 +246,7 @@ def energy_lines(d):
 
 
 def summary(d, out):
-    L = ["# ternbench run summary", "", subtitle(d).replace("\n", "  \n"), "", model_line(d), ""]
+    L = ["# ternbench run summary", "", subtitle(d, warn=False), "", model_line(d), ""]
     L += machine_lines(d)
     bw = d.get("bandwidth", [])
     if bw:

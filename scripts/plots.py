@@ -46,14 +46,14 @@ def busy(d):
     return bool(b), why
 
 
-def subtitle(d):
+def subtitle(d, warn=True):
     p = d.get("provenance", {})
     s = "%s, %s cores, %s, git %s%s, %s" % (
         p.get("cpu_model", "?"), p.get("cores", "?"), p.get("date_utc", "?"),
         str(p.get("git_sha", "?"))[:10], "+dirty" if p.get("git_dirty") else "",
         "quick" if d.get("run", {}).get("quick") else "full")
     b, why = busy(d)
-    if b:
+    if b and warn:
         s += "\nWARNING: %s; timings not comparable" % why
     return s
 
@@ -147,7 +147,8 @@ def plot_roofline(d, out):
     title(ax, "Roofline: " + what + "\nerror bars: 1 sd over repetitions (lower bar clipped at 10% of the value)", d)
     ax.grid(alpha=0.3, which="both")
     if roofs:
-        ax.add_artist(ax.legend(handles=roofs, fontsize=7, loc="lower right", title="roofs", title_fontsize=7))
+        ax.add_artist(ax.legend(handles=roofs, fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0.0),
+                                borderaxespad=0, title="roofs", title_fontsize=7))
     if kh:
         ax.legend(handles=kh, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
                   title="kernel (fastest first)", title_fontsize=7)
