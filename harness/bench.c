@@ -385,7 +385,12 @@ static int own_time(bench_case *c, tb_bench_row *r, char *why, size_t why_n) {
     int best = 0;
     for (int i = 1; i < reps; i++)
         if (fabs(per[i] - med) < fabs(per[best] - med)) best = i;
+    double mean = 0, ss = 0;
+    for (int i = 0; i < reps; i++) mean += per[i] / reps;
+    for (int i = 0; i < reps; i++) ss += (per[i] - mean) * (per[i] - mean);
     r->seconds = med;
+    r->seconds_sd = reps > 1 ? sqrt(ss / (reps - 1)) : NAN;
+    r->reps = reps;
     r->prep_seconds = prep_per[best];
     r->iterations = total_it;
     return 0;
@@ -432,7 +437,14 @@ static void on_gb_result(void *user, const tb_gb_result *g) {
         snprintf(r->why, sizeof r->why, "Google Benchmark: %s", g->error_msg ? g->error_msg : "error");
         return;
     }
-    /* With repetitions, keep the median aggregate; otherwise the plain run. */
+    /* With repetitions, keep the median aggregate and the stddev Google Benchmark
+     * computed over the repetitions; otherwise the plain run. */
+    if (gc->want_median && g->aggregate && !strcmp(g->aggregate, "stddev")) {
+        r->seconds_sd = g->seconds_per_iter;
+        return;
+    }
+    if (!gc->want_median) r->seconds_sd = NAN;
+    r->reps = gc->cfg->reps > 1 ? gc->cfg->reps : 1;
     if (gc->want_median ? (g->aggregate && !strcmp(g->aggregate, "median")) : plain) {
         r->timed = true;
         r->why[0] = 0;
@@ -526,6 +538,11 @@ int tb_bench_run(const tb_bench_config *cfg, tb_bench_row **rows_out, int *n_row
             if (kout) snprintf(kout[ki].why, sizeof kout[ki].why, "%.190s", skipwhy ? skipwhy : "not supported");
             continue;
         }
+        if (cfg->checked) {
+            kcheck[ki].ok = true;
+            if (kout) snprintf(kout[ki].status, sizeof kout[ki].status, "pass");
+            continue;
+        }
         progress(cfg, "check %s (kernel checker, %s)", ks[ki]->name, cfg->full_check ? "full" : "quick");
         tb_check_opts o;
         tb_check_opts_default(&o);
@@ -587,6 +604,7 @@ int tb_bench_run(const tb_bench_config *cfg, tb_bench_row **rows_out, int *n_row
                 r->bpw = r->packed_bytes * 8.0 / ((double)r->rows * r->cols);
                 r->bw_gbps = k->on_device ? (cfg->gpu_bw_gbps > 0 ? cfg->gpu_bw_gbps : NAN) : bw_at(cfg, th);
                 r->roofline_frac = NAN;
+                r->seconds_sd = NAN;
                 if (!supported) {
                     snprintf(r->why, sizeof r->why, "not supported here: %s", why ? why : "?");
                 } else if (!passed) {
@@ -716,12 +734,16 @@ void tb_bench_rows_write(tb_jw *w, const char *key, const tb_bench_row *rows, in
         tb_jw_int(w, "cold_copies", r->copies);
         if (r->timed) {
             tb_jw_num(w, "seconds", r->seconds);
+            tb_jw_num(w, "seconds_sd", r->seconds_sd); /* NAN (one repetition) -> null */
+            tb_jw_int(w, "reps", r->reps);
             tb_jw_num(w, "prep_seconds", r->prep_seconds);
             tb_jw_int(w, "iterations", r->iterations);
             tb_jw_num(w, "weight_gbps", r->gbps);
             tb_jw_num(w, "gops", r->gops);
         } else {
             tb_jw_null(w, "seconds");
+            tb_jw_null(w, "seconds_sd");
+            tb_jw_null(w, "reps");
             tb_jw_null(w, "prep_seconds");
             tb_jw_null(w, "iterations");
             tb_jw_null(w, "weight_gbps");

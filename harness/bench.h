@@ -50,6 +50,8 @@ typedef struct tb_bench_row {
     int copies;            /* rotated weight copies (cold) */
     double packed_bytes;   /* one copy */
     double seconds;        /* per iteration, prep included (median when repeated) */
+    double seconds_sd;     /* sample stddev of seconds over the repetitions; NAN with one */
+    int reps;              /* repetitions measured */
     double prep_seconds;   /* per iteration, the LUT/prep part */
     long long iterations;
     double gbps;           /* weight GB/s (1e9 B/s) */
@@ -90,6 +92,8 @@ typedef struct tb_bench_config {
     uint64_t seed;
     unsigned isa_mask;
     bool full_check;             /* kernel checker: full matrix instead of --quick */
+    bool checked;                /* the caller ran the checker on exactly these kernels in this
+                                    process and passes only those that passed: skip it */
     bool use_gbench;             /* use Google Benchmark when built with it */
     bool console;                /* Google Benchmark console table on stdout */
     int gb_argc;                 /* Google Benchmark's own flags (--benchmark_*) */

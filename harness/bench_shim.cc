@@ -7,9 +7,13 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -18,7 +22,7 @@ void set_err(tb_err *e, const std::string &msg) {
 }
 
 void run_one(benchmark::State &state, tb_gb_spec s) {
-    double prep = 0;
+    double prep = 0, timed = 0;
     char why[256];
     for (auto _ : state) {
         tb_gb_iter it = {0, 0};
@@ -27,13 +31,17 @@ void run_one(benchmark::State &state, tb_gb_spec s) {
             state.SkipWithError(why[0] ? why : "benchmark callback failed");
             break;
         }
-        state.SetIterationTime(it.seconds > 0 ? it.seconds : 1e-12);
+        const double sec = it.seconds > 0 ? it.seconds : 1e-12;
+        state.SetIterationTime(sec);
+        timed += sec;
         prep += it.prep_seconds;
     }
     using C = benchmark::Counter;
     state.SetBytesProcessed(static_cast<int64_t>(s.bytes_per_iter) * state.iterations());
     state.counters["ops_per_second"] = C(s.ops_per_iter, C::kIsIterationInvariantRate, C::kIs1000);
-    if (s.roofline_bps > 0) state.counters["roofline_frac"] = C(s.bytes_per_iter / s.roofline_bps, C::kIsIterationInvariantRate);
+    // A plain fraction (no rate flag: the console would print it as "0.83/s").
+    if (s.roofline_bps > 0 && timed > 0)
+        state.counters["roofline_frac"] = C(s.bytes_per_iter * static_cast<double>(state.iterations()) / timed / s.roofline_bps);
     state.counters["bpw"] = C(s.bits_per_weight);
     state.counters["worker_threads"] = C(s.threads);
     state.counters["prep_s"] = C(prep, C::kAvgIterations);
@@ -42,7 +50,8 @@ void run_one(benchmark::State &state, tb_gb_spec s) {
 // Passes runs to the C callback and, optionally, to the console reporter.
 class Collector : public benchmark::BenchmarkReporter {
   public:
-    Collector(bool console, tb_gb_result_fn cb, void *user) : console_(console), cb_(cb), user_(user) {}
+    Collector(bool console, benchmark::ConsoleReporter::OutputOptions opt, tb_gb_result_fn cb, void *user)
+        : console_(console), cb_(cb), user_(user), con_(opt) {}
     bool ReportContext(const Context &ctx) override { return console_ ? con_.ReportContext(ctx) : true; }
     void ReportRuns(const std::vector<Run> &runs) override {
         if (console_) con_.ReportRuns(runs);
@@ -82,6 +91,55 @@ class Collector : public benchmark::BenchmarkReporter {
     benchmark::ConsoleReporter con_;
 };
 
+// Google Benchmark's JSON file reporter, with "threads" set to ternbench's worker threads:
+// every benchmark runs on one Google Benchmark thread that drives ternbench's own pool, so
+// the library's own count would say 1 for a 2-thread run.
+class ThreadsJSON : public benchmark::JSONReporter {
+  public:
+    void ReportRuns(const std::vector<Run> &runs) override {
+        std::vector<Run> fixed(runs);
+        for (Run &r : fixed) {
+            // stddev/cv aggregates carry the counter's dispersion (0), not the count: use
+            // the count seen on the same benchmark's plain runs
+            auto it = r.counters.find("worker_threads");
+            const std::string key = r.run_name.function_name;
+            if (r.aggregate_name.empty() && it != r.counters.end() && it->second.value >= 1)
+                threads_[key] = static_cast<int64_t>(it->second.value);
+            auto t = threads_.find(key);
+            if (t != threads_.end()) r.threads = t->second;
+        }
+        benchmark::JSONReporter::ReportRuns(fixed);
+    }
+
+  private:
+    std::map<std::string, int64_t> threads_;
+};
+
+// The value of "--benchmark_NAME=VALUE" in args (the last one wins), or def.
+std::string flag(const std::vector<char *> &args, const char *name, const char *def) {
+    std::string pre = std::string("--benchmark_") + name + "=", v = def;
+    for (const char *a : args)
+        if (a && std::strncmp(a, pre.c_str(), pre.size()) == 0) v = a + pre.size();
+    return v;
+}
+
+bool truthy(const std::string &v) { return v == "true" || v == "yes" || v == "1" || v == "on"; }
+
+// The console table's options as Google Benchmark itself derives them from its flags: colour
+// only when --benchmark_color says so or, for "auto" (the default), when stdout is a colour
+// terminal, so a redirected table never carries ANSI escapes.
+benchmark::ConsoleReporter::OutputOptions console_options(const std::vector<char *> &args) {
+    using O = benchmark::ConsoleReporter::OutputOptions;
+    std::string c = flag(args, "color", "auto");
+    const char *term = std::getenv("TERM");
+    bool tty = isatty(fileno(stdout)) && term && std::strcmp(term, "dumb") != 0;
+    bool color = c == "auto" ? tty : truthy(c);
+    int o = O::OO_None;
+    if (color) o |= O::OO_Color;
+    if (truthy(flag(args, "counters_tabular", "false"))) o |= O::OO_Tabular;
+    return static_cast<O>(o);
+}
+
 }  // namespace
 
 extern "C" const char *tb_gb_version(void) {
@@ -119,14 +177,17 @@ extern "C" int tb_gb_run(int argc, char **argv, bool console, tb_gb_result_fn cb
         args.push_back(&prog[0]);
         for (int i = 0; i < argc; i++) args.push_back(argv[i]);
         args.push_back(nullptr);
+        const std::vector<char *> given(args);
         int n = static_cast<int>(args.size()) - 1;
         benchmark::Initialize(&n, args.data());
         if (n > 1) {
             set_err(e, std::string("bench: unknown benchmark flag '") + args[1] + "'");
             return -1;
         }
-        Collector rep(console, cb, user);
-        size_t ran = benchmark::RunSpecifiedBenchmarks(&rep);
+        Collector rep(console, console_options(given), cb, user);
+        ThreadsJSON json;
+        const bool json_out = !flag(given, "out", "").empty() && flag(given, "out_format", "json") == "json";
+        size_t ran = json_out ? benchmark::RunSpecifiedBenchmarks(&rep, &json) : benchmark::RunSpecifiedBenchmarks(&rep);
         return static_cast<int>(ran);
     } catch (const std::exception &ex) {
         set_err(e, std::string("bench: Google Benchmark failed: ") + ex.what());

@@ -129,6 +129,38 @@ static void on_progress(void *user, const char *line) {
     fprintf(stderr, "%s\n", line);
 }
 
+/* The rows as a table: median us/iter and the stddev over the repetitions (the
+ * dispersion Google Benchmark or the own timer computed; "-" with one repetition);
+ * kernels this CPU cannot run are one line at the end, not a row per shape. */
+static void print_table(const tb_bench_row *rows, int nrows) {
+    printf("\n%-30s %-18s %3s %10s %8s %9s %7s %6s %8s %9s\n", "kernel", "shape", "thr", "us/iter", "+-sd", "GB/s",
+           "GOPS", "bpw", "roofline", "prep us");
+    char unsup[1024] = "";
+    int n_unsup = 0;
+    for (int i = 0; i < nrows; i++) {
+        const tb_bench_row *r = &rows[i];
+        if (!r->timed && !strncmp(r->why, "not supported here", 18)) {
+            bool seen = false;
+            for (int j = 0; j < i; j++) seen |= !strcmp(rows[j].kernel, r->kernel) && !rows[j].timed;
+            if (!seen && strlen(unsup) + strlen(r->kernel) + 3 < sizeof unsup) {
+                snprintf(unsup + strlen(unsup), sizeof unsup - strlen(unsup), "%s%s", n_unsup ? ", " : "", r->kernel);
+                n_unsup++;
+            }
+            continue;
+        }
+        if (!r->timed) {
+            printf("%-30s %-18s %3d   not timed: %s\n", r->kernel, r->shape, r->threads, r->why);
+            continue;
+        }
+        char rf[16] = "n/a", sd[16] = "-";
+        if (r->roofline_frac == r->roofline_frac) snprintf(rf, sizeof rf, "%.1f%%", 100 * r->roofline_frac);
+        if (r->seconds_sd == r->seconds_sd) snprintf(sd, sizeof sd, "%.1f", r->seconds_sd * 1e6);
+        printf("%-30s %-18s %3d %10.1f %8s %9.2f %7.1f %6.3f %8s %9.2f\n", r->kernel, r->shape, r->threads,
+               r->seconds * 1e6, sd, r->gbps, r->gops, r->bpw, rf, r->prep_seconds * 1e6);
+    }
+    if (n_unsup) printf("not timed, not supported by this CPU (%d): %s\n", n_unsup, unsup);
+}
+
 int tb_cmd_bench(int argc, char **argv) {
     tb_bench_config cfg;
     tb_bench_config_default(&cfg);
@@ -316,19 +348,7 @@ int tb_cmd_bench(int argc, char **argv) {
         free(threads);
         return 1;
     }
-    printf("\n%-30s %-18s %3s %10s %9s %7s %6s %8s %9s\n", "kernel", "shape", "thr", "us/iter", "GB/s", "GOPS", "bpw",
-           "roofline", "prep us");
-    for (int i = 0; i < nrows; i++) {
-        tb_bench_row *r = &rows[i];
-        if (!r->timed) {
-            printf("%-30s %-18s %3d   not timed: %s\n", r->kernel, r->shape, r->threads, r->why);
-            continue;
-        }
-        char rf[16] = "n/a";
-        if (r->roofline_frac == r->roofline_frac) snprintf(rf, sizeof rf, "%.1f%%", 100 * r->roofline_frac);
-        printf("%-30s %-18s %3d %10.1f %9.2f %7.1f %6.3f %8s %9.2f\n", r->kernel, r->shape, r->threads, r->seconds * 1e6,
-               r->gbps, r->gops, r->bpw, rf, r->prep_seconds * 1e6);
-    }
+    print_table(rows, nrows);
     int rc = 0;
     if (json) {
         tb_jw w;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bandwidth.h"
 #include "cli.h"
@@ -31,12 +32,14 @@ static void usage(FILE *f) {
             "  --prompt N        prompt tokens (default 64)\n"
             "  --decode N        decoded tokens (default 32)\n"
             "  --seed N          prompt ids seed (default 1)\n"
-            "  --reps N          measured repetitions of prefill + decode, after one unmeasured\n"
+            "  -r, --reps N      measured repetitions of prefill + decode, after one unmeasured\n"
             "                    warm-up run (default 3); tokens/s are mean +- stddev over them\n"
             "  --no-warmup       skip the warm-up run\n"
             "  --isa-max ISA     restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --no-bandwidth    do not measure the read bandwidth (no roofline fraction)\n"
-            "  --json PATH       write the result with provenance\n\n"
+            "  --json PATH       write the result with provenance\n"
+            "  -o, --output FMT  text (default) or md: llama-bench's markdown table (model, size,\n"
+            "                    params, backend, threads, test, t/s as mean +- stddev)\n\n"
             "Like llama-bench: prefill of --prompt tokens from position 0, then --decode tokens\n"
             "after it, KV cache in f32.  Also prints where the time goes per decode step and per\n"
             "prefill batch (ternary matmuls, LM head, attention, norms + quantization, RoPE,\n"
@@ -57,11 +60,61 @@ static void on_line(void *user, const char *line) {
     fprintf(stderr, "%s\n", line);
 }
 
+static void print_text(const char *model, const tb_model *m, const tb_e2e_result *rr, const tb_counter_report *crp,
+                       double bw_gbps) {
+    const tb_e2e_result r = *rr;
+    char cline[768];
+    tb_counters_describe(crp, cline, sizeof cline);
+    printf("model      %s (hidden %d, %d layers, vocab %d)\n", model, m->cfg.hidden, m->cfg.layers, m->cfg.vocab);
+    printf("kernel     %s, %d thread%s\n", r.kernel, r.threads, r.threads > 1 ? "s" : "");
+    printf("runs       %d measured repetition%s%s; KV cache f32\n", r.reps, r.reps > 1 ? "s" : "",
+           r.warmup ? " after 1 warm-up run" : " (no warm-up)");
+    printf("prefill    pp%d from position 0: %.2f +- %.2f tokens/s (%.3f s per batch)\n", r.n_prompt, r.prefill_tok_s,
+           r.prefill_tok_s_sd, r.prefill_s);
+    printf("decode     tg%d after it%s: %.2f +- %.2f tokens/s; latency/token mean %.2f ms, median %.2f, min %.2f, max %.2f\n",
+           r.n_decode, r.stopped_early ? " (stopped early)" : "", r.decode_tok_s, r.decode_tok_s_sd, r.ms_per_token_mean,
+           r.ms_per_token_median, r.ms_per_token_min, r.ms_per_token_max);
+    printf("bytes/tok  %.1f MB = ternary %.1f + LM head %.1f + KV cache %.2f\n", r.bytes_per_token / 1e6,
+           r.weight_bytes / 1e6, r.lm_head_bytes / 1e6, r.kv_bytes_per_token / 1e6);
+    if (r.roofline_frac == r.roofline_frac)
+        printf("achieved   %.2f GB/s = %.1f%% of the measured %.2f GB/s\n", r.achieved_gbps, 100 * r.roofline_frac,
+               bw_gbps);
+    else
+        printf("achieved   %.2f GB/s (bandwidth not measured)\n", r.achieved_gbps);
+    printf("memory     RSS %.1f MB, peak %.1f MB\n", r.rss_bytes / 1e6, r.hwm_bytes / 1e6);
+    printf("counters   %s\n", cline);
+    tb_e2e_print_breakdown(stdout, rr);
+}
+
+/* Parameters counted as llama-bench counts them: every linear weight plus the (tied)
+ * embedding, norms left out (they are < 0.01%). */
+static double n_params(const tb_config *c) {
+    const double kv = (double)c->kv_heads * c->head_dim, h = c->hidden;
+    return c->layers * (2 * h * h + 2 * h * kv + 3 * h * c->ffn) + (double)c->vocab * h;
+}
+
+/* llama-bench's `-o md` layout: one row per test (pp = prefill, tg = decode), t/s as
+ * mean +- stddev over the repetitions, so the two tools' tables can sit side by side. */
+static void print_md(const char *model, const tb_model *m, const tb_e2e_result *r) {
+    struct stat st;
+    char size[32] = "n/a";
+    if (stat(model, &st) == 0 && S_ISREG(st.st_mode)) snprintf(size, sizeof size, "%.2f GiB", st.st_size / 1073741824.0);
+    const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+    char backend[96];
+    snprintf(backend, sizeof backend, "CPU (ternbench %s)", r->kernel);
+    printf("| model | size | params | backend | threads | test | t/s |\n");
+    printf("| ----- | ---: | -----: | ------- | ------: | ---: | --: |\n");
+    printf("| %s | %s | %.2f B | %s | %d | pp%d | %.2f \u00b1 %.2f |\n", base, size, n_params(&m->cfg) / 1e9, backend,
+           r->threads, r->n_prompt, r->prefill_tok_s, r->prefill_tok_s_sd);
+    printf("| %s | %s | %.2f B | %s | %d | tg%d | %.2f \u00b1 %.2f |\n", base, size, n_params(&m->cfg) / 1e9, backend,
+           r->threads, r->n_decode, r->decode_tok_s, r->decode_tok_s_sd);
+}
+
 int tb_cmd_bench_e2e(int argc, char **argv) {
     const char *model = NULL, *preset = NULL, *kname = "best", *th_s = NULL, *np_s = NULL, *nd_s = NULL,
                *seed_s = NULL, *isa_s = NULL, *json = NULL;
     bool no_bw = false, no_warmup = false;
-    const char *reps_s = NULL;
+    const char *reps_s = NULL, *out_s = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -79,7 +132,8 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
                            : !strcmp(a, "--prompt")  ? &np_s
                            : !strcmp(a, "--decode")  ? &nd_s
                            : !strcmp(a, "--seed")    ? &seed_s
-                           : !strcmp(a, "--reps")    ? &reps_s
+                           : !strcmp(a, "--reps") || !strcmp(a, "-r") ? &reps_s
+                           : !strcmp(a, "--output") || !strcmp(a, "-o") ? &out_s
                            : !strcmp(a, "--isa-max") ? &isa_s
                            : !strcmp(a, "--json")    ? &json
                                                      : NULL;
@@ -111,6 +165,11 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
             fprintf(stderr, "ternbench bench-e2e: bad --seed '%s'\n", seed_s);
             return 2;
         }
+    }
+    const bool md = out_s && !strcmp(out_s, "md");
+    if (out_s && !md && strcmp(out_s, "text")) {
+        fprintf(stderr, "ternbench bench-e2e: unknown --output '%s' (text or md)\n", out_s);
+        return 2;
     }
     unsigned mask;
     if (tb_cli_isa_mask("bench-e2e", isa_s, &mask)) return 2;
@@ -178,27 +237,8 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
         tb_model_free(m);
         return 1;
     }
-    char cline[768];
-    tb_counters_describe(&cr, cline, sizeof cline);
-    printf("model      %s (hidden %d, %d layers, vocab %d)\n", model, m->cfg.hidden, m->cfg.layers, m->cfg.vocab);
-    printf("kernel     %s, %d thread%s\n", r.kernel, r.threads, r.threads > 1 ? "s" : "");
-    printf("runs       %d measured repetition%s%s; KV cache f32\n", r.reps, r.reps > 1 ? "s" : "",
-           r.warmup ? " after 1 warm-up run" : " (no warm-up)");
-    printf("prefill    pp%d from position 0: %.2f +- %.2f tokens/s (%.3f s per batch)\n", r.n_prompt, r.prefill_tok_s,
-           r.prefill_tok_s_sd, r.prefill_s);
-    printf("decode     tg%d after it%s: %.2f +- %.2f tokens/s; latency/token mean %.2f ms, median %.2f, min %.2f, max %.2f\n",
-           r.n_decode, r.stopped_early ? " (stopped early)" : "", r.decode_tok_s, r.decode_tok_s_sd, r.ms_per_token_mean,
-           r.ms_per_token_median, r.ms_per_token_min, r.ms_per_token_max);
-    printf("bytes/tok  %.1f MB = ternary %.1f + LM head %.1f + KV cache %.2f\n", r.bytes_per_token / 1e6,
-           r.weight_bytes / 1e6, r.lm_head_bytes / 1e6, r.kv_bytes_per_token / 1e6);
-    if (r.roofline_frac == r.roofline_frac)
-        printf("achieved   %.2f GB/s = %.1f%% of the measured %.2f GB/s\n", r.achieved_gbps, 100 * r.roofline_frac,
-               bw.gbps_median);
-    else
-        printf("achieved   %.2f GB/s (bandwidth not measured)\n", r.achieved_gbps);
-    printf("memory     RSS %.1f MB, peak %.1f MB\n", r.rss_bytes / 1e6, r.hwm_bytes / 1e6);
-    printf("counters   %s\n", cline);
-    tb_e2e_print_breakdown(stdout, &r);
+    if (md) print_md(model, m, &r);
+    else print_text(model, m, &r, &cr, bw.gbps_median);
     if (json) {
         tb_jw w;
         tb_jw_begin_result(&w, "ternbench bench-e2e");

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "plugin.h"
+#include "results.h"
 
 typedef struct {
     const char *name;
@@ -69,6 +70,7 @@ static int takes_kernels(const char *name) {
 }
 
 int main(int argc, char **argv) {
+    tb_provenance_mark_start();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return argc < 2 ? 2 : 0;

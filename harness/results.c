@@ -355,6 +355,37 @@ static void cpuinfo(tb_provenance *p) {
     fclose(f);
 }
 
+static double g_load_start[3] = {-1, -1, -1};
+
+void tb_provenance_mark_start(void) {
+    if (getloadavg(g_load_start, 3) != 3) g_load_start[0] = g_load_start[1] = g_load_start[2] = -1;
+}
+
+/* Load, governor and clock: what says whether the machine was quiet. */
+static void machine_state(tb_provenance *p) {
+    if (g_load_start[0] < 0) tb_provenance_mark_start(); /* not marked: now is the best we have */
+    memcpy(p->load_start, g_load_start, sizeof p->load_start);
+    if (getloadavg(p->load_now, 3) != 3) p->load_now[0] = p->load_now[1] = p->load_now[2] = -1;
+    p->busy = p->load_start[0] >= TB_BUSY_LOAD_PER_CORE * p->cores;
+    p->governor[0] = 0;
+    FILE *f = fopen("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "r");
+    if (f) {
+        if (fgets(p->governor, sizeof p->governor, f)) p->governor[strcspn(p->governor, "\r\n")] = 0;
+        fclose(f);
+    }
+    if (!p->governor[0]) snprintf(p->governor, sizeof p->governor, "none (no cpufreq in /sys: a VM or no driver)");
+    p->cpu_mhz = 0;
+    f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "cpu MHz", 7) && strchr(line, ':')) {
+            p->cpu_mhz = strtod(strchr(line, ':') + 1, NULL);
+            break;
+        }
+    fclose(f);
+}
+
 void tb_provenance_collect(tb_provenance *p) {
     memset(p, 0, sizeof *p);
     char cmd[1200];
@@ -392,6 +423,17 @@ void tb_provenance_collect(tb_provenance *p) {
     struct utsname u;
     if (uname(&u) == 0) snprintf(p->kernel_os, sizeof p->kernel_os, "%s %s", u.sysname, u.release);
     else snprintf(p->kernel_os, sizeof p->kernel_os, "unknown");
+    machine_state(p);
+}
+
+static void load_triple(tb_jw *w, const char *key, const double *l) {
+    if (l[0] < 0) {
+        tb_jw_null(w, key);
+        return;
+    }
+    tb_jw_arr_begin(w, key);
+    for (int i = 0; i < 3; i++) tb_jw_num(w, NULL, l[i]);
+    tb_jw_arr_end(w);
 }
 
 void tb_provenance_write(tb_jw *w, const char *key, const tb_provenance *p) {
@@ -411,6 +453,17 @@ void tb_provenance_write(tb_jw *w, const char *key, const tb_provenance *p) {
     tb_jw_str(w, "os", p->kernel_os);
     tb_jw_str(w, "date_utc", p->date_utc);
     tb_jw_str(w, "timer", p->timer);
+    load_triple(w, "load_avg_start", p->load_start);
+    double end[3]; /* read now: the result is written when the command's work is done */
+    if (getloadavg(end, 3) != 3) memcpy(end, p->load_now, sizeof end);
+    load_triple(w, "load_avg_end", end);
+    tb_jw_bool(w, "busy", p->busy);
+    char rule[160];
+    snprintf(rule, sizeof rule, "1-minute load average at start >= %.1f x %d cores = %.1f", TB_BUSY_LOAD_PER_CORE,
+             p->cores, TB_BUSY_LOAD_PER_CORE * p->cores);
+    tb_jw_str(w, "busy_rule", rule);
+    tb_jw_str(w, "cpu_governor", p->governor);
+    tb_jw_num(w, "cpu_mhz", p->cpu_mhz > 0 ? p->cpu_mhz : NAN);
     tb_jw_obj_end(w);
 }
 

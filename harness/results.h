@@ -80,7 +80,21 @@ typedef struct tb_provenance {
     char date_utc[32];     /* ISO 8601 */
     char timer[64];        /* "google-benchmark 1.x" or "ternbench timer (no libbenchmark)" */
     char kernel_os[200];   /* uname -sr */
+    /* The machine's state: a loaded machine's timings are not comparable (docs/results.md). */
+    double load_start[3];  /* 1/5/15-minute load average when the command started (-1: unknown) */
+    double load_now[3];    /* ... when collected; the JSON's load_avg_end is read when it is written
+                              (both include ternbench's own threads) */
+    bool busy;             /* load_start[0] >= TB_BUSY_LOAD_PER_CORE x cores */
+    char governor[96];     /* cpufreq scaling governor of cpu0, or why there is none */
+    double cpu_mhz;        /* /proc/cpuinfo "cpu MHz" of the first CPU (0: unknown) */
 } tb_provenance;
+
+/* "Busy": the 1-minute load average when the command started was at least this many
+ * runnable tasks per online core, i.e. other work already held half the cores. */
+#define TB_BUSY_LOAD_PER_CORE 0.5
+
+/* Records the load average now as the command's start (main calls it first). */
+void tb_provenance_mark_start(void);
 
 /* Fills p; never fails (unknown fields say "unknown"). */
 void tb_provenance_collect(tb_provenance *p);

@@ -17,6 +17,7 @@
 #include "model_prov.h"
 #include "ppl.h"
 #include "results.h"
+#include "roofline.h"
 #include "runner.h"
 #include "sweep_ppl.h"
 #include "synth.h"
@@ -153,6 +154,30 @@ static double bw_at(const tb_bw_result *bw, int n, int threads) {
 
 #define MAX_E2E 64
 
+/* The roofline's own inputs: int8 compute ceilings measured on one core, then every
+ * kernel that passed the checker at n = 1..512 activation rows on the qo shape. */
+static int sweep_roofline(const tb_sweep_opts *o, const tb_bench_config *bc, const tb_bench_kcheck *checks,
+                          int n_checks, int threads, tb_peak *peaks, int *n_peaks, tb_bench_row **rows, int *n_rows,
+                          tb_err *e) {
+    *n_peaks = tb_peak_measure(peaks, 4, o->quick ? 0.05 : 0.2);
+    for (int i = 0; i < *n_peaks; i++) say(o, "  int8 compute ceiling, %s, 1 thread: %.0f GOPS", peaks[i].isa, peaks[i].gops_1t);
+    const tb_kernel *ks[MAX_E2E];
+    int nk = 0;
+    for (int i = 0; i < n_checks && nk < MAX_E2E; i++) {
+        const tb_kernel *k = tb_kernel_find(checks[i].kernel);
+        if (k && !k->on_device && !strcmp(checks[i].status, "pass")) ks[nk++] = k;
+    }
+    /* quick: the kv shape, a quarter of the work (scalar kernels at n = 512 take seconds) */
+    static const tb_bench_shape qo = {"qo", 2560, 2560}, kv = {"kv", 640, 2560};
+    const tb_bench_shape *sh = o->quick ? &kv : &qo;
+    say(o, "  roofline: %d kernels at n = 1, 8, 32, 128, 512 on %s %dx%d, %d thread%s", nk, sh->name, sh->rows, sh->cols,
+        threads, threads > 1 ? "s" : "");
+    tb_bench_config c = *bc;
+    c.min_time = o->quick ? 0.005 : 0.05;
+    c.reps = 3; /* the median of 3 survives one preempted repetition; of 2 it would not */
+    return tb_roofline_run(&c, sh, ks, nk, threads, rows, n_rows, e);
+}
+
 int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     int rc = -1;
     double t_start = tb_now();
@@ -161,6 +186,9 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     tb_bench_row *rows = NULL;
     tb_bench_kcheck *checks = NULL;
     int n_rows = 0, n_checks = 0;
+    tb_bench_row *rl_rows = NULL; /* the roofline's batch sweep (roofline.h) */
+    int n_rl = 0, n_peaks = 0;
+    tb_peak peaks[4];
     tb_e2e_result *e2e = calloc(MAX_E2E, sizeof *e2e);
     char(*e2e_why)[256] = calloc(MAX_E2E, sizeof *e2e_why);
     tb_counter_report *e2e_cnt = calloc(MAX_E2E, sizeof *e2e_cnt);
@@ -245,8 +273,8 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     bc.bw = bw;
     bc.n_bw = nbw;
     bc.gpu_bw_gbps = gpu_bw == gpu_bw ? gpu_bw : 0;
-    bc.min_time = o->quick ? 0.03 : 0.2;
-    bc.reps = o->quick ? 1 : 3;
+    bc.min_time = o->quick ? 0.01 : 0.2;
+    bc.reps = 3; /* error bars: the stddev over repetitions */
     bc.seed = o->seed;
     bc.use_gbench = o->use_gbench;
     bc.progress = bench_progress;
@@ -262,6 +290,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
         bc.gb_argv = gbargv;
     }
     if (tb_bench_run(&bc, &rows, &n_rows, e) < 0) goto done;
+    if (sweep_roofline(o, &bc, checks, n_checks, maxt, peaks, &n_peaks, &rl_rows, &n_rl, e) < 0) goto done;
 
     /* ---- 3. end to end ---- */
     say(o, "[3/6] end-to-end decode and batched prefill per kernel (%s)", synthetic ? "synthetic model" : model_path);
@@ -304,6 +333,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
         eo.n_decode = n_decode;
         eo.seed = o->seed;
         eo.max_decode_seconds = o->quick ? 10 : 60;
+        eo.reps = 3; /* mean +- stddev, like llama-bench -r */
         eo.bw_gbps = bw_at(bw, nbw, e2e_t[i]);
         e2e_prog ep = {o, e2e_k[i] ? e2e_k[i]->name : "ref", 0};
         eo.progress = on_e2e;
@@ -433,6 +463,8 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     tb_jw_str(&w, "why", gpu_bw == gpu_bw ? NULL : gpu_why);
     tb_jw_obj_end(&w);
     tb_bench_rows_write(&w, "kernels", rows, n_rows);
+    tb_peak_write(&w, "compute_peaks", peaks, n_peaks);
+    tb_bench_rows_write(&w, "roofline", rl_rows, n_rl);
     tb_jw_arr_begin(&w, "e2e");
     for (int i = 0; i < n_e2e; i++) {
         if (e2e_why[i][0]) {
@@ -481,6 +513,7 @@ done:
     tb_model_free(m);
     free(pp);
     free(rows);
+    free(rl_rows);
     free(checks);
     free(e2e);
     free(e2e_why);

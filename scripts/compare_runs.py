@@ -152,8 +152,12 @@ def main(argv):
     print("# A: %s\n# B: %s" % (args[0], args[1]))
     pa, pb = A.get("provenance", {}), B.get("provenance", {})
     diffs = [(k, pa.get(k), pb.get(k)) for k in sorted(set(pa) | set(pb))
-             if k not in ("date_utc",) and pa.get(k) != pb.get(k)]
+             if k not in ("date_utc", "load_avg_start", "load_avg_end", "cpu_mhz", "busy", "busy_rule") and pa.get(k) != pb.get(k)]
     table("provenance differences", ["field", "A", "B"], [[k, a, b] for k, a, b in diffs], "(none)")
+    for name, p in (("A", pa), ("B", pb)):  # the machine's state: not provenance, but it moves every speed row
+        if p.get("busy"):
+            print("WARNING: run %s ran on a busy machine (1-minute load %.2f at start; %s): its speed rows are not "
+                  "comparable\n" % (name, (p.get("load_avg_start") or [0])[0], p.get("busy_rule", "?")))
 
     regressions = compare_model(A, B)
 

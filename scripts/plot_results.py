@@ -7,14 +7,15 @@ Reads only results.json (the run's JSON is the source of truth: plots can be
 regenerated at any time), plus any imported-*.json beside it (peers' own
 measurements from `ternbench import-llama-bench`, drawn hatched and labelled
 "(imported)"; see scripts/imported.py), and writes, next to it (or into --out):
-  roofline.png        weight GB/s vs bits per weight, one point per kernel (best
-                      thread count, averaged over shapes), with the measured read
-                      bandwidth as the roof
-  kernels_shapes.png  GB/s per kernel x GEMV shape at the largest thread count
-  thread_scaling.png  GB/s vs threads per kernel (largest shape)
-  decode.png          end-to-end decode tokens/s per kernel (and roofline fraction)
-  ppl_table.png       perplexity / KL / top-1 per kernel (or why it is missing)
-  summary.md          the same numbers as text tables
+  roofline.png        ops/byte vs GOPS, log-log, each kernel at n = 1..512, under the
+                      measured bandwidth slope and int8 compute ceilings
+  kernels_shapes.png  weight GB/s per kernel, one panel per GEMV shape
+  thread_scaling.png  weight GB/s vs threads per kernel (largest shape)
+  decode.png          end-to-end decode tokens/s, a panel per thread count, with the
+                      bandwidth bound
+  prefill.png         end-to-end prefill tokens/s, a panel per thread count
+  summary.md          the same numbers as text tables (perplexity is a table there)
+(scripts/plots.py draws the plots; see its docstring for the rules they follow.)
 Uses matplotlib's Agg backend (no display needed).
 """
 import json
@@ -22,12 +23,8 @@ import math
 import os
 import sys
 
-import matplotlib
-
 import imported
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import plots
 
 
 def load(path):
@@ -41,133 +38,7 @@ def num(x):
     return x if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
-def subtitle(d):
-    p = d.get("provenance", {})
-    return "%s, %s cores, %s, git %s%s, %s" % (
-        p.get("cpu_model", "?"), p.get("cores", "?"), p.get("date_utc", "?"),
-        str(p.get("git_sha", "?"))[:10], "+dirty" if p.get("git_dirty") else "",
-        "quick" if d.get("run", {}).get("quick") else "full")
-
-
-def timed_rows(d):
-    return [r for r in d.get("kernels", []) if r.get("timed") and num(r.get("weight_gbps"))]
-
-
-def bw_by_threads(d):
-    return {b["threads"]: b["gbps_median"] for b in d.get("bandwidth", []) if num(b.get("gbps_median"))}
-
-
-def plot_roofline(d, out):
-    rows = timed_rows(d)
-    bw = bw_by_threads(d)
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    kernels = sorted({r["kernel"] for r in rows})
-    for k in kernels:
-        kr = [r for r in rows if r["kernel"] == k]
-        best_t = max({r["threads"] for r in kr}, key=lambda t: sum(r["weight_gbps"] for r in kr if r["threads"] == t))
-        sel = [r for r in kr if r["threads"] == best_t]
-        g = sum(r["weight_gbps"] for r in sel) / len(sel)
-        bpw = sel[0]["bpw"]
-        ax.scatter([bpw], [g], s=50)
-        ax.annotate("%s (%dT)" % (k, best_t), (bpw, g), fontsize=7, xytext=(4, 2), textcoords="offset points")
-    if bw:
-        t = max(bw)
-        ax.axhline(bw[t], color="red", linestyle="--", label="measured read bandwidth, %d threads: %.1f GB/s" % (t, bw[t]))
-        if 1 in bw and t != 1:
-            ax.axhline(bw[1], color="orange", linestyle=":", label="measured read bandwidth, 1 thread: %.1f GB/s" % bw[1])
-        ax.legend(fontsize=8, loc="upper right")
-    ax.set_xlabel("bits per weight (packed bytes x 8 / weights)")
-    ax.set_ylabel("weight GB/s (packed bytes / time)")
-    ax.set_title("Roofline: ternary GEMV, weights cold\n" + subtitle(d), fontsize=9)
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "roofline.png"), dpi=110)
-    plt.close(fig)
-
-
-def plot_kernels_shapes(d, out):
-    rows = timed_rows(d)
-    if not rows:
-        return
-    tmax = max(r["threads"] for r in rows if not r.get("on_device"))  if any(not r.get("on_device") for r in rows) else 1
-    sel = [r for r in rows if r["threads"] == tmax or r.get("on_device")]
-    kernels = sorted({r["kernel"] for r in sel})
-    shapes = []
-    for r in sel:
-        if r["shape"] not in shapes:
-            shapes.append(r["shape"])
-    fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(kernels) + 3), 5.5))
-    w = 0.8 / max(1, len(shapes))
-    for j, s in enumerate(shapes):
-        ys = []
-        for k in kernels:
-            m = [r["weight_gbps"] for r in sel if r["kernel"] == k and r["shape"] == s]
-            ys.append(m[0] if m else 0)
-        ax.bar([i + j * w for i in range(len(kernels))], ys, w, label=s)
-    bw = bw_by_threads(d)
-    if tmax in bw:
-        ax.axhline(bw[tmax], color="red", linestyle="--", label="read bandwidth %d T" % tmax)
-    ax.set_xticks([i + 0.4 - w / 2 for i in range(len(kernels))])
-    ax.set_xticklabels(kernels, rotation=30, ha="right", fontsize=7)
-    ax.set_ylabel("weight GB/s")
-    ax.set_title("Kernel x shape, %d threads, weights cold\n%s" % (tmax, subtitle(d)), fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "kernels_shapes.png"), dpi=110)
-    plt.close(fig)
-
-
-def plot_threads(d, out):
-    rows = [r for r in timed_rows(d) if not r.get("on_device")]
-    if not rows:
-        return
-    big = max(rows, key=lambda r: r["rows"] * r["cols"])["shape"]
-    sel = [r for r in rows if r["shape"] == big]
-    fig, ax = plt.subplots(figsize=(7, 5))
-    for k in sorted({r["kernel"] for r in sel}):
-        pts = sorted((r["threads"], r["weight_gbps"]) for r in sel if r["kernel"] == k)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=k)
-    bw = sorted(bw_by_threads(d).items())
-    if bw:
-        ax.plot([b[0] for b in bw], [b[1] for b in bw], "k--", label="read bandwidth")
-    ax.set_xlabel("threads")
-    ax.set_ylabel("weight GB/s")
-    ax.set_title("Thread scaling on %s\n%s" % (big, subtitle(d)), fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "thread_scaling.png"), dpi=110)
-    plt.close(fig)
-
-
-def plot_decode(d, out):
-    rows = [r for r in d.get("e2e", []) + d.get("imported_e2e", []) if num(r.get("decode_tok_s"))]
-    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(rows) + 3), 5))
-    if rows:
-        labels = ["%s (%dT)" % (r["kernel"], r["threads"]) for r in rows]
-        ys = [r["decode_tok_s"] for r in rows]
-        bars = ax.bar(range(len(rows)), ys)
-        for b, r in zip(bars, rows):
-            if r.get("imported"):  # a peer's own measurement: hatched, and its label says imported
-                b.set_hatch("//")
-                b.set_facecolor("lightgray")
-        for b, r in zip(bars, rows):
-            rf = num(r.get("roofline_frac"))
-            ax.annotate("%.1f tok/s%s" % (r["decode_tok_s"], "\n%.0f%% roof" % (100 * rf) if rf else ""),
-                        (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(range(len(rows)))
-        ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
-    else:
-        ax.text(0.5, 0.5, "no end-to-end results in this run", ha="center", transform=ax.transAxes)
-    m = d.get("run", {}).get("model_desc", d.get("run", {}).get("model", "?"))
-    ax.set_ylabel("decode tokens/s")
-    ax.set_title("End-to-end decode (%s)\n%s" % (m, subtitle(d)), fontsize=9)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "decode.png"), dpi=110)
-    plt.close(fig)
+subtitle = plots.subtitle
 
 
 def fmt(x, f="%.4f"):
@@ -198,24 +69,6 @@ def trained_ppl_lines(d):
                                     fmt(r.get("kl"), "%.3g"), fmt(r.get("top1"), "%.4f"), str(r.get("tokens", "n/a")),
                                     r.get("why") or ""]) + " |")
     return L + [""]
-
-
-def plot_ppl(d, out):
-    rows = ppl_rows(d)
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.35 * max(1, len(rows))))
-    ax.axis("off")
-    if rows:
-        t = ax.table(cellText=rows, colLabels=["kernel", "ppl", "+-", "KL vs ref", "top-1", "tokens", "note"],
-                     loc="center", cellLoc="left")
-        t.auto_set_font_size(False)
-        t.set_fontsize(7)
-        t.auto_set_column_width(list(range(7)))
-    else:
-        ax.text(0.5, 0.5, "no perplexity in this run", ha="center")
-    ax.set_title("Perplexity / KL / top-1 per kernel\n" + subtitle(d), fontsize=9)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "ppl_table.png"), dpi=110)
-    plt.close(fig)
 
 
 PARTS = ["ternary", "lm_head", "attention", "norm_quant", "rope", "sync", "other"]
@@ -258,41 +111,153 @@ def model_line(d):
     return "model: %s, sha256 %s%s" % (os.path.basename(mp.get("path") or "?"), mp.get("sha256") or "n/a", synth)
 
 
+def machine_lines(d):
+    """Load, governor, clock; and the busy warning (plots.busy states the rule)."""
+    p = d.get("provenance", {})
+    la, le = p.get("load_avg_start"), p.get("load_avg_end")
+    if not isinstance(la, list):
+        return ["machine: load average not recorded (a run from before it was)", ""]
+    L = ["machine: load average %s (1/5/15 min) at start, %s at the end (the end includes ternbench's own "
+         "threads); CPU frequency governor: %s; %s MHz" % (
+             " / ".join("%.2f" % x for x in la), " / ".join("%.2f" % x for x in le) if isinstance(le, list) else "n/a",
+             p.get("cpu_governor", "?"), fmt(p.get("cpu_mhz"), "%.0f")), ""]
+    b, why = plots.busy(d)
+    if b:
+        L += ["> **WARNING: %s.** Other work shared the cores, so the timings below are low and noisy; "
+              "rerun on a quiet machine before comparing them." % why, ""]
+    return L
+
+
+def us(r):
+    sd = num(r.get("seconds_sd"))
+    return "%.1f ± %.1f" % (r["seconds"] * 1e6, sd * 1e6) if sd is not None else "%.1f" % (r["seconds"] * 1e6)
+
+
+def pct(x):
+    return fmt(x and 100 * x, "%.1f%%")
+
+
+def kernel_lines(d):
+    rows = d.get("kernels", [])
+    if not rows:
+        return []
+    reps = max((r.get("reps") or 1 for r in rows if r.get("timed")), default=1)
+    L = ["## Kernels (weights cold)", "",
+         "us/iter: median of %d repetition%s ± their standard deviation." % (reps, "s" if reps > 1 else ""), "",
+         "| kernel | shape | threads | us/iter | GB/s | GOPS | bpw | roofline | prep us |",
+         "|---|---|---|---|---|---|---|---|---|"]
+    for r in (r for r in rows if r.get("timed")):
+        L.append("| %s | %s | %d | %s | %.2f | %.1f | %.3f | %s | %.2f |" % (
+            r["kernel"], r["shape"], r["threads"], us(r), r["weight_gbps"], r["gops"], r["bpw"],
+            pct(r.get("roofline_frac")), (r.get("prep_seconds") or 0) * 1e6))
+    L.append("")
+    unsup = sorted({r["kernel"] for r in rows if not r.get("timed") and str(r.get("why")).startswith("not supported")})
+    if unsup:
+        L += ["Not timed, not supported by this CPU (%d): %s." % (len(unsup), ", ".join(unsup)), ""]
+    other = [r for r in rows if not r.get("timed") and not str(r.get("why")).startswith("not supported")]
+    seen = set()
+    for r in other:
+        if (r["kernel"], r.get("why")) not in seen:
+            seen.add((r["kernel"], r.get("why")))
+            L.append("- %s not timed: %s" % (r["kernel"], r.get("why")))
+    L += [""] if other else []
+    over = [r for r in rows if r.get("timed") and (num(r.get("roofline_frac")) or 0) > 1]
+    if over:
+        L += ["%d row%s above 100%% of the roofline (%s): the roof is the read bandwidth our own loop measured, not "
+              "a hard limit. The weights are rotated over copies spanning about 2x the last-level cache, but the "
+              "cache still holds part of that working set (more of it on small shapes), and a kernel's access "
+              "pattern can be prefetched better than the measuring loop's; either lets a kernel read faster than "
+              "the measured bandwidth." % (len(over), "s" if len(over) > 1 else "",
+                                            ", ".join(sorted({"%s on %s" % (r["kernel"], r["shape"]) for r in over}))), ""]
+    return L
+
+
+def roofline_lines(d):
+    rows = [r for r in d.get("roofline", []) if r.get("timed")]
+    peaks = d.get("compute_peaks", [])
+    if not rows and not peaks:
+        return []
+    L = ["## Roofline inputs", ""]
+    for p in peaks:
+        L.append("- int8 compute ceiling, %s, one thread: %.0f GOPS (%s; measured)" % (p["isa"], p["gops_1t"], p["instruction"]))
+    ns = sorted({r.get("n_tok", 1) for r in rows})
+    if rows:
+        t = rows[0]["threads"]
+        L += ["", "GOPS of each kernel on %s, %d thread%s, by activation rows n (GEMV at n = 1, GEMM above):" % (
+            rows[0]["shape"], t, "s" if t > 1 else ""), "",
+              "| kernel | " + " | ".join("n=%d" % n for n in ns) + " |", "|---|" + "---|" * len(ns)]
+        for k in sorted({r["kernel"] for r in rows}):
+            by = {r.get("n_tok", 1): r for r in rows if r["kernel"] == k}
+            L.append("| %s | %s |" % (k, " | ".join(fmt(by[n]["gops"], "%.1f") if n in by else "" for n in ns)))
+    return L + [""]
+
+
+def pm(r, key):
+    sd = num(r.get(key + "_sd"))
+    return fmt(r.get(key), "%.2f") + (" ± %.2f" % sd if sd is not None else "")
+
+
+def e2e_lines(d):
+    e2e = d.get("e2e", [])
+    if not e2e:
+        return []
+    reps = max((r.get("reps") or 1 for r in e2e), default=1)
+    L = ["## End to end", "", "tokens/s: mean ± standard deviation over %d repetition%s (like llama-bench)." % (
+        reps, "s" if reps > 1 else ""), "",
+         "| kernel | threads | decode tok/s | ms/token | prefill tok/s | MB/token | GB/s | roofline | RSS MB |",
+         "|---|---|---|---|---|---|---|---|---|"]
+    for r in e2e:
+        if num(r.get("decode_tok_s")):
+            L.append("| %s | %d | %s | %.2f | %s | %.1f | %.2f | %s | %.0f |" % (
+                r["kernel"], r["threads"], pm(r, "decode_tok_s"), r["ms_per_token"], pm(r, "prefill_tok_s"),
+                r["bytes_per_token"] / 1e6, r["achieved_gbps"], pct(r.get("roofline_frac")), (r.get("rss_bytes") or 0) / 1e6))
+        else:
+            L.append("| %s | %s | failed: %s | | | | | | |" % (r.get("kernel"), r.get("threads"), r.get("why")))
+    L.append("")
+    over = [r for r in e2e if (num(r.get("roofline_frac")) or 0) > 1]
+    if over:
+        L += ["%s: above 100%% of the roofline. Bytes per token count every weight, LM head and KV byte as read "
+              "from memory once per token; part of them can stay in the last-level cache "
+              "between tokens (most of them on a small model), so the bytes actually fetched from DRAM are fewer and the achieved rate exceeds the "
+              "measured read bandwidth." % ", ".join("%s (%dT)" % (r["kernel"], r["threads"]) for r in over), ""]
+    return L + breakdown_table(e2e)
+
+
+def joules(j):
+    """Energy in the unit that keeps 1-3 digits before the point."""
+    for unit, f in (("J", 1), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9)):
+        if abs(j) >= f:
+            return "%.3g %s" % (j / f, unit)
+    return "%.3g pJ" % (j / 1e-12)
+
+
+def energy_lines(d):
+    en = d.get("energy_modelled")
+    if not en:
+        return []
+    lm = num(en.get("lm_head_j_per_token_not_included"))
+    return ["## Energy (modelled, not measured)", "", "model: %s" % d.get("run", {}).get("model_desc", "?"), "",
+            "| | ternary | FP16 baseline | FP16 / ternary |", "|---|---|---|---|",
+            "| per token | %s | %s | %.1fx |" % (joules(en["ternary_j_per_token"]), joules(en["fp16_j_per_token"]), en["ratio"]),
+            "| per %d-token sequence | %s | %s | %.1fx |" % (en["tokens"], joules(en["ternary_j_per_sequence"]),
+                                                          joules(en["fp16_j_per_sequence"]), en["ratio"]),
+            "", "%s; %s node%s." % (en.get("label", "modelled"), en["node"],
+                                   "; the LM head (%s per token) is left out of both" % joules(lm) if lm else ""), ""]
+
+
 def summary(d, out):
-    L = ["# ternbench run summary", "", subtitle(d), "", model_line(d), ""]
+    L = ["# ternbench run summary", "", subtitle(d, warn=False), "", model_line(d), ""]
+    L += machine_lines(d)
     bw = d.get("bandwidth", [])
     if bw:
         L += ["## Read bandwidth (measured)", "", "| threads | GB/s median | min | max |", "|---|---|---|---|"]
         L += ["| %d | %.2f | %.2f | %.2f |" % (b["threads"], b["gbps_median"], b["gbps_min"], b["gbps_max"]) for b in bw]
         L.append("")
-    rows = d.get("kernels", [])
-    if rows:
-        L += ["## Kernels (weights cold)", "", "| kernel | shape | threads | us/iter | GB/s | GOPS | bpw | roofline | prep us |",
-              "|---|---|---|---|---|---|---|---|---|"]
-        for r in rows:
-            if r.get("timed"):
-                L.append("| %s | %s | %d | %.1f | %.2f | %.1f | %.3f | %s | %.2f |" % (
-                    r["kernel"], r["shape"], r["threads"], r["seconds"] * 1e6, r["weight_gbps"], r["gops"], r["bpw"],
-                    fmt(r.get("roofline_frac") and 100 * r["roofline_frac"], "%.1f%%"), (r.get("prep_seconds") or 0) * 1e6))
-            else:
-                L.append("| %s | %s | %d | not timed: %s | | | | | |" % (r["kernel"], r["shape"], r["threads"], r.get("why")))
-        L.append("")
-    e2e = d.get("e2e", [])
-    if e2e:
-        L += ["## End to end", "", "| kernel | threads | decode tok/s | ms/token | prefill tok/s | MB/token | GB/s | roofline | RSS MB |",
-              "|---|---|---|---|---|---|---|---|---|"]
-        for r in e2e:
-            if num(r.get("decode_tok_s")):
-                L.append("| %s | %d | %.2f | %.2f | %s | %.1f | %.2f | %s | %.0f |" % (
-                    r["kernel"], r["threads"], r["decode_tok_s"], r["ms_per_token"], fmt(r.get("prefill_tok_s"), "%.1f"),
-                    r["bytes_per_token"] / 1e6, r["achieved_gbps"], fmt(r.get("roofline_frac") and 100 * r["roofline_frac"], "%.1f%%"),
-                    (r.get("rss_bytes") or 0) / 1e6))
-            else:
-                L.append("| %s | %s | failed: %s | | | | | | |" % (r.get("kernel"), r.get("threads"), r.get("why")))
-        L.append("")
-        L += breakdown_table(e2e)
+    L += kernel_lines(d)
+    L += roofline_lines(d)
+    L += e2e_lines(d)
     L += imported.summary_lines(d)
-    if d.get("ppl"):
+    if d.get("ppl") or d.get("imported_ppl"):
         st = d.get("ppl_setup", {})
         L += ["## Perplexity", "", "%s, ctx %s, at most %s chunk(s)." % (
             os.path.basename(st.get("text") or "?"), st.get("ctx", "?"), st.get("max_chunks", "?")), "",
@@ -300,13 +265,7 @@ def summary(d, out):
         L += ["| " + " | ".join(r) + " |" for r in ppl_rows(d)]
         L.append("")
     L += trained_ppl_lines(d)
-    en = d.get("energy_modelled")
-    if en:
-        L += ["## Energy (modelled, not measured)", "",
-              "model: %s" % d.get("run", {}).get("model_desc", "?"), "",
-              "ternary %.3g J/token, FP16 baseline %.3g J/token (x%.1f); per %d-token sequence: %.4f J vs %.4f J (%s)" % (
-                  en["ternary_j_per_token"], en["fp16_j_per_token"], en["ratio"], en["tokens"],
-                  en["ternary_j_per_sequence"], en["fp16_j_per_sequence"], en["node"]), ""]
+    L += energy_lines(d)
     paper = d.get("paper", {}).get("rows", [])
     if paper:
         L += ["## Paper table (2B4T report, arXiv 2504.12285)", "", "| quantity | published | here | note |", "|---|---|---|---|"]
@@ -339,11 +298,11 @@ def main(argv):
         return 1
     out = out or here
     os.makedirs(out, exist_ok=True)
-    plot_roofline(d, out)
-    plot_kernels_shapes(d, out)
-    plot_threads(d, out)
-    plot_decode(d, out)
-    plot_ppl(d, out)
+    plots.plot_roofline(d, out)
+    plots.plot_kernels_shapes(d, out)
+    plots.plot_threads(d, out)
+    plots.plot_decode(d, out)
+    plots.plot_prefill(d, out)
     summary(d, out)
     print("plots written to %s" % out)
     return 0

@@ -11,6 +11,7 @@
 #include "bench_shim.h"
 #include "json.h"
 #include "results.h"
+#include "roofline.h"
 #include "tb_build_config.h"
 #include "tb_test.h"
 
@@ -249,6 +250,45 @@ TB_TEST(shapes_parse) {
     TB_CHECK(n == 4 && th[0] == 1 && th[1] == 2 && th[2] == 4 && th[3] == 6);
     n = tb_bench_default_threads(1, th, 8);
     TB_CHECK(n == 1 && th[0] == 1);
+}
+
+/* The roofline's batch sweep: one timed row per n = 1, 8, 32, 128, 512, each with the
+ * operations of its own n; the caller's checker verdict is trusted (checked). */
+TB_TEST(roofline_times_every_batch) {
+    tb_kernel good = make_good();
+    const tb_kernel *ks[] = {&good};
+    int one = 1;
+    tb_bench_config c;
+    tiny_config(&c, ks, 1, &one, 1);
+    c.use_gbench = false;
+    c.reps = 2;
+    tb_bench_row *rows = NULL;
+    int n = 0;
+    tb_err e = {{0}};
+    TB_CHECK_MSG(tb_roofline_run(&c, &tiny_shapes[0], ks, 1, 1, &rows, &n, &e) == 0, "%s", e.msg);
+    TB_CHECK_EQ_INT(n, TB_ROOFLINE_NB);
+    for (int i = 0; i < n && rows; i++) {
+        TB_CHECK_EQ_INT(rows[i].n_tok, tb_roofline_batches[i]);
+        TB_CHECK_MSG(rows[i].timed, "n=%d not timed: %s", rows[i].n_tok, rows[i].why);
+        TB_CHECK_NEAR(rows[i].gops, 2.0 * 64 * 256 * rows[i].n_tok / rows[i].seconds / 1e9, 1e-9 * rows[i].gops);
+        TB_CHECK(rows[i].reps == 2 && rows[i].seconds_sd >= 0);
+    }
+    free(rows);
+}
+
+/* The compute ceilings: one per ISA loop this CPU runs, each a positive finite GOPS. */
+TB_TEST(peak_measure_per_isa) {
+    tb_peak p[4];
+    int n = tb_peak_measure(p, 4, 0.01);
+    unsigned f = tb_cpu_features();
+    int want = 0;
+#if defined(__x86_64__)
+    want = !!(f & TB_ISA_AVX2) + !!(f & TB_ISA_AVXVNNI) + !!(f & TB_ISA_AVX512VNNI);
+#endif
+    (void)f;
+    TB_CHECK_EQ_INT(n, want);
+    for (int i = 0; i < n; i++)
+        TB_CHECK_MSG(p[i].gops_1t > 0 && p[i].gops_1t < 1e6, "%s: %g GOPS", p[i].isa, p[i].gops_1t);
 }
 
 int main(int argc, char **argv) { return tb_test_run(argc, argv); }
