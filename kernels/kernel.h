@@ -114,6 +114,14 @@ typedef struct tb_kernel {
     int (*gemv)(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
                 int r0, int r1, int32_t *acc);
 
+    /* Approximate kernels (exact == false): the registered portable kernel whose results
+     * define theirs (the checker compares them bit for bit against it; the definition
+     * itself is checked against the reference within err_bound).  NULL for exact kernels. */
+    const char *defined_by;
+    /* Approximate kernels: the largest |acc - exact| any input can give, for one output
+     * of a row of `cols` weights (docs/approximations.md states each bound).  NULL for exact. */
+    int64_t (*err_bound)(int cols);
+
     /* On-device kernels (on_device): timer, memory and end-to-end backend; NULL otherwise. */
     const tb_device_hooks *device;
 
