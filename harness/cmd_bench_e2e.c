@@ -11,6 +11,7 @@
 #include "counters.h"
 #include "driver.h"
 #include "e2e.h"
+#include "numcfg.h"
 #include "model_prov.h"
 #include "results.h"
 #include "runner.h"
@@ -28,6 +29,9 @@ static void usage(FILE *f) {
             "  --kernel K        registered kernel name, 'best' (default) or 'ref' (scalar reference)\n"
             "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
             "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
+            "  --config NAME     numeric configuration (default exact; docs/approximations.md, the list:\n"
+            "                    `ternbench check --configs`); a configuration with its own kernels runs\n"
+            "                    the best of them unless --kernel names one\n"
             "  --threads T       threads, 0 = all cores (the default)\n"
             "  --prompt N        prompt tokens (default 64)\n"
             "  --decode N        decoded tokens (default 32)\n"
@@ -66,9 +70,10 @@ static void print_text(const char *model, const tb_model *m, const tb_e2e_result
     char cline[768];
     tb_counters_describe(crp, cline, sizeof cline);
     printf("model      %s (hidden %d, %d layers, vocab %d)\n", model, m->cfg.hidden, m->cfg.layers, m->cfg.vocab);
-    printf("kernel     %s, %d thread%s\n", r.kernel, r.threads, r.threads > 1 ? "s" : "");
-    printf("runs       %d measured repetition%s%s; KV cache f32\n", r.reps, r.reps > 1 ? "s" : "",
-           r.warmup ? " after 1 warm-up run" : " (no warm-up)");
+    printf("kernel     %s, %d thread%s; configuration %s (%s)\n", r.kernel, r.threads, r.threads > 1 ? "s" : "",
+           r.config, r.exact ? "exact" : "approximate");
+    printf("runs       %d measured repetition%s%s; KV cache %s\n", r.reps, r.reps > 1 ? "s" : "",
+           r.warmup ? " after 1 warm-up run" : " (no warm-up)", tb_kv_fmt_name((tb_kv_fmt)r.kv_fmt));
     printf("prefill    pp%d from position 0: %.2f +- %.2f tokens/s (%.3f s per batch)\n", r.n_prompt, r.prefill_tok_s,
            r.prefill_tok_s_sd, r.prefill_s);
     printf("decode     tg%d after it%s: %.2f +- %.2f tokens/s; latency/token mean %.2f ms, median %.2f, min %.2f, max %.2f\n",
@@ -112,7 +117,7 @@ static void print_md(const char *model, const tb_model *m, const tb_e2e_result *
 
 int tb_cmd_bench_e2e(int argc, char **argv) {
     const char *model = NULL, *preset = NULL, *kname = "best", *th_s = NULL, *np_s = NULL, *nd_s = NULL,
-               *seed_s = NULL, *isa_s = NULL, *json = NULL;
+               *seed_s = NULL, *isa_s = NULL, *json = NULL, *cfg_s = NULL;
     bool no_bw = false, no_warmup = false;
     const char *reps_s = NULL, *out_s = NULL;
     for (int i = 1; i < argc; i++) {
@@ -136,6 +141,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
                            : !strcmp(a, "--output") || !strcmp(a, "-o") ? &out_s
                            : !strcmp(a, "--isa-max") ? &isa_s
                            : !strcmp(a, "--json")    ? &json
+                           : !strcmp(a, "--config")  ? &cfg_s
                                                      : NULL;
         if (!dst) {
             fprintf(stderr, "ternbench bench-e2e: unknown option '%s' (see --help)\n", a);
@@ -178,6 +184,18 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     const int krc = tb_cli_kernel_for("bench-e2e", kname, mask, threads, &k);
     if (krc) return krc;
     tb_err e;
+    const tb_numcfg *cfg = NULL;
+    if (cfg_s) {
+        const tb_numcfg *sel[TB_NUMCFG_MAX];
+        const int ns = tb_numcfg_select(cfg_s, sel, TB_NUMCFG_MAX, &e);
+        if (ns < 0) return tb_cli_usage("%s", e.msg);
+        if (ns > 1) return tb_cli_usage("--config %s names %d configurations; bench-e2e runs one (sweep --frontier runs several)", cfg_s, ns);
+        cfg = sel[0];
+        if (tb_numcfg_kernel(cfg, k, strcmp(kname, "best") != 0, mask, &k, &e)) {
+            fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
+            return 1;
+        }
+    }
     char path[1200];
     if (!model) {
         char tok[1100] = "";
@@ -216,6 +234,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     o.reps = reps;
     o.no_warmup = no_warmup;
     o.bw_gbps = bw.gbps_median;
+    o.config = cfg;
     double last = 0;
     o.progress = on_prog;
     o.user = &last;

@@ -10,6 +10,7 @@
 #include "kernel.h"
 #include "model.h"
 #include "model_prov.h"
+#include "numcfg.h"
 #include "ppl.h"
 #include "results.h"
 #include "runner.h"
@@ -38,6 +39,9 @@ static void usage(FILE *f) {
             "                    (the reference plus every kernel this machine supports)\n"
             "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
             "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
+            "  --config LIST     numeric configurations (docs/approximations.md): a name, glob, comma list\n"
+            "                    or 'all'; each runs with its own kernel (or --kernel's one kernel) and is\n"
+            "                    compared with the reference, which runs first (see `ternbench check --configs`)\n"
             "  --no-ref          with kernels: do not run the reference (no KL / top-1)\n"
             "  --threads N       kernel and scoring threads (default: all online cores; the reference\n"
             "                    forward pass is 1 thread; results do not depend on N)\n"
@@ -65,7 +69,7 @@ static void on_progress(void *user, int b, int chunk, int n_chunks, double ppl, 
 }
 
 int tb_cmd_ppl(int argc, char **argv) {
-    const char *file = NULL, *data = NULL, *tok_path = NULL, *out = NULL;
+    const char *file = NULL, *data = NULL, *tok_path = NULL, *out = NULL, *config = NULL;
     tb_cli_model_opts mo = {0};
     int ctx = 512, max_chunks = 0;
     bool no_ref = false, quiet = false;
@@ -81,6 +85,7 @@ int tb_cmd_ppl(int argc, char **argv) {
         else if (!strcmp(a, "-o")) { if (!(out = tb_arg_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--ctx")) { if (!(v = tb_arg_value(argc, argv, &i)) || tb_cli_int("ppl", a, v, 4, 1 << 20, &ctx)) return 2; }
         else if (!strcmp(a, "--chunks")) { if (!(v = tb_arg_value(argc, argv, &i)) || tb_cli_int("ppl", a, v, 1, 1 << 30, &max_chunks)) return 2; }
+        else if (!strcmp(a, "--config")) { if (!(config = tb_arg_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--no-ref")) no_ref = true;
         else if (!strcmp(a, "--quiet")) quiet = true;
         else {
@@ -150,6 +155,24 @@ int tb_cmd_ppl(int argc, char **argv) {
         }
         if (!any_kernel) want_ref = true;
     }
+    const tb_numcfg *cfgs[MAXB];
+    for (int b = 0; b < MAXB; b++) cfgs[b] = tb_numcfg_find("exact");
+    if (config) { /* one run per configuration, with its kernel (or --kernel's single one) */
+        if (nb > 1) return tb_cli_usage("--config takes one --kernel (or none), got %d kernels", nb);
+        const tb_kernel *req = nb ? ks[0] : NULL;
+        if (!req && !mo.kernel && tb_cli_kernel_for("ppl", NULL, mask, threads, &req)) return 1;
+        const tb_numcfg *sel[MAXB];
+        const int ns = tb_numcfg_select(config, sel, MAXB - 1, &e);
+        if (ns < 0) return tb_cli_usage("%s", e.msg);
+        nb = 0;
+        for (int c = 0; c < ns; c++) {
+            const tb_kernel *k;
+            if (tb_numcfg_kernel(sel[c], req, mo.kernel != NULL, mask, &k, &e)) { tb_cli_err(e.msg); return 1; }
+            cfgs[nb] = sel[c];
+            ks[nb++] = k;
+        }
+        want_ref = !no_ref;
+    }
     if (!want_ref && nb == 0) {
         fprintf(stderr, "ternbench ppl: nothing to run (--no-ref without a kernel)\n");
         return 2;
@@ -159,6 +182,11 @@ int tb_cmd_ppl(int argc, char **argv) {
     tb_tokenizer *t = NULL;
     tb_runner *runners[MAXB] = {0};
     const tb_backend *bes[MAXB];
+    tb_numcfg_run cruns[MAXB] = {{0}};
+    const tb_numerics *nxs[MAXB] = {0};
+    const tb_numcfg *run_cfg[MAXB];
+    const tb_kernel *run_k[MAXB];
+    char run_names[MAXB][160];
     tb_ppl_result res[MAXB];
     char *text = NULL;
     int32_t *ids = NULL;
@@ -194,12 +222,23 @@ int tb_cmd_ppl(int argc, char **argv) {
 
     if (want_ref) {
         bes[n_run] = NULL;
+        run_cfg[n_run] = tb_numcfg_find("exact");
+        run_k[n_run] = NULL;
         names[n_run++] = "ref";
     }
     for (int k = 0; k < nb; k++) {
-        if (tb_runner_new(m, ks[k], threads, &runners[k], &e)) { fprintf(stderr, "ternbench ppl: %s: %s\n", ks[k]->name, e.msg); goto done; }
-        bes[n_run] = tb_runner_backend(runners[k]);
-        names[n_run++] = ks[k]->name;
+        if (ks[k] && tb_runner_new(m, ks[k], threads, &runners[k], &e)) { fprintf(stderr, "ternbench ppl: %s: %s\n", ks[k]->name, e.msg); goto done; }
+        if (tb_numcfg_open(cfgs[k], m, &cruns[k], &e)) { fprintf(stderr, "ternbench ppl: --config %s: %s\n", cfgs[k]->name, e.msg); goto done; }
+        bes[n_run] = runners[k] ? tb_runner_backend(runners[k]) : NULL;
+        nxs[n_run] = &cruns[k].nx;
+        run_cfg[n_run] = cfgs[k];
+        run_k[n_run] = ks[k];
+        if (config)
+            snprintf(run_names[n_run], sizeof run_names[n_run], "%s (%s)", cfgs[k]->name, ks[k] ? ks[k]->name : "ref");
+        else
+            snprintf(run_names[n_run], sizeof run_names[n_run], "%s", ks[k] ? ks[k]->name : "ref");
+        names[n_run] = run_names[n_run];
+        n_run++;
     }
     printf("model %s (%s), tokenizer %s\n", model_path, m->format, tok_path);
     printf("%s: %zu bytes -> %zu tokens with BOS (%.3f s); %d chunks of %d, scoring %d tokens each\n", file, len,
@@ -207,7 +246,7 @@ int tb_cmd_ppl(int argc, char **argv) {
     fflush(stdout);
 
     prog p = {names, quiet, isatty(2) != 0};
-    tb_ppl_opts o = {ctx, max_chunks, tb_tokenizer_bos(t), on_progress, &p, threads};
+    tb_ppl_opts o = {ctx, max_chunks, tb_tokenizer_bos(t), on_progress, &p, threads, nxs};
     if (tb_ppl_run(m, ids, n_ids, bes, n_run, &o, res, &e)) { tb_cli_err(e.msg); goto done; }
 
     for (int b = 0; b < n_run; b++) {
@@ -244,7 +283,10 @@ int tb_cmd_ppl(int argc, char **argv) {
         tb_jw_arr_begin(&w, "runs");
         for (int b = 0; b < n_run; b++) {
             tb_jw_obj_begin(&w, NULL);
-            tb_jw_str(&w, "kernel", names[b]);
+            tb_jw_str(&w, "name", names[b]);
+            tb_jw_str(&w, "kernel", run_k[b] ? run_k[b]->name : "ref");
+            tb_jw_str(&w, "config", run_cfg[b]->name);
+            tb_jw_bool(&w, "exact", tb_numcfg_exact(run_cfg[b], run_k[b]));
             tb_jw_num(&w, "ppl", res[b].ppl);
             tb_jw_num(&w, "ppl_stderr", res[b].ppl_err);
             tb_jw_num(&w, "mean_nll", res[b].mean_nll);
@@ -281,7 +323,10 @@ int tb_cmd_ppl(int argc, char **argv) {
     }
     rc = 0;
 done:
-    for (int k = 0; k < nb; k++) tb_runner_free(runners[k]);
+    for (int k = 0; k < nb; k++) {
+        tb_runner_free(runners[k]);
+        tb_numcfg_close(&cruns[k]);
+    }
     free(ids);
     free(text);
     tb_tokenizer_free(t);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "forward.h"
+#include "numcfg.h"
 #include "results.h"
 #include "runner.h"
 
@@ -109,16 +110,17 @@ static void latency_stats(double *lat, int n, tb_e2e_result *r) {
 }
 
 /* Bytes per decoded token and the achieved rate (see e2e.h). */
-static void byte_stats(const tb_model *m, const tb_e2e_opts *o, tb_e2e_result *r) {
+static void byte_stats(const tb_model *m, const tb_e2e_opts *o, double head_bytes, tb_e2e_result *r) {
     const tb_config *c = &m->cfg;
     const int n = r->n_decode;
-    r->lm_head_bytes = (double)tb_model_embd_bytes(m);
+    r->lm_head_bytes = head_bytes;
     r->weight_params = 0;
     for (int l = 0; l < c->layers; l++)
         for (int w = 0; w < TB_LIN_COUNT; w++) r->weight_params += (double)m->layer[l].lin[w].rows * m->layer[l].lin[w].cols;
-    /* KV cache: decoding position p reads p+1 keys and values per layer (f32). */
-    double kv_dim = (double)c->kv_heads * c->head_dim, kv = 0;
-    for (int i = 0; i < n; i++) kv += 2.0 * c->layers * kv_dim * (o->n_prompt + i + 1) * sizeof(float);
+    /* KV cache: decoding position p reads p+1 keys and values per layer. */
+    const double per_pos = tb_kv_bytes_per_pos((tb_kv_fmt)r->kv_fmt, c->kv_heads, c->head_dim);
+    double kv = 0;
+    for (int i = 0; i < n; i++) kv += c->layers * per_pos * (o->n_prompt + i + 1);
     r->kv_bytes_per_token = kv / n;
     r->bytes_per_token = r->weight_bytes + r->lm_head_bytes + r->kv_bytes_per_token;
     r->achieved_gbps = r->bytes_per_token * r->decode_tok_s / 1e9;
@@ -136,6 +138,11 @@ int tb_e2e_run(const tb_model *m, const tb_kernel *k, const tb_e2e_opts *o, tb_e
         return tb_fail(e, "e2e: %d prompt + %d decode tokens exceed the model context %d", o->n_prompt, o->n_decode,
                        c->ctx);
     snprintf(r->kernel, sizeof r->kernel, "%s", k ? k->name : "ref");
+    const tb_numcfg *cfg = o->config ? o->config : tb_numcfg_find("exact");
+    snprintf(r->config, sizeof r->config, "%s", cfg->name);
+    r->exact = tb_numcfg_exact(cfg, k);
+    r->kv_fmt = (int)cfg->kv;
+    tb_numcfg_run crun = {0};
     r->threads = k ? o->threads : 1;
     r->n_prompt = o->n_prompt;
     r->n_decode = o->n_decode;
@@ -156,7 +163,8 @@ int tb_e2e_run(const tb_model *m, const tb_kernel *k, const tb_e2e_opts *o, tb_e
         goto done;
     }
     if (open_backend(m, k, o->threads, &run, &dev, &be, r, e) < 0 ||
-        tb_state_new(m, o->n_prompt + o->n_decode, o->n_prompt, &st, e) < 0) {
+        tb_state_new(m, o->n_prompt + o->n_decode, o->n_prompt, &st, e) < 0 || tb_numcfg_open(cfg, m, &crun, e) < 0 ||
+        tb_state_set_numerics(st, &crun.nx, e) < 0) {
         rc = -1;
         goto done;
     }
@@ -192,10 +200,11 @@ int tb_e2e_run(const tb_model *m, const tb_kernel *k, const tb_e2e_opts *o, tb_e
     r->prefill_tok_s = mean_sd(pre, reps, &r->prefill_tok_s_sd);
     r->decode_tok_s = mean_sd(dec, reps, &r->decode_tok_s_sd);
     latency_stats(lat, total, r);
-    byte_stats(m, o, r);
+    byte_stats(m, o, crun.head_bytes, r);
     tb_e2e_rss(&r->rss_bytes, &r->hwm_bytes);
 done:
     tb_state_free(st);
+    tb_numcfg_close(&crun);
     tb_runner_free(run);
     if (dev) k->device->e2e_close(dev);
     free(prompt);
@@ -263,6 +272,8 @@ void tb_e2e_print_breakdown(FILE *f, const tb_e2e_result *r) {
 void tb_e2e_write(struct tb_jw *w, const tb_e2e_result *r) {
     tb_jw_obj_begin(w, NULL);
     tb_jw_str(w, "kernel", r->kernel);
+    tb_jw_str(w, "config", r->config);
+    tb_jw_bool(w, "exact", r->exact);
     tb_jw_int(w, "threads", r->threads);
     tb_jw_int(w, "n_prompt", r->n_prompt);
     tb_jw_int(w, "n_decode", r->n_decode);
@@ -275,7 +286,7 @@ void tb_e2e_write(struct tb_jw *w, const tb_e2e_result *r) {
     tb_jw_num(w, "decode_tok_s_sd", r->decode_tok_s_sd);
     tb_jw_int(w, "reps", r->reps);
     tb_jw_bool(w, "warmup", r->warmup);
-    tb_jw_str(w, "kv_cache", "f32");
+    tb_jw_str(w, "kv_cache", tb_kv_fmt_name((tb_kv_fmt)r->kv_fmt));
     tb_jw_num(w, "ms_per_token", r->ms_per_token_mean);
     tb_jw_num(w, "ms_per_token_median", r->ms_per_token_median);
     tb_jw_num(w, "ms_per_token_min", r->ms_per_token_min);

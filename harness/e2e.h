@@ -6,8 +6,10 @@
  * Bytes read per decode token (the quantity that bounds batch-1 decode):
  *   packed ternary weights in the kernel's layout (all 7 linears x layers)
  *   + the LM head (the tied embedding matrix, read whole for the logits)
- *   + the KV cache read by attention (2 x layers x kv_dim x position x 4 bytes, f32),
- *     averaged over the decoded positions.
+ *   + the KV cache read by attention (2 x layers x kv_dim x position x bytes per value:
+ *     4 in f32, 2 in f16, 1 + a 4-byte scale per head in q8), averaged over the decoded
+ *     positions;
+ *   with a numeric configuration (numcfg.h), its LM head and KV cache formats.
  * Norm weights and the one embedding row are ignored (< 0.1%).
  */
 #ifndef TB_E2E_H
@@ -32,6 +34,7 @@ typedef struct tb_e2e_opts {
     uint64_t seed;   /* prompt token ids (BOS first, then seeded ids) */
     double max_decode_seconds; /* stop decoding early (after >= 2 tokens) past this; <= 0: never */
     double bw_gbps;  /* measured read bandwidth at `threads` for roofline_frac (<= 0: none) */
+    const struct tb_numcfg *config; /* numeric configuration (NULL: exact) */
     /* Optional progress after each decoded token. */
     void (*progress)(void *user, int done, int total, double seconds);
     void *user;
@@ -39,6 +42,9 @@ typedef struct tb_e2e_opts {
 
 typedef struct tb_e2e_result {
     char kernel[64];          /* kernel name, or "ref" (scalar reference) */
+    char config[48];          /* numeric configuration ("exact" unless opts.config) */
+    bool exact;               /* the configuration and kernel are exact */
+    int kv_fmt;               /* tb_kv_fmt of the KV cache */
     int threads, n_prompt, n_decode; /* n_decode: tokens actually decoded per repetition */
     int reps;                 /* measured repetitions; the tok/s below are their mean */
     bool warmup;              /* an unmeasured warm-up run came first */

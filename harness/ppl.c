@@ -157,7 +157,7 @@ int tb_ppl_run(const tb_model *m, const int32_t *tokens, size_t n_tokens, const 
             const tb_backend *be = backends[b];
             const char *name = be ? be->name : "ref";
             double t0 = tb_now();
-            tb_state_reset(st);
+            if (tb_state_set_numerics(st, o->numerics ? o->numerics[b] : NULL, e)) goto done; /* also resets */
             if (tb_forward(st, be, chunk, first, 0, NULL, false, e) ||
                 tb_forward(st, be, chunk + first, ctx - first, first, logits, true, e))
                 goto done;

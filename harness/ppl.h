@@ -28,6 +28,9 @@ typedef struct tb_ppl_opts {
     void *user;
     int threads;    /* threads for scoring (log-softmax, KL); <= 0: all online cores.  Results
                        do not depend on it */
+    /* NULL (every backend exact), or (n_backends) the numerics of each backend (an entry
+     * NULL: exact), e.g. from numeric configurations (numcfg.h). */
+    const tb_numerics *const *numerics;
 } tb_ppl_opts;
 
 typedef struct tb_ppl_result {

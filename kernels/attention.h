@@ -22,6 +22,11 @@ void tb_attn_head_avx2(const float *q, const float *k, const float *v, size_t st
 void tb_attn_head_avx512(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
                          float *out, float *score);
 
+/* AVX2 + F16C over a compressed (F16 or Q8) KV cache: the bits of tb_ref_attn_head_kv
+ * (attention-kv-avx2.c; head_dim not a multiple of 16 runs the definition). */
+void tb_attn_head_kv_avx2(const float *q, const tb_kv_view *kv, int n, int hd, float scale, float *out,
+                          float *score);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,7 +4,7 @@
  *   - rmsnorm: the 8 double lanes of the sum of squares in two ymm (lanes 0..3, 4..7);
  *     x*x is exact in double, so a fused multiply-add rounds exactly as the reference's
  *     multiply then add; the tail goes to its lane in scalar code; the same tree;
- *   - quantize: max |x| (exact in any order; maxps drops NaN as the reference's compare
+ *   - quantize (and quantize4, the same steps with 7 / -8 for 127 / -128): max |x| (exact in any order; maxps drops NaN as the reference's compare
  *     does), then min(127, v) / max(-128, v) with the operand order that keeps NaN like
  *     the reference's compares, the same 1.5 * 2^23 rounding, NaN -> 0, packed to int8;
  *   - epilogue: cvtdq2ps, divps, mulps: the same IEEE operations as the C expression;
@@ -45,7 +45,7 @@ static inline void store8(int8_t *q, __m256 v) {
     _mm_storel_epi64((__m128i *)q, _mm_packs_epi16(i16, i16));
 }
 
-static float quantize(const float *x, int n, int8_t *q) {
+static inline __attribute__((always_inline)) float quantize_absmax(const float *x, int n, int8_t *q, float qhi, float qlo) {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     __m256 m8 = _mm256_setzero_ps();
     int i = 0;
@@ -59,8 +59,8 @@ static float quantize(const float *x, int n, int8_t *q) {
     }
     double mx = mxf;
     if (mx < 1e-5) mx = 1e-5;
-    const float s = (float)(127.0 / mx);
-    const __m256 vs = _mm256_set1_ps(s), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-128.0f);
+    const float s = (float)((double)qhi / mx);
+    const __m256 vs = _mm256_set1_ps(s), hi = _mm256_set1_ps(qhi), lo = _mm256_set1_ps(qlo);
     const __m256 magic = _mm256_set1_ps(0x1.8p23f);
     for (i = 0; i + 8 <= n; i += 8) {
         __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vs);
@@ -71,14 +71,18 @@ static float quantize(const float *x, int n, int8_t *q) {
     }
     for (; i < n; i++) { /* the reference's scalar steps */
         float v = x[i] * s;
-        v = v > 127.0f ? 127.0f : v;
-        v = v < -128.0f ? -128.0f : v;
+        v = v > qhi ? qhi : v;
+        v = v < qlo ? qlo : v;
         v = (v + 0x1.8p23f) - 0x1.8p23f;
         if (v != v) v = 0.0f;
         q[i] = (int8_t)v;
     }
     return s;
 }
+
+static float quantize(const float *x, int n, int8_t *q) { return quantize_absmax(x, n, q, 127.0f, -128.0f); }
+
+static float quantize4(const float *x, int n, int8_t *q) { return quantize_absmax(x, n, q, 7.0f, -8.0f); }
 
 static void epilogue(const int32_t *acc, int n, float s, float w_scale, float *y) {
     const __m256 vs = _mm256_set1_ps(s), ws = _mm256_set1_ps(w_scale);
@@ -109,4 +113,4 @@ static void add(float *x, const float *y, size_t n) {
     for (; i < n; i++) x[i] += y[i];
 }
 
-const tb_rowops tb_rowops_avx2 = {rmsnorm, quantize, epilogue, relu2_mul, add};
+const tb_rowops tb_rowops_avx2 = {rmsnorm, quantize, epilogue, relu2_mul, add, quantize4};

@@ -12,7 +12,8 @@ static inline float round_even(float v) {
     return (v + m) - m;
 }
 
-float tb_quantize_act(const float *x, int n, int8_t *q) {
+/* absmax quantization to [lo, hi] with s = (float)(hi / max|x|) (the 8- and 4-bit widths) */
+static float quantize_absmax(const float *x, int n, int8_t *q, float hi, float lo) {
     float mxf = 0.0f; /* max |x|: exact in any order, NaN ignored as before */
     for (int i = 0; i < n; i++) {
         const float a = fabsf(x[i]);
@@ -20,17 +21,21 @@ float tb_quantize_act(const float *x, int n, int8_t *q) {
     }
     double mx = mxf;
     if (mx < 1e-5) mx = 1e-5;
-    const float s = (float)(127.0 / mx);
+    const float s = (float)((double)hi / mx);
     for (int i = 0; i < n; i++) {
         float v = x[i] * s;
-        v = v > 127.0f ? 127.0f : v; /* clamping first is the same: the bounds are integers */
-        v = v < -128.0f ? -128.0f : v;
-        v = round_even(v);           /* half to even, like nearbyintf in the default mode */
-        if (v != v) v = 0.0f;        /* NaN (never from a finite row): keep the cast defined */
+        v = v > hi ? hi : v;  /* clamping first is the same: the bounds are integers */
+        v = v < lo ? lo : v;
+        v = round_even(v);    /* half to even, like nearbyintf in the default mode */
+        if (v != v) v = 0.0f; /* NaN (never from a finite row): keep the cast defined */
         q[i] = (int8_t)v;
     }
     return s;
 }
+
+float tb_quantize_act(const float *x, int n, int8_t *q) { return quantize_absmax(x, n, q, 127.0f, -128.0f); }
+
+float tb_quantize_act4(const float *x, int n, int8_t *q) { return quantize_absmax(x, n, q, 7.0f, -8.0f); }
 
 /* Decodes row r of w into out.  I2_S rows that start on a 128-weight block (every
  * shape of 2B4T) are decoded a block at a time, which is what makes the reference

@@ -19,6 +19,11 @@ extern "C" {
 /* Quantizes x[0..n) to int8; returns the activation scale s. */
 float tb_quantize_act(const float *x, int n, int8_t *q);
 
+/* The 4-bit activations of the approximate configurations (BitNet a4.8's width, absmax
+ * like tb_quantize_act): max as above, s = (float)(7 / max), q_i = clamp(round_half_even(
+ * x_i * s), -8, 7).  Returns s; the epilogue is the same. */
+float tb_quantize_act4(const float *x, int n, int8_t *q);
+
 /* The float epilogue, shared by every path so float outputs differ only if ints do. */
 static inline float tb_bitlinear_epilogue(int32_t dot, float s, float w_scale) {
     return ((float)dot / s) * w_scale;

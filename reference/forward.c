@@ -58,6 +58,7 @@
 #include <string.h>
 
 #include "bitlinear.h"
+#include "qhead.h"
 
 /* ============================================================================
  * run state
@@ -78,6 +79,7 @@ struct tb_state {
     double prof_wait;  /* backend wait_seconds at the last lap */
     const tb_backend *prof_be;
     bool emulate_f16; /* round K/V, Q and the LM head input to f16 like bitnet.cpp */
+    tb_numerics nx;   /* approximate numerics (all zero: exact) */
 
     /* activations, one row per token of the batch */
     float *x;      /* (max_batch, hidden)  residual stream */
@@ -100,9 +102,11 @@ struct tb_state {
     float *f16;    /* (65536) exact f16 -> f32 table, when the embedding is F16 */
     double *rope;  /* (max_batch, head_dim) cos, sin of every RoPE pair at the batch's positions */
 
-    /* KV cache */
-    float *key_cache;   /* (layers, max_ctx, kv_dim) */
-    float *value_cache; /* (layers, max_ctx, kv_dim) */
+    /* KV cache, in nx.kv's format: element (layer, pos, d) at (layer * max_ctx + pos) * kv_dim + d */
+    void *key_cache;    /* (layers, max_ctx, kv_dim) float, uint16_t (F16) or int8_t (Q8) */
+    void *value_cache;
+    float *key_scale;   /* Q8: (layers, max_ctx, kv_heads) scales; NULL otherwise */
+    float *value_scale;
 };
 
 static int check_linear(const tb_model *m, int l, int which, int rows, int cols, tb_err *e) {
@@ -158,7 +162,7 @@ static int check_model(const tb_model *m, tb_err *e) {
 void tb_state_free(tb_state *st) {
     if (!st) return;
     float *fbufs[] = {st->x, st->xb, st->q, st->k, st->v, st->att, st->gate, st->up, st->proj,
-                      st->qs, st->f16, st->key_cache, st->value_cache};
+                      st->qs, st->f16, st->key_cache, st->value_cache, st->key_scale, st->value_scale};
     for (size_t i = 0; i < sizeof fbufs / sizeof fbufs[0]; i++) tb_free(fbufs[i]);
     tb_free(st->rope);
     tb_free(st->qa);
@@ -171,6 +175,7 @@ int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, 
     *out = NULL;
     if (!m) return tb_fail(e, "tb_state_new: no model");
     if (check_model(m, e)) return -1;
+    const tb_numerics exact = {.act_bits = 8, .kv = TB_KV_F32, .head = NULL};
     const tb_config *c = &m->cfg;
     if (max_ctx < 1 || max_ctx > c->ctx)
         return tb_fail(e, "tb_state_new: max_ctx %d outside 1..%d (the model's context length)", max_ctx, c->ctx);
@@ -186,6 +191,7 @@ int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, 
     st->kv_dim = c->kv_heads * c->head_dim;
     st->max_in = c->hidden > c->ffn ? c->hidden : c->ffn;
     st->max_out = st->max_in;
+    st->nx = exact;
 
     const size_t B = (size_t)max_batch, H = (size_t)c->hidden, F = (size_t)c->ffn;
     const size_t kvc = (size_t)c->layers * (size_t)max_ctx * (size_t)st->kv_dim;
@@ -205,8 +211,8 @@ int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, 
     ALLOC(st->acc, B * (size_t)st->max_out);
     ALLOC(st->wrow, (size_t)st->max_in);
     ALLOC(st->rope, B * (size_t)c->head_dim);
-    ALLOC(st->key_cache, kvc);
-    ALLOC(st->value_cache, kvc);
+    ok = ok && (st->key_cache = tb_alloc(sizeof(float) * kvc)) != NULL;
+    ok = ok && (st->value_cache = tb_alloc(sizeof(float) * kvc)) != NULL;
     if (m->embd_type == TB_F16) ALLOC(st->f16, 65536);
 #undef ALLOC
     if (!ok) {
@@ -233,6 +239,57 @@ void tb_state_set_trace(tb_state *st, tb_trace_fn fn, void *user) {
 void tb_state_set_emulate_f16(tb_state *st, bool on) { st->emulate_f16 = on; }
 
 void tb_state_set_profile(tb_state *st, tb_profile *p) { st->prof = p; }
+
+const char *tb_kv_fmt_name(tb_kv_fmt f) {
+    switch (f) {
+    case TB_KV_F32: return "f32";
+    case TB_KV_F16: return "f16";
+    case TB_KV_Q8: return "q8";
+    }
+    return "?";
+}
+
+static size_t kv_elem_bytes(tb_kv_fmt f) { return f == TB_KV_F32 ? 4 : f == TB_KV_F16 ? 2 : 1; }
+
+double tb_kv_bytes_per_pos(tb_kv_fmt f, int kv_heads, int head_dim) {
+    const double per = (double)kv_heads * head_dim * (double)kv_elem_bytes(f) + (f == TB_KV_Q8 ? 4.0 * kv_heads : 0.0);
+    return 2.0 * per; /* K and V */
+}
+
+int tb_state_set_numerics(tb_state *st, const tb_numerics *nx, tb_err *e) {
+    const tb_numerics exact = {.act_bits = 8, .kv = TB_KV_F32, .head = NULL};
+    tb_numerics n = nx ? *nx : exact;
+    if (n.act_bits == 0) n.act_bits = 8;
+    if (n.act_bits != 8 && n.act_bits != 4)
+        return tb_fail(e, "numerics: activation bits %d (supported: 8, 4)", n.act_bits);
+    if (n.kv != TB_KV_F32 && n.kv != TB_KV_F16 && n.kv != TB_KV_Q8)
+        return tb_fail(e, "numerics: unknown KV cache format %d", (int)n.kv);
+    if (n.head && (n.head->vocab != st->m->cfg.vocab || n.head->hidden != st->m->cfg.hidden))
+        return tb_fail(e, "numerics: the quantized head is %d x %d, the model %d x %d", n.head->vocab,
+                       n.head->hidden, st->m->cfg.vocab, st->m->cfg.hidden);
+    if (n.kv == st->nx.kv) { /* the cache keeps its format: no reallocation */
+        st->nx = n;
+        tb_state_reset(st);
+        return 0;
+    }
+    const tb_config *c = &st->m->cfg;
+    const size_t pos = (size_t)c->layers * (size_t)st->max_ctx, kvc = pos * (size_t)st->kv_dim;
+    void *k = tb_alloc(kv_elem_bytes(n.kv) * kvc), *v = tb_alloc(kv_elem_bytes(n.kv) * kvc);
+    float *ks = NULL, *vs = NULL;
+    if (n.kv == TB_KV_Q8) {
+        ks = tb_alloc(sizeof(float) * pos * (size_t)c->kv_heads);
+        vs = tb_alloc(sizeof(float) * pos * (size_t)c->kv_heads);
+    }
+    if (!k || !v || (n.kv == TB_KV_Q8 && (!ks || !vs))) {
+        tb_free(k), tb_free(v), tb_free(ks), tb_free(vs);
+        return tb_fail(e, "numerics: out of memory for a %s KV cache of %zu values", tb_kv_fmt_name(n.kv), 2 * kvc);
+    }
+    tb_free(st->key_cache), tb_free(st->value_cache), tb_free(st->key_scale), tb_free(st->value_scale);
+    st->key_cache = k, st->value_cache = v, st->key_scale = ks, st->value_scale = vs;
+    st->nx = n;
+    tb_state_reset(st);
+    return 0;
+}
 
 const char *tb_prof_name(int part) {
     static const char *names[TB_PROF_COUNT] = {"ternary", "lm_head", "attention", "norm_quant", "rope", "sync",
@@ -307,7 +364,8 @@ static void ref_add(float *x, const float *y, size_t n) {
 }
 
 const tb_rowops *tb_ref_rowops(void) {
-    static const tb_rowops ref = {tb_ref_rmsnorm, tb_quantize_act, ref_epilogue, ref_relu2_mul, ref_add};
+    static const tb_rowops ref = {tb_ref_rmsnorm, tb_quantize_act, ref_epilogue, ref_relu2_mul, ref_add,
+                                  tb_quantize_act4};
     return &ref;
 }
 
@@ -363,6 +421,8 @@ static float dot_f32(const float *a, const float *b, int n) {
         for (int j = 0; j < w; j++) l[j] += l[j + w];
     return l[0];
 }
+
+float tb_ref_dot16(const float *a, const float *b, int n) { return dot_f32(a, b, n); }
 
 /* The LM head's dot product: the same scheme as dot_f32 in 32 lanes (i mod 32; tree +16,
  * then +8, +4, +2, +1): one embedding row is one sequential stream, and 32 independent
@@ -435,7 +495,10 @@ static void norm_quant_rows(const row_op *o, int t0, int t1) {
     const size_t C = (size_t)o->cols;
     for (int t = t0; t < t1; t++) {
         o->ro->rmsnorm(st->xb + t * C, o->in + t * C, o->w, o->cols, st->m->cfg.norm_eps);
-        st->qs[t] = o->ro->quantize(st->xb + t * C, o->cols, st->qa + t * C);
+        if (st->nx.act_bits == 4)
+            st->qs[t] = (o->ro->quantize4 ? o->ro->quantize4 : tb_quantize_act4)(st->xb + t * C, o->cols, st->qa + t * C);
+        else
+            st->qs[t] = o->ro->quantize(st->xb + t * C, o->cols, st->qa + t * C);
     }
 }
 
@@ -535,6 +598,59 @@ void tb_attn_softmax(float *score, int n, float scale) {
     for (int j = 0; j < n; j++) score[j] *= inv;
 }
 
+float tb_kv_quantize_q8(const float *x, int n, int8_t *q) {
+    float mx = 0.0f;
+    for (int i = 0; i < n; i++) mx = fabsf(x[i]) > mx ? fabsf(x[i]) : mx;
+    if (!(mx > 0.0f)) {
+        memset(q, 0, (size_t)n);
+        return 0.0f;
+    }
+    const float id = 127.0f / mx;
+    for (int i = 0; i < n; i++) {
+        float v = x[i] * id;
+        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+        q[i] = (int8_t)((v + 0x1.8p23f) - 0x1.8p23f); /* round half to even */
+    }
+    return mx / 127.0f;
+}
+
+/* Row j of a compressed cache's k or v (base), dequantized into out (hd). */
+static void kv_row(const tb_kv_view *kv, const void *base, const float *sc, int j, int hd, float *out) {
+    const size_t at = (size_t)j * kv->stride;
+    switch (kv->fmt) {
+    case TB_KV_F16:
+        for (int i = 0; i < hd; i++) out[i] = tb_f16_to_f32(((const uint16_t *)base)[at + i]);
+        break;
+    case TB_KV_Q8: {
+        const float s = sc[(size_t)j * kv->sstride];
+        for (int i = 0; i < hd; i++) out[i] = (float)((const int8_t *)base)[at + i] * s;
+        break;
+    }
+    default: memcpy(out, (const float *)base + at, sizeof(float) * (size_t)hd); break;
+    }
+}
+
+void tb_ref_attn_head_kv(const float *q, const tb_kv_view *kv, int n, int hd, float scale, float *out,
+                         float *score) {
+    float stack[512], *row = hd <= 512 ? stack : malloc(sizeof(float) * (size_t)hd);
+    if (!row) { /* never for 2B4T (head_dim 128); out of memory: NaN, caught as a non-finite logit */
+        for (int i = 0; i < hd; i++) out[i] = NAN;
+        return;
+    }
+    for (int j = 0; j < n; j++) {
+        kv_row(kv, kv->k, kv->ks, j, hd, row);
+        score[j] = dot_f32(q, row, hd);
+    }
+    tb_attn_softmax(score, n, scale);
+    for (int i = 0; i < hd; i++) out[i] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        kv_row(kv, kv->v, kv->vs, j, hd, row);
+        const float a = score[j];
+        for (int i = 0; i < hd; i++) out[i] += a * row[i];
+    }
+    if (row != stack) free(row);
+}
+
 void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
                       float *out, float *score) {
     for (int j = 0; j < n; j++) score[j] = dot_f32(q, k + (size_t)j * stride, hd);
@@ -543,6 +659,36 @@ void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t str
     for (int j = 0; j < n; j++) {
         const float a = score[j], *vj = v + (size_t)j * stride;
         for (int i = 0; i < hd; i++) out[i] += a * vj[i];
+    }
+}
+
+/* K and V of one position into layer l's cache, in the state's KV format. */
+static void kv_store(tb_state *st, int l, int pos, const float *kt, const float *vt) {
+    const size_t row = (size_t)l * st->max_ctx + (size_t)pos, at = row * st->kv_dim, D = (size_t)st->kv_dim;
+    switch (st->nx.kv) {
+    case TB_KV_F16:
+        for (size_t i = 0; i < D; i++) {
+            ((uint16_t *)st->key_cache)[at + i] = tb_f32_to_f16(kt[i]);
+            ((uint16_t *)st->value_cache)[at + i] = tb_f32_to_f16(vt[i]);
+        }
+        break;
+    case TB_KV_Q8: {
+        const int hd = st->m->cfg.head_dim, kvh = st->m->cfg.kv_heads;
+        for (int h = 0; h < kvh; h++) {
+            const size_t o = (size_t)h * hd;
+            st->key_scale[row * kvh + h] = tb_kv_quantize_q8(kt + o, hd, (int8_t *)st->key_cache + at + o);
+            st->value_scale[row * kvh + h] = tb_kv_quantize_q8(vt + o, hd, (int8_t *)st->value_cache + at + o);
+        }
+        break;
+    }
+    default:
+        memcpy((float *)st->key_cache + at, kt, sizeof(float) * D);
+        memcpy((float *)st->value_cache + at, vt, sizeof(float) * D);
+        if (st->emulate_f16) { /* bitnet.cpp's f16 KV cache */
+            round_f16_all((float *)st->key_cache + at, D);
+            round_f16_all((float *)st->value_cache + at, D);
+        }
+        break;
     }
 }
 
@@ -555,7 +701,19 @@ static void attention_head(const tb_state *st, const tb_backend *be, int layer, 
     const int hd = c->head_dim, kvh = h / (c->heads / c->kv_heads);
     const size_t base = (size_t)layer * st->max_ctx * st->kv_dim + (size_t)kvh * hd;
     const float scale = (float)(1.0 / sqrt((double)hd));
-    const float *k = st->key_cache + base, *v = st->value_cache + base;
+    if (st->nx.kv != TB_KV_F32) { /* a compressed cache (approximate numerics) */
+        const size_t eb = kv_elem_bytes(st->nx.kv), sbase = (size_t)layer * st->max_ctx * c->kv_heads + (size_t)kvh;
+        const tb_kv_view kv = {.fmt = st->nx.kv,
+                               .k = (const char *)st->key_cache + base * eb,
+                               .v = (const char *)st->value_cache + base * eb,
+                               .ks = st->key_scale ? st->key_scale + sbase : NULL,
+                               .vs = st->value_scale ? st->value_scale + sbase : NULL,
+                               .stride = (size_t)st->kv_dim,
+                               .sstride = (size_t)c->kv_heads};
+        (be && be->attn_head_kv ? be->attn_head_kv : tb_ref_attn_head_kv)(q, &kv, pos + 1, hd, scale, out, score);
+        return;
+    }
+    const float *k = (const float *)st->key_cache + base, *v = (const float *)st->value_cache + base;
     if (be && be->attn_head)
         be->attn_head(q, k, v, (size_t)st->kv_dim, pos + 1, hd, scale, out, score); /* causal: 0..pos */
     else
@@ -617,13 +775,7 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
         const double *cs = st->rope + (size_t)t * c->head_dim; /* this position's angles */
         rope_apply(st->q + (size_t)t * st->q_dim, c->heads, c->head_dim, cs);
         rope_apply(kt, c->kv_heads, c->head_dim, cs);
-        const size_t at = ((size_t)l * st->max_ctx + (size_t)pos) * st->kv_dim;
-        memcpy(st->key_cache + at, kt, sizeof(float) * (size_t)st->kv_dim);
-        memcpy(st->value_cache + at, vt, sizeof(float) * (size_t)st->kv_dim);
-        if (st->emulate_f16) { /* bitnet.cpp's f16 KV cache */
-            round_f16_all(st->key_cache + at, (size_t)st->kv_dim);
-            round_f16_all(st->value_cache + at, (size_t)st->kv_dim);
-        }
+        kv_store(st, l, pos, kt, vt);
     }
     trace_rows(st, "q", l, pos0, st->q, n, st->q_dim);
     trace_rows(st, "k", l, pos0, st->k, n, st->kv_dim);
@@ -717,7 +869,11 @@ static void lm_head_part(void *arg, int tid, int nth) {
         const int v1 = v0 + chunk < V ? v0 + chunk : V;
         float *out = j->logits + v0; /* (n_out, vocab) from column v0 */
         int rc = TB_LM_UNHANDLED;
-        if (be && be->lm_rows) rc = be->lm_rows(be->ctx, st->m, v0, v1, x, j->n_out, out, (size_t)V);
+        if (st->nx.head) /* a quantized head (approximate numerics) */
+            rc = (be && be->qhead_rows ? be->qhead_rows : tb_qhead_rows_ref)(st->nx.head, v0, v1, x, j->n_out, out,
+                                                                             (size_t)V);
+        else if (be && be->lm_rows)
+            rc = be->lm_rows(be->ctx, st->m, v0, v1, x, j->n_out, out, (size_t)V);
         if (rc == TB_LM_UNHANDLED) rc = lm_rows_c(st->m, st->f16, v0, v1, x, j->n_out, out, (size_t)V);
         if (rc != 0) atomic_store(&j->failed, 1);
     }

@@ -31,7 +31,55 @@ typedef struct tb_rowops {
     void (*relu2_mul)(float *g, const float *u, size_t n);
     /* x[i] += y[i] */
     void (*add)(float *x, const float *y, size_t n);
+    /* The 4-bit activations of the approximate configurations, exactly as tb_quantize_act4
+     * (NULL in a backend's table: the reference's). */
+    float (*quantize4)(const float *x, int n, int8_t *q);
 } tb_rowops;
+
+/* ---- approximate numerics (docs/approximations.md) ----------------------------
+ * The exact forward pass keeps K and V in f32.  The approximate KV formats store them
+ * smaller; attention reads them back dequantized (TB_KV_F16: the exact f16 value;
+ * TB_KV_Q8: (float)q * scale, one rounding) and then does exactly the reference's
+ * attention arithmetic (tb_ref_attn_head) on those floats. */
+typedef enum tb_kv_fmt {
+    TB_KV_F32 = 0, /* the reference */
+    TB_KV_F16,     /* IEEE half (round to nearest even) */
+    TB_KV_Q8,      /* int8 per (position, KV head): scale = max|x| / 127, q = rint(x / scale) */
+} tb_kv_fmt;
+
+/* "f32", "f16", "q8" */
+const char *tb_kv_fmt_name(tb_kv_fmt f);
+/* Bytes one position's K and V take for one layer (kv_dim values each, plus Q8 scales). */
+double tb_kv_bytes_per_pos(tb_kv_fmt f, int kv_heads, int head_dim);
+
+/* Keys and values of one KV head in a cache of format fmt: position j, element i at
+ * element j*stride + i of k / v (uint16_t for F16, int8_t for Q8, float for F32);
+ * Q8 scales of position j at ks[j*sstride], vs[j*sstride]. */
+typedef struct tb_kv_view {
+    tb_kv_fmt fmt;
+    const void *k, *v;
+    const float *ks, *vs;
+    size_t stride, sstride;
+} tb_kv_view;
+
+/* The definition of attention over a compressed cache: q (hd) against positions
+ * 0..n-1 of kv, each key and value dequantized as above, then tb_ref_attn_head's
+ * arithmetic in its order.  score: scratch of n floats. */
+void tb_ref_attn_head_kv(const float *q, const tb_kv_view *kv, int n, int hd, float scale, float *out,
+                         float *score);
+
+/* int8 of one vector for the Q8 cache: scale = max|x| / 127.0f (float), q = 0 when the max
+ * is 0, else clamp(rint(x * (127.0f / max)), -127, 127).  Returns the scale. */
+float tb_kv_quantize_q8(const float *x, int n, int8_t *q);
+
+struct tb_qhead; /* reference/qhead.h */
+
+/* What a state computes in place of the exact definitions (all zero / NULL = exact). */
+typedef struct tb_numerics {
+    int act_bits;                 /* 8 (the reference) or 4 (tb_quantize_act4) */
+    tb_kv_fmt kv;                 /* KV cache format */
+    const struct tb_qhead *head;  /* NULL: the exact tied head; else this quantized head */
+} tb_numerics;
 
 const tb_rowops *tb_ref_rowops(void);
 
@@ -58,6 +106,13 @@ typedef struct tb_backend {
                       float *out, float *score);
     /* Optional (NULL = tb_ref_rowops()): SIMD versions of the row operations, same bits. */
     const tb_rowops *rowops;
+    /* Optional (NULL = tb_ref_attn_head_kv): one attention head over a compressed (F16 or
+     * Q8) KV cache, the same bits as tb_ref_attn_head_kv. */
+    void (*attn_head_kv)(const float *q, const tb_kv_view *kv, int n, int hd, float scale, float *out,
+                         float *score);
+    /* Optional (NULL = tb_qhead_rows_ref): a quantized LM head, the same bits as
+     * tb_qhead_rows_ref (reference/qhead.h); same calling pattern as lm_rows. */
+    int (*qhead_rows)(const struct tb_qhead *h, int v0, int v1, const float *x, int n, float *out, size_t ldo);
     /* Optional (NULL = none): seconds the calling thread has spent so far waiting for the
      * backend's other threads (load imbalance, wake-up and hand-off), cumulative.  The
      * time breakdown (tb_profile) reports it as "sync" instead of in the phase it ran in. */
@@ -105,6 +160,11 @@ void tb_state_set_trace(tb_state *st, tb_trace_fn fn, void *user);
 /* Off by default.  On: round to f16 what bitnet.cpp keeps in f16 (K/V cache, Q in Q.K,
  * the LM head input) to compare with bitnet.cpp to ~1e-3 instead of ~0.1. */
 void tb_state_set_emulate_f16(tb_state *st, bool on);
+/* The approximate numerics this state computes with (NULL or all zero: exact, the default).
+ * Clears the KV cache and reallocates it in the new format.  nx->head must outlive the
+ * state's use of it.  Errors: act_bits not 4 or 8, unknown KV format, out of memory (the
+ * state keeps its previous numerics then). */
+int tb_state_set_numerics(tb_state *st, const tb_numerics *nx, tb_err *e);
 /* Off (NULL) by default.  On: every tb_forward call adds its time, split by part, to *p
  * (a few clock reads per layer; the caller zeroes *p). */
 void tb_state_set_profile(tb_state *st, tb_profile *p);
@@ -148,6 +208,9 @@ static inline float tb_softmax_exp(float x) { return x < -104.0f ? 0.0f : expf(x
  * products score[j] (n), s_j = score[j] * scale, p_j = tb_softmax_exp(s_j - max s), the
  * sum of p_j in double in j order, and score[j] = a_j = p_j * (float)(1 / sum). */
 void tb_attn_softmax(float *score, int n, float scale);
+
+/* The reference's 16-lane float dot product (the attention scores' order above). */
+float tb_ref_dot16(const float *a, const float *b, int n);
 
 void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
                       float *out, float *score);

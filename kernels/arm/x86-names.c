@@ -23,3 +23,8 @@ void tb_attn_head_avx512(const float *q, const float *k, const float *v, size_t 
 }
 
 const tb_rowops tb_rowops_avx2 = {0};
+
+void tb_attn_head_kv_avx2(const float *q, const tb_kv_view *kv, int n, int hd, float scale, float *out,
+                          float *score) {
+    tb_ref_attn_head_kv(q, kv, n, hd, scale, out, score);
+}
