@@ -20,6 +20,7 @@
     X(bench_e2e, "end-to-end decode/prefill speed of a kernel on a model")                 \
     X(sweep, "the main job: bandwidth, check, bench, e2e, ppl, results and plots")        \
     X(paper, "reproduce the 2B4T report's latency/memory/energy table")                    \
+    X(frontier, "every numeric configuration: decode speed vs perplexity/KL, Pareto front") \
     X(tune, "measure which exact kernel is fastest here, per thread count (for best)")      \
     X(import_llama_bench, "a peer's llama-bench JSON / llama-perplexity result, labelled imported")
 
@@ -52,9 +53,10 @@ struct tb_runner;
 /* The model options of logits, generate and ppl. */
 typedef struct tb_cli_model_opts {
     const char *model, *kernel, *isa; /* --model, --kernel, --isa-max values (NULL: not given) */
+    const char *config;               /* --config value (NULL: not given; numcfg.h) */
     int threads;                      /* --threads 0..TB_POOL_MAX (0 = all cores) */
 } tb_cli_model_opts;
-/* If argv[*i] is --model, --kernel, --isa-max or --threads: stores its value in *o,
+/* If argv[*i] is --model, --kernel, --isa-max, --config or --threads: stores its value in *o,
  * advances *i and returns 1; returns 0 for any other argument, -1 (a usage error,
  * printed) for a missing or bad value. */
 int tb_cli_model_opt(const char *cmd, int argc, char **argv, int *i, tb_cli_model_opts *o);
@@ -93,5 +95,19 @@ int tb_cli_kernel_for(const char *cmd, const char *name, unsigned mask, int thre
  * Returns 0, or the exit status after printing why (nothing left to free). */
 int tb_cli_open(const char *cmd, const tb_cli_model_opts *o, const struct tb_kernel **k, struct tb_model **m,
                 struct tb_runner **runner);
+/* --config (one configuration; default exact) applied to a state of m: opens it into *run
+ * (close with tb_numcfg_close) and sets the state's numerics.  0, or 1 after printing why. */
+struct tb_state;
+struct tb_numcfg_run;
+int tb_cli_apply_config(const char *cmd, const tb_cli_model_opts *o, const struct tb_model *m, struct tb_state *st,
+                        struct tb_numcfg_run *run);
+/* Runs scripts/plot_results.py DIR (skipped with a note when python3 or the script is
+ * missing).  0, or 1 after printing why the script failed. */
+int tb_cli_run_plots(const char *cmd, const char *dir);
+/* The --config help lines of logits and generate. */
+#define TB_CLI_CONFIG_HELP                                                                              \
+    "  --config NAME     numeric configuration (default exact; `ternbench check --configs` lists them,\n" \
+    "                    docs/approximations.md defines them); one with its own kernels runs the best\n"  \
+    "                    of them unless --kernel names one\n"
 
 #endif

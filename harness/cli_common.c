@@ -3,10 +3,12 @@
  * loading a model with its kernel runner (tb_cli_open).  Each helper prints its own one-line
  * error prefixed "ternbench CMD: " (this is CLI code, so it may print). */
 #include <errno.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -15,6 +17,7 @@
 #include "model.h"
 #include "runner.h"
 #include "tune.h"
+#include "numcfg.h"
 
 int tb_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out) {
     char *end;
@@ -178,6 +181,7 @@ int tb_cli_model_opt(const char *cmd, int argc, char **argv, int *i, tb_cli_mode
     const char **dst = !strcmp(a, "--model")     ? &o->model
                        : !strcmp(a, "--kernel")  ? &o->kernel
                        : !strcmp(a, "--isa-max") ? &o->isa
+                       : !strcmp(a, "--config")  ? &o->config
                                                  : NULL;
     if (dst) return (*dst = tb_arg_value(argc, argv, i)) ? 1 : -1;
     if (strcmp(a, "--threads")) return 0;
@@ -230,6 +234,17 @@ int tb_cli_open(const char *cmd, const tb_cli_model_opts *o, const tb_kernel **k
     if (tb_cli_isa_mask(cmd, o->isa, &mask)) return 2;
     const int rc = tb_cli_kernel_for(cmd, o->kernel, mask, o->threads, k);
     if (rc) return rc;
+    if (o->config) {
+        const tb_numcfg *sel[TB_NUMCFG_MAX];
+        const int ns = tb_numcfg_select(o->config, sel, TB_NUMCFG_MAX, &e);
+        if (ns < 0) return tb_cli_usage("%s", e.msg);
+        if (ns > 1) return tb_cli_usage("--config %s names %d configurations; %s runs one", o->config, ns, cmd);
+        const bool given = o->kernel && strcmp(o->kernel, "best") != 0;
+        if (tb_numcfg_kernel(sel[0], *k, given, mask, k, &e)) {
+            fprintf(stderr, "ternbench %s: %s\n", cmd, e.msg);
+            return 1;
+        }
+    }
     if (tb_model_load(o->model, m, &e) < 0) {
         fprintf(stderr, "ternbench %s: %s\n", cmd, e.msg);
         return 1;
@@ -242,3 +257,41 @@ int tb_cli_open(const char *cmd, const tb_cli_model_opts *o, const tb_kernel **k
     }
     return 0;
 }
+
+int tb_cli_apply_config(const char *cmd, const tb_cli_model_opts *o, const tb_model *m, tb_state *st,
+                        tb_numcfg_run *run) {
+    tb_err e = {{0}};
+    memset(run, 0, sizeof *run);
+    const tb_numcfg *sel[TB_NUMCFG_MAX];
+    if (tb_numcfg_select(o->config, sel, TB_NUMCFG_MAX, &e) < 0 || tb_numcfg_open(sel[0], m, run, &e) < 0 ||
+        tb_state_set_numerics(st, &run->nx, &e) < 0) {
+        fprintf(stderr, "ternbench %s: %s\n", cmd, e.msg);
+        tb_numcfg_close(run);
+        return 1;
+    }
+    return 0;
+}
+
+int tb_cli_run_plots(const char *cmd, const char *dir) {
+    char script[1200];
+    snprintf(script, sizeof script, "%s/scripts/plot_results.py", TB_SOURCE_ROOT);
+    if (access("/usr/bin/python3", X_OK) != 0 || access(script, R_OK) != 0) {
+        fprintf(stderr, "%s: plots skipped (need /usr/bin/python3 and %s); regenerate later with "
+                        "scripts/plot_results.py %s\n", cmd, script, dir);
+        return 0;
+    }
+    char *argv[] = {"/usr/bin/python3", script, (char *)dir, NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0) {
+        fprintf(stderr, "%s: cannot start the plot script\n", cmd);
+        return 1;
+    }
+    int st;
+    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "%s: the plot script failed (results.json is complete; rerun scripts/plot_results.py %s)\n",
+                cmd, dir);
+        return 1;
+    }
+    return 0;
+}
+

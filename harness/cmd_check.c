@@ -9,8 +9,22 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "numcfg.h"
 #include "cli.h"
 #include "driver.h"
+
+/* --configs: the numeric configuration registry, one per line, tab-separated */
+static void print_configs(void) {
+    for (int i = 0; i < tb_n_numcfgs; i++) {
+        const tb_numcfg *c = &tb_numcfgs[i];
+        const tb_kernel *k = c->kernel ? NULL : tb_kernel_best(TB_ISA_ALL);
+        for (int j = 0; c->kernel && j < tb_n_kernels && !k; j++)
+            if (tb_glob_match(c->kernel, tb_kernels[j]->name)) k = tb_kernels[j];
+        printf("%s\t%s\t%s\thead=%s\tact=%d\tkv=%s\t%s\n", c->name, tb_numcfg_exact(c, k) ? "exact" : "approx",
+               c->kernel ? c->kernel : "(the run's kernel)", tb_head_fmt_name(c->head), c->act_bits,
+               tb_kv_fmt_name(c->kv), c->desc);
+    }
+}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -22,6 +36,8 @@ static void usage(FILE *f) {
             "options:\n"
             "  --list            print the registered kernels (name first, one per line) and exit\n"
             "  --list-cases      print the case ids and what they are, and exit\n"
+            "  --configs         print the numeric configurations (name, exact or approx, kernel, LM head,\n"
+            "                    activation bits, KV cache, what it is; docs/approximations.md) and exit\n"
             "  --kernel GLOB     only kernels whose name matches GLOB (* and ?)\n"
             "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
             "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
@@ -318,6 +334,9 @@ int tb_cmd_check(int argc, char **argv) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--configs")) {
+            print_configs();
             return 0;
         } else if (!strcmp(a, "--list")) {
             list = true;

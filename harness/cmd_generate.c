@@ -11,13 +11,14 @@
 #include "forward.h"
 #include "kernel.h"
 #include "model.h"
+#include "numcfg.h"
 #include "runner.h"
 #include "tokenizer.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: ternbench generate --model PATH (--tokens ID,ID,... | --prompt TEXT) [-n N]\n"
-            "                          [--kernel NAME|best|ref] [--threads N] [--isa-max ISA]\n"
+            "                          [--kernel NAME|best|ref] [--config NAME] [--threads N] [--isa-max ISA]\n"
             "                          [--tokenizer PATH] [--no-bos]\n\n"
             "Greedy decoding: prefill the prompt in one batch, then decode token by token;\n"
             "stops after N tokens, at EOS/EOT, or at the end of the context.\n\n"
@@ -28,6 +29,7 @@ static void usage(FILE *f) {
             "  --kernel NAME     ternary GEMV kernel: a registered name (or a glob matching one), 'best' (default) or 'ref'\n"
             "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
             "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
+            TB_CLI_CONFIG_HELP
             "  --threads N       worker threads for the kernel (default 0 = all cores)\n"
             "  --isa-max ISA     restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --tokenizer PATH  tokenizer.json, .gguf or HF directory (default: the model's own)\n"
@@ -110,6 +112,7 @@ int tb_cmd_generate(int argc, char **argv) {
     rc = 1;
     tb_tokenizer *tok = NULL;
     tb_state *st = NULL;
+    tb_numcfg_run crun = {0};
     float *logits = NULL;
     int32_t *out_ids = NULL;
     char *piece = NULL;
@@ -158,6 +161,7 @@ int tb_cmd_generate(int argc, char **argv) {
     int max_ctx = n_prompt + (n_gen > 0 ? n_gen - 1 : 0);
     if (max_ctx > c->ctx) max_ctx = c->ctx;
     if (tb_state_new(m, max_ctx, n_prompt, &st, &e)) goto fail;
+    if (mo.config && tb_cli_apply_config("generate", &mo, m, st, &crun)) goto done;
     logits = malloc(sizeof *logits * (size_t)c->vocab);
     out_ids = malloc(sizeof *out_ids * (size_t)(n_gen > 0 ? n_gen : 1));
     const size_t piece_cap = tok ? (size_t)tb_tokenizer_max_token_bytes(tok) + 8 : 8;
@@ -225,6 +229,7 @@ done:
     free(out_ids);
     free(logits);
     tb_state_free(st);
+    tb_numcfg_close(&crun);
     tb_runner_free(runner);
     tb_tokenizer_free(tok);
     tb_model_free(m);

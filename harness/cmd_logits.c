@@ -13,6 +13,7 @@
 #include "forward.h"
 #include "kernel.h"
 #include "model.h"
+#include "numcfg.h"
 #include "runner.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -22,7 +23,8 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: ternbench logits --model PATH --tokens ID,ID,... -o OUT.f32\n"
-            "                        [--kernel NAME|best|ref] [--threads N] [--isa-max ISA] [--emulate-f16]\n\n"
+            "                        [--kernel NAME|best|ref] [--config NAME] [--threads N] [--isa-max ISA]\n"
+            "                        [--emulate-f16]\n\n"
             "Evaluates the token ids at positions 0..n-1 in one batch (causal) and writes\n"
             "raw little-endian float32 logits: n rows of vocab floats, row i = position i.\n\n"
             "  --model PATH     .gguf file (bitnet.cpp I2_S) or HF checkpoint directory\n"
@@ -32,6 +34,7 @@ static void usage(FILE *f) {
             "                   fastest exact kernel for this CPU) or 'ref' (scalar reference); default best\n"
             "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
             "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
+            TB_CLI_CONFIG_HELP
             "  --threads N      worker threads for the kernel (default 0 = all cores)\n"
             "  --isa-max ISA    restrict kernels to an ISA level: " TB_CLI_ISA_NAMES "\n"
             "  --emulate-f16    round K/V, Q (in Q.K) and the LM head input to f16 as bitnet.cpp\n"
@@ -89,12 +92,14 @@ int tb_cmd_logits(int argc, char **argv) {
     tb_state *st = NULL;
     float *logits = NULL;
     tb_out out = {.f = NULL, .slot = -1};
+    tb_numcfg_run crun = {0};
     if (n > m->cfg.ctx) {
         tb_fail(&e, "%d tokens exceed the model's context of %d", n, m->cfg.ctx);
         goto fail;
     }
     if (tb_state_new(m, n, n, &st, &e)) goto fail;
     tb_state_set_emulate_f16(st, emulate_f16);
+    if (mo.config && tb_cli_apply_config("logits", &mo, m, st, &crun)) goto done;
     const size_t count = (size_t)n * (size_t)m->cfg.vocab;
     logits = malloc(count * sizeof *logits);
     if (!logits) {
@@ -112,8 +117,9 @@ int tb_cmd_logits(int argc, char **argv) {
         goto fail;
     }
     if (tb_out_commit(&out, &e) < 0) goto fail;
-    fprintf(stderr, "logits: %d tokens x %d vocab -> %s (kernel %s, threads %d, %.3f s)\n", n, m->cfg.vocab,
-            to_stdout ? "standard output" : out_path, k ? k->name : "ref", runner ? tb_runner_threads(runner) : 1, dt);
+    fprintf(stderr, "logits: %d tokens x %d vocab -> %s (kernel %s, configuration %s, threads %d, %.3f s)\n", n,
+            m->cfg.vocab, to_stdout ? "standard output" : out_path, k ? k->name : "ref",
+            mo.config ? mo.config : "exact", runner ? tb_runner_threads(runner) : 1, dt);
     rc = 0;
     goto done;
 fail:
@@ -122,6 +128,7 @@ fail:
 done:
     free(logits);
     tb_state_free(st);
+    tb_numcfg_close(&crun);
     tb_runner_free(runner);
     tb_model_free(m);
     free(tokens);

@@ -69,7 +69,7 @@ static void on_progress(void *user, int b, int chunk, int n_chunks, double ppl, 
 }
 
 int tb_cmd_ppl(int argc, char **argv) {
-    const char *file = NULL, *data = NULL, *tok_path = NULL, *out = NULL, *config = NULL;
+    const char *file = NULL, *data = NULL, *tok_path = NULL, *out = NULL;
     tb_cli_model_opts mo = {0};
     int ctx = 512, max_chunks = 0;
     bool no_ref = false, quiet = false;
@@ -85,7 +85,6 @@ int tb_cmd_ppl(int argc, char **argv) {
         else if (!strcmp(a, "-o")) { if (!(out = tb_arg_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--ctx")) { if (!(v = tb_arg_value(argc, argv, &i)) || tb_cli_int("ppl", a, v, 4, 1 << 20, &ctx)) return 2; }
         else if (!strcmp(a, "--chunks")) { if (!(v = tb_arg_value(argc, argv, &i)) || tb_cli_int("ppl", a, v, 1, 1 << 30, &max_chunks)) return 2; }
-        else if (!strcmp(a, "--config")) { if (!(config = tb_arg_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--no-ref")) no_ref = true;
         else if (!strcmp(a, "--quiet")) quiet = true;
         else {
@@ -95,6 +94,7 @@ int tb_cmd_ppl(int argc, char **argv) {
     }
     const char *model_path = mo.model, *kernels = mo.kernel ? mo.kernel : "ref", *isa_name = mo.isa ? mo.isa : "all";
     const int threads = mo.threads;
+    const char *config = mo.config;
     if (!model_path) {
         fprintf(stderr, "ternbench ppl: --model is required (see --help)\n");
         return 2;

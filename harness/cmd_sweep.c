@@ -28,7 +28,8 @@ static void usage(FILE *f) {
             "The main job.  Measures the read bandwidth, runs the kernel checker and the kernel\n"
             "benchmarks (every kernel x 2B4T GEMV shape x threads, weights cold), end-to-end decode\n"
             "and batched prefill per kernel, perplexity/KL/top-1 per kernel (when the shared data\n"
-            "has WikiText-2 and a tokenizer), the modelled energy and the paper table; writes\n"
+            "has WikiText-2 and a tokenizer), the speed/accuracy frontier of the numeric\n"
+            "configurations, the modelled energy and the paper table; writes\n"
             "results.json (with provenance) and gbench.json, then the plots.\n\n"
             "  --quick            the trained tiny model (models/austen-tiny; the tiny synthetic one if the\n"
             "                     build has not expanded it), 3 shapes, short timings (about a minute)\n"
@@ -43,7 +44,9 @@ static void usage(FILE *f) {
             "  --llc-bytes SIZE   cache size to defeat (default: sysfs L3 if <= 256M, else 64M)\n"
             "  --seed N           data seed (default 1)\n"
             "  --own-timer        the harness timer instead of Google Benchmark\n"
-            "  --no-ppl           skip the perplexity step\n"
+            "  --no-ppl           skip the perplexity step (and the frontier's accuracy)\n"
+            "  --no-frontier      skip the frontier of the numeric configurations (speed vs KL,\n"
+            "                     `ternbench frontier`; written to frontier.md and frontier.png)\n"
             "  --no-plots         do not run scripts/plot_results.py\n"
             "  --target-bw GBPS   bandwidth of the machine the paper-table latency is projected to\n"
             "                     (default 83.2: i7-13800H, DDR5-5200 dual channel, theoretical)\n"
@@ -116,29 +119,6 @@ static void progress(void *user, const char *line) {
     fprintf(stderr, "[%6.1fs] %s\n", tb_now() - t0, line);
 }
 
-static int run_plots(const char *dir) {
-    char script[1200];
-    snprintf(script, sizeof script, "%s/scripts/plot_results.py", TB_SOURCE_ROOT);
-    if (access("/usr/bin/python3", X_OK) != 0 || access(script, R_OK) != 0) {
-        fprintf(stderr, "sweep: plots skipped (need /usr/bin/python3 and %s); regenerate later with "
-                        "scripts/plot_results.py %s\n", script, dir);
-        return 0;
-    }
-    char *argv[] = {"/usr/bin/python3", script, (char *)dir, NULL};
-    pid_t pid;
-    if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0) {
-        fprintf(stderr, "sweep: cannot start the plot script\n");
-        return 1;
-    }
-    int st;
-    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fprintf(stderr, "sweep: the plot script failed (results.json is complete; rerun scripts/plot_results.py %s)\n",
-                dir);
-        return 1;
-    }
-    return 0;
-}
-
 int tb_cmd_sweep(int argc, char **argv) {
     tb_sweep_opts o;
     memset(&o, 0, sizeof o);
@@ -155,6 +135,7 @@ int tb_cmd_sweep(int argc, char **argv) {
         if (!strcmp(a, "--quick")) o.quick = true;
         else if (!strcmp(a, "--own-timer")) o.use_gbench = false;
         else if (!strcmp(a, "--no-ppl")) o.skip_ppl = true;
+        else if (!strcmp(a, "--no-frontier")) o.skip_frontier = true;
         else if (!strcmp(a, "--no-plots")) plots = false;
         else if (!strcmp(a, "--model")) {
             if (!(o.model = tb_arg_value(argc, argv, &i))) return 2;
@@ -233,7 +214,7 @@ int tb_cmd_sweep(int argc, char **argv) {
         return 1;
     }
     o.out_dir = out_dir;
-    int rc = plots ? run_plots(o.out_dir) : 0;
+    int rc = plots ? tb_cli_run_plots("sweep", o.out_dir) : 0;
     fprintf(stderr, "sweep: done in %.0f s -> %s/\n", tb_now() - t0, o.out_dir);
     return rc;
 }

@@ -269,8 +269,10 @@ void tb_e2e_print_breakdown(FILE *f, const tb_e2e_result *r) {
     print_profile(f, "breakdown", r, &r->prof_prefill, true);
 }
 
-void tb_e2e_write(struct tb_jw *w, const tb_e2e_result *r) {
-    tb_jw_obj_begin(w, NULL);
+void tb_e2e_write(struct tb_jw *w, const tb_e2e_result *r) { tb_e2e_write_key(w, NULL, r); }
+
+void tb_e2e_write_key(struct tb_jw *w, const char *key, const tb_e2e_result *r) {
+    tb_jw_obj_begin(w, key);
     tb_jw_str(w, "kernel", r->kernel);
     tb_jw_str(w, "config", r->config);
     tb_jw_bool(w, "exact", r->exact);

@@ -73,6 +73,7 @@ void tb_e2e_rss(double *rss, double *hwm);
 
 struct tb_jw;
 void tb_e2e_write(struct tb_jw *w, const tb_e2e_result *r); /* one object (no key: in an array) */
+void tb_e2e_write_key(struct tb_jw *w, const char *key, const tb_e2e_result *r); /* the same under key */
 
 /* The time breakdown as a table: per decode step and per prefill batch, each part's
  * milliseconds, share and achieved rate (GB/s of weights for the ternary matmuls and the

@@ -19,6 +19,7 @@
 #include "results.h"
 #include "roofline.h"
 #include "runner.h"
+#include "frontier.h"
 #include "sweep_ppl.h"
 #include "synth.h"
 #include "tb_hash.h"
@@ -183,6 +184,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     double t_start = tb_now();
     tb_model *m = NULL;
     tb_sweep_ppl *pp = NULL;
+    tb_frontier *fr = NULL;
     tb_bench_row *rows = NULL;
     tb_bench_kcheck *checks = NULL;
     int n_rows = 0, n_checks = 0;
@@ -391,6 +393,36 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     }
     if (pp[1].why[0]) say(o, "  trained-model perplexity n/a: %s", pp[1].why);
 
+    /* ---- 4b. the frontier of the numeric configurations ---- */
+    fr = calloc(1, sizeof *fr);
+    if (!fr) {
+        tb_fail(e, "sweep: out of memory");
+        goto done;
+    }
+    if (o->skip_frontier || o->skip_ppl) {
+        say(o, "  frontier skipped (%s)", o->skip_ppl ? "--no-ppl" : "--no-frontier");
+    } else {
+        say(o, "  the frontier: every numeric configuration, speed vs KL against the exact reference");
+        tb_frontier_opts fo = {.acc_model = TB_TRAINED_MODEL, .acc_text = TB_TRAINED_HELDOUT, .ctx = 256,
+                               .chunks = o->quick ? 1 : 4, .threads = maxt, .n_prompt = o->quick ? 16 : 32,
+                               .n_decode = o->quick ? 8 : 16, .reps = o->quick ? 1 : 2, .isa_mask = TB_ISA_ALL,
+                               .progress = o->progress, .user = o->user};
+        if (strcmp(model_path, TB_TRAINED_MODEL)) fo.speed_model = model_path;
+        tb_err fe = {{0}};
+        if (tb_frontier_run(&fo, fr, &fe) < 0) {
+            say(o, "  frontier n/a: %s", fe.msg);
+            fr->n = 0;
+        } else {
+            char fpath[1200];
+            snprintf(fpath, sizeof fpath, "%s/frontier.md", o->out_dir);
+            FILE *fm = fopen(fpath, "w");
+            if (fm) {
+                tb_frontier_print(fm, fr);
+                fclose(fm);
+            }
+        }
+    }
+
     /* ---- 5. modelled energy ---- */
     say(o, "[5/6] modelled energy (operation counts x per-op energies; NOT a measurement)");
     tb_energy_result en;
@@ -484,6 +516,8 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
     tb_jw_arr_end(&w);
     tb_sweep_ppl_json(&w, "ppl_setup", "ppl", &pp[0]);
     tb_sweep_ppl_json(&w, "ppl_trained_setup", "ppl_trained", &pp[1]);
+    if (fr->n > 0) tb_frontier_json(&w, "frontier", fr);
+    else tb_jw_null(&w, "frontier");
     tb_jw_obj_begin(&w, "energy_modelled");
     tb_jw_str(&w, "label", "modelled (operation counts x per-operation energy; not a measurement)");
     tb_jw_str(&w, "node", en.node);
@@ -512,6 +546,7 @@ done:
     tb_jw_free(&w);
     tb_model_free(m);
     free(pp);
+    free(fr);
     free(rows);
     free(rl_rows);
     free(checks);

@@ -3,7 +3,9 @@
  *
  * A sweep runs: bandwidth (the roofline, first so every GB/s can be divided by it)
  * -> kernel checker + kernel benchmarks -> end-to-end decode/prefill per kernel ->
- * perplexity per kernel (when a text and a tokenizer are available) -> modelled
+ * perplexity per kernel (when a text and a tokenizer are available) -> the frontier of
+ * the numeric configurations (frontier.h: speed vs KL, on the trained model and the
+ * sweep's model) -> modelled
  * energy -> paper table, and writes results/<run>/results.json (everything, with
  * provenance) and gbench.json (Google Benchmark's own output).  Plots are made from
  * results.json by scripts/plot_results.py (the CLI runs it).
@@ -47,6 +49,7 @@ typedef struct tb_sweep_opts {
     uint64_t seed;
     bool use_gbench;
     bool skip_ppl;
+    bool skip_frontier;         /* no speed/accuracy frontier of the numeric configurations */
     double bw_target_gbps;      /* paper projection target (<= 0: the default, i7-13800H) */
     void (*progress)(void *user, const char *line);
     void *user;

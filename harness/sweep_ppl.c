@@ -10,8 +10,7 @@
 #include "runner.h"
 #include "tokenizer.h"
 
-/* The model's own tokenizer (GGUF metadata), else tok_json. */
-static int open_tokenizer(const tb_model *m, const char *tok_json, tb_tokenizer **tok, tb_err *e) {
+int tb_model_tokenizer(const tb_model *m, const char *tok_json, tb_tokenizer **tok, tb_err *e) {
     if (m->gguf && tb_tokenizer_from_gguf(m->gguf, tok, e) == 0) return 0;
     if (m->tokenizer_json[0] && tb_tokenizer_load(m->tokenizer_json, tok, e) == 0) return 0;
     if (tok_json && tok_json[0]) return tb_tokenizer_load(tok_json, tok, e);
@@ -61,7 +60,7 @@ void tb_sweep_ppl_run(const tb_model *m, const char *tok_json, bool with_ref, bo
         snprintf(p->why, sizeof p->why, "no text to score (%.400s)", p->text[0] ? p->text : "none given");
         return;
     }
-    if (open_tokenizer(m, tok_json, &tok, &te) < 0) {
+    if (tb_model_tokenizer(m, tok_json, &tok, &te) < 0) {
         snprintf(p->why, sizeof p->why, "no tokenizer (%.400s)", te.msg);
         return;
     }

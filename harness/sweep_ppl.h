@@ -19,6 +19,11 @@ typedef struct tb_sweep_ppl {
     char why[512];       /* why nothing was measured ("" when n > 0) */
 } tb_sweep_ppl;
 
+struct tb_tokenizer;
+/* The model's own tokenizer (GGUF metadata or the HF directory's tokenizer.json), else
+ * the tokenizer.json at tok_json (NULL or "": none).  0, or -1 (+e). */
+int tb_model_tokenizer(const tb_model *m, const char *tok_json, struct tb_tokenizer **tok, tb_err *e);
+
 /* Perplexity of model m on p->text with the reference (when cheap: `with_ref`) and every
  * kernel that passed its check (on a 2B4T-shaped model the best first and no scalar ones).
  * tok_json: a tokenizer.json for models without tokenizer metadata ("" for none).

@@ -14,6 +14,8 @@ measurements from `ternbench import-llama-bench`, drawn hatched and labelled
   decode.png          end-to-end decode tokens/s, a panel per thread count, with the
                       bandwidth bound
   prefill.png         end-to-end prefill tokens/s, a panel per thread count
+  frontier.png        numeric configurations: decode tokens/s vs KL from the exact
+                      reference, the Pareto front marked (sweep and `ternbench frontier`)
   summary.md          the same numbers as text tables (perplexity is a table there)
 (scripts/plots.py draws the plots; see its docstring for the rules they follow.)
 Uses matplotlib's Agg backend (no display needed).
@@ -72,6 +74,33 @@ def trained_ppl_lines(d):
 
 
 PARTS = ["ternary", "lm_head", "attention", "norm_quant", "rope", "sync", "other"]
+
+
+def frontier_lines(d):
+    fr = d.get("frontier")
+    if not fr or not fr.get("rows"):
+        return []
+    L = ["## Frontier of the numeric configurations", "",
+         "Accuracy on %s (%s chunk(s) of %s) against the exact scalar reference (PPL %s); "
+         "speed per model below. Pareto: no other configuration decodes at least as fast with at most its KL." % (
+             os.path.basename(fr.get("accuracy_text", "?")), fr.get("chunks"), fr.get("ctx"),
+             fmt(fr.get("ref_ppl"))), ""]
+    for mi, m in enumerate(fr.get("speed_models", [])):
+        L += ["### %s (%s)" % (os.path.basename(m.get("path", "?")), m.get("desc", "")), "",
+              "| configuration | kernel | exact | decode tok/s | MB/token | PPL | KL mean | top-1 | Pareto |",
+              "|---|---|---|---|---|---|---|---|---|"]
+        for r in fr["rows"]:
+            sp = r.get("speed", [])
+            e = sp[mi].get("e2e") if mi < len(sp) else None
+            a = r.get("accuracy", {})
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                r["config"], r["kernel"], "yes" if r.get("exact") else "no",
+                "%.2f +- %.2f" % (e["decode_tok_s"], e.get("decode_tok_s_sd") or 0) if e else "n/a",
+                "%.1f" % (e["bytes_per_token"] / 1e6) if e else "", fmt(a.get("ppl")), fmt(a.get("kl_mean"), "%.3g"),
+                fmt(a.get("top1_agreement")), "yes" if mi < len(sp) and sp[mi].get("pareto") else ""))
+        best = m.get("fastest_within_1pct_ppl")
+        L += ["", "Fastest at most 1%% above the reference's perplexity: %s." % (best or "none"), ""]
+    return L
 
 
 def breakdown_table(e2e):
@@ -265,6 +294,7 @@ def summary(d, out):
         L += ["| " + " | ".join(r) + " |" for r in ppl_rows(d)]
         L.append("")
     L += trained_ppl_lines(d)
+    L += frontier_lines(d)
     L += energy_lines(d)
     paper = d.get("paper", {}).get("rows", [])
     if paper:
@@ -298,11 +328,14 @@ def main(argv):
         return 1
     out = out or here
     os.makedirs(out, exist_ok=True)
-    plots.plot_roofline(d, out)
-    plots.plot_kernels_shapes(d, out)
-    plots.plot_threads(d, out)
-    plots.plot_decode(d, out)
-    plots.plot_prefill(d, out)
+    if d.get("kernels") or d.get("roofline"):  # `ternbench frontier` writes only its own part
+        plots.plot_roofline(d, out)
+        plots.plot_kernels_shapes(d, out)
+        plots.plot_threads(d, out)
+    if d.get("e2e") or d.get("imported_e2e"):
+        plots.plot_decode(d, out)
+        plots.plot_prefill(d, out)
+    plots.plot_frontier(d, out)
     summary(d, out)
     print("plots written to %s" % out)
     return 0

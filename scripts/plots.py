@@ -15,6 +15,8 @@ overlap) and sorted by value; axes that count things have integer ticks.
   decode.png          end-to-end decode tokens/s, one panel per thread count, with the
                       bandwidth bound (read bandwidth / bytes per token)
   prefill.png         end-to-end prefill tokens/s, one panel per thread count
+  frontier.png        decode tokens/s vs mean KL from the exact reference per numeric
+                      configuration, one panel per speed model, the Pareto front marked
 """
 import math
 import os
@@ -282,3 +284,66 @@ def plot_decode(d, out):
 
 def plot_prefill(d, out):
     plot_e2e(d, out, "prefill_tok_s", "prefill", "prefill tokens/s (one batched forward pass over the prompt)", False)
+
+
+def frontier_points(fr, mi):
+    """(name, kl, tok/s, sd, exact, pareto, bytes/token) of every configuration measured
+    on speed model mi and on accuracy."""
+    pts = []
+    for r in fr.get("rows", []):
+        acc = r.get("accuracy", {})
+        sp = r.get("speed", [])
+        if mi >= len(sp) or "e2e" not in sp[mi] or num(acc.get("kl_mean")) is None:
+            continue
+        e = sp[mi]["e2e"]
+        if num(e.get("decode_tok_s")) is None:
+            continue
+        pts.append((r["config"], acc["kl_mean"], e["decode_tok_s"], num(e.get("decode_tok_s_sd")) or 0.0,
+                    bool(r.get("exact")), bool(sp[mi].get("pareto")), num(e.get("bytes_per_token")) or 0.0))
+    return pts
+
+
+def plot_frontier(d, out):
+    """frontier.png: decode tokens/s against mean KL divergence from the exact reference
+    (on the trained model), one panel per speed model; the Pareto front joined and
+    starred, the exact configuration labelled; KL 0 sits on the linear part of a symlog
+    axis."""
+    fr = d.get("frontier")
+    if not fr or not fr.get("rows"):
+        return
+    models = fr.get("speed_models", [])
+    n = max(1, len(models))
+    fig, axes = plt.subplots(1, n, figsize=(7.5 * n, 5.5), squeeze=False)
+    for mi in range(n):
+        ax = axes[0][mi]
+        pts = frontier_points(fr, mi)
+        if not pts:
+            ax.set_visible(False)
+            continue
+        pos = [p[1] for p in pts if p[1] > 0]
+        lin = min(pos) / 2 if pos else 1e-6
+        for name, kl, s, sd, exact, par, bpt in pts:
+            ax.errorbar([kl], [s], yerr=[sd], fmt="*" if par else "o", ms=12 if par else 7,
+                        color="tab:green" if exact else ("tab:red" if par else "tab:blue"), capsize=3)
+            label = "%s%s\n%.0f MB/token" % (name, "" if not exact else " (reference)" if name == "exact" else " (exact)",
+                                             bpt / 1e6)
+            ax.annotate(label, (kl, s), textcoords="offset points", xytext=(6, 4), fontsize=7)
+        front = sorted([p for p in pts if p[5]], key=lambda p: p[1])
+        if len(front) > 1:
+            ax.plot([p[1] for p in front], [p[2] for p in front], "--", color="tab:red", lw=1,
+                    label="Pareto front (faster or closer to exact than every other)")
+            ax.legend(fontsize=7, loc="lower left")
+        ax.set_xscale("symlog", linthresh=lin)
+        ax.set_xlim(left=-lin / 2)
+        ticks = [t for t in ax.get_xticks() if t == 0 or t >= 5 * lin]  # no label crowding 0
+        ax.set_xticks(ticks)
+        ax.set_xlabel("mean KL divergence from the exact reference (nats/token, trained model; 0 = exact)")
+        ax.set_ylabel("decode tokens/s (mean +- 1 sd)")
+        m = models[mi] if mi < len(models) else {}
+        where = os.path.basename(m.get("path", "?"))
+        ax.set_title("%s (%s)%s\n%s" % (where, m.get("desc", ""), "" if mi == 0 else "; KL from the trained model",
+                                        subtitle(d)), fontsize=8, color="darkred" if busy(d)[0] else "black")
+        ax.grid(True, alpha=0.3)
+    fig.suptitle("Numeric configurations: decode speed vs accuracy", fontsize=10)
+    fig.tight_layout()
+    save(fig, out, "frontier.png")
