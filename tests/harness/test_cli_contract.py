@@ -30,7 +30,7 @@ have_tok = bool(data) and os.path.isfile(tok_json)
 src_root = os.environ.get("TB_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 fails = 0
 TAGS = ("bench", "bandwidth", "e2e", "sweep", "results", "check", "ppl", "paper", "synth", "logits", "generate",
-        "tokenize", "info", "bench-e2e")
+        "tokenize", "info", "bench-e2e", "frontier")
 
 
 def run(args, timeout=120, stdin=None):
@@ -110,6 +110,8 @@ with tempfile.TemporaryDirectory() as d:
         "paper":     dict(args=["--model", model, "--decode", "1"], threads=True, outs=[("-o", "dir")]),
         "tune":      dict(args=["--kernel", "gemv_i2s_4x128__scalar", "--reps", "1"], threads="list",
                           outs=[("-o", "file")]),
+        "frontier":  dict(args=["--config", "exact", "--preset", "none", "--chunks", "1", "--ctx", "16", "--prompt", "2",
+                                "--decode", "2", "-r", "1"], threads=True, outs=[("-o", "dir")]),
         "import-llama-bench": dict(args=[os.path.join(src_root, "tests", "harness", "fixtures", "llama-bench-bitnet.json")],
                                    threads=False, outs=[("-o", "file")]),
     }
@@ -126,7 +128,7 @@ with tempfile.TemporaryDirectory() as d:
         check(r.returncode == 0 and "usage" in r.stdout.decode(), "%s --help -> 0, usage on stdout" % cmd, r)
         usage_error(cmd, t["args"] + ["--no-such-option"], "unknown option named", "no-such-option")
         last = {"info": "--model", "synth": "-o", "convert": "--format", "tokenize": "-o", "bandwidth": "--json",
-                "import-llama-bench": "--engine"}.get(cmd, "--kernel")
+                "import-llama-bench": "--engine", "frontier": "--config"}.get(cmd, "--kernel")
         usage_error(cmd, t["args"] + [last], "missing value", "needs a value")
         if t["threads"]:
             usage_error(cmd, t["args"] + ["--threads", "-1"], "--threads -1", "0 = all cores")
