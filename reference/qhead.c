@@ -6,7 +6,7 @@
  * Precision notes (the project compiles with -std=c11, so GCC does not contract a * b + c
  * into a fused multiply-add; x86-64 evaluates float in float, FLT_EVAL_METHOD 0):
  *   - every quantization step is one rounded float operation in the order qhead.h states;
- *     rintf rounds half to even in the default rounding mode;
+ *     rint rounds half to even (the default rounding mode; round_clamp below);
  *   - the clamp is applied to the rounded value; a NaN there (only 0 * inf, when a block's
  *     amax is so small that 127 / amax overflows, or an embedding that is not finite)
  *     gives 0, so no float-to-int conversion is ever undefined;
@@ -30,12 +30,16 @@ const char *tb_head_fmt_name(tb_head_fmt f) {
     return "?";
 }
 
-/* clamp(rint(v), lo, hi), NaN -> 0 */
+/* clamp(rint(v), lo, hi), NaN -> 0, for integers lo < 0 < hi (|lo|, |hi| < 2^22).  rint is
+ * monotone, so v <= lo gives lo and v >= hi gives hi; in between |v| < 2^22 and
+ * (v + 1.5 * 2^23) - 1.5 * 2^23 is rint(v) exactly (the sum lies in [2^23, 2^24), where
+ * floats are the integers: rounded to nearest, ties to even, as rintf in the default
+ * rounding mode; 1.5 * 2^23 is even, so the parity is rint's), without a libm call. */
 static inline int round_clamp(float v, int lo, int hi) {
-    const float r = rintf(v);
-    if (r != r) return 0;
-    if (r < (float)lo) return lo;
-    if (r > (float)hi) return hi;
+    if (v != v) return 0;
+    if (v <= (float)lo) return lo;
+    if (v >= (float)hi) return hi;
+    const float r = (v + 12582912.0f) - 12582912.0f;
     return (int)r;
 }
 
