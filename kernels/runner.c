@@ -13,6 +13,7 @@
 #include "driver.h"
 #include "gguf.h"
 #include "lmhead.h"
+#include "qhead-simd.h"
 #include "rowops.h"
 #include "runner.h"
 
@@ -294,6 +295,7 @@ void tb_runner_limit_isa(tb_runner *r, unsigned isa_mask) {
     const bool avx512 = (tb_cpu_features() & isa_mask & TB_ISA_AVX512) != 0;
     r->be.attn_head = avx512 ? tb_attn_head_avx512 : avx2 ? tb_attn_head_avx2 : NULL;
     r->be.attn_head_kv = avx2 ? tb_attn_head_kv_avx2 : NULL; /* compressed caches (approximate numerics) */
+    r->be.qhead_rows = tb_qhead_rows_best(tb_cpu_features() & isa_mask); /* quantized heads (approximate numerics) */
     r->be.rowops = avx2 ? &tb_rowops_avx2 : NULL;
 }
 
