@@ -1,6 +1,6 @@
 /* gemv-tl1q8-32x4-avx2.c: gemv_tl1q8_32x4__avx2, TL1 LUT on int8 tables with pshufb.
  * APPROXIMATE, bit-identical to its definition gemv_tl1q8_32x4__scalar (acc = 2 * sum of
- * T8 = rint(T/2); tl.h "int8-quantized tables").  Same packed weights as gemv_tl1_32x4__*.
+ * T8 = min(rint(T/2), 127); tl.h "int8-quantized tables").  Same packed weights as gemv_tl1_32x4__*.
  * Per group pair of a 32-row tile: one 32-byte index load, ONE pshufb per group (the
  * exact kernel needs two, for the low and high table bytes, and an unpack to recombine
  * them), and the offset-binary bytes are summed as uint16 words with no unpack: the odd

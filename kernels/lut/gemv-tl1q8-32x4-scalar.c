@@ -1,7 +1,8 @@
 /* gemv-tl1q8-32x4-scalar.c: gemv_tl1q8_32x4__scalar, the portable int8-table TL1 LUT
  * kernel and the DEFINITION of the TL1 q8 results (tl.h, "int8-quantized tables").
- * APPROXIMATE: per group the table entry is T8 = rint(T / 2) (ties to even), the result
- * acc = 2 * sum T8, so |acc - exact| <= ceil(cols / 2).  Same packed weights as
+ * APPROXIMATE: per group the table entry is T8 = min(rint(T / 2), 127) (ties to even; the
+ * min only bites at T = 256), the result acc = 2 * sum T8, so |acc - exact| <= cols
+ * (<= ceil(cols/2) from the rounding, +1 per group whose T = 256).  Same packed weights as
  * gemv_tl1_32x4__* (layout tl1_32x4); q8 prep (16 bytes per group, offset-binary). */
 #include "tl.h"
 
@@ -31,7 +32,7 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
 
 const tb_kernel tb_k_gemv_tl1q8_32x4__scalar = {
     .name = "gemv_tl1q8_32x4__scalar",
-    .desc = "TL1 LUT, portable C, APPROXIMATE: int8 tables rint(T/2) (ties even), acc = 2*sum; |err| <= ceil(K/2)",
+    .desc = "TL1 LUT, portable C, APPROXIMATE: int8 tables min(rint(T/2),127) (ties even), acc = 2*sum; |err| <= K",
     .isa = 0,
     .gemv = gemv,
     .prep = tl1q8_prep,

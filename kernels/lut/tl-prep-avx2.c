@@ -9,7 +9,8 @@
  * halves are interleaved into the (4, 16) byte block of a pair with vperm2i128.
  * q8 preps (approximate kernels): the same int16 entries, then rint(T / 2^s) with ties to
  * even as (T + 2^(s-1) - 1 + ((T >> s) & 1)) >> s (arithmetic shifts), packed to bytes
- * and offset by 128 (XOR 0x80): the bytes of tlq8_prep_tail. */
+ * with signed saturation (TL1's 128 -> 127, as tlq8_prep_tail clamps) and offset by 128
+ * (XOR 0x80): the bytes of tlq8_prep_tail. */
 #include <immintrin.h>
 
 #include "tl.h"

@@ -4,7 +4,7 @@
 #include "tl.h"
 
 /* Writes the (P, 2, 16) q8 table bytes of pairs [p0, P) of one activation row:
- * byte = rint(T / 2^s) + 128 with s = 1 (TL1) or 2 (TL2), ties to even. */
+ * byte = min(rint(T / 2^s), 127) + 128 with s = 1 (TL1) or 2 (TL2), ties to even. */
 void tlq8_prep_tail(const int8_t *q, int cols, int g, int p0, uint8_t *dst) {
     const tl_dims d = tl_dims_of(g, 1, cols);
     if (p0 >= d.pairs) return;
@@ -19,7 +19,9 @@ void tlq8_prep_tail(const int8_t *q, int cols, int g, int p0, uint8_t *dst) {
             int v;
             if (g == 2) v = (e / 3 - 1) * a[0] + (e % 3 - 1) * a[1];
             else v = tl2_canon[e][0] * a[0] + tl2_canon[e][1] * a[1] + tl2_canon[e][2] * a[2];
-            tab[e] = (uint8_t)(tl_rshift_rne(v, s) + TLQ8_BIAS);
+            int t8 = tl_rshift_rne(v, s);
+            if (t8 > 127) t8 = 127; /* TL1, T = 256 only (tl.h) */
+            tab[e] = (uint8_t)(t8 + TLQ8_BIAS);
         }
     }
 }
@@ -41,6 +43,7 @@ int tl2q8_prep(const int8_t *q, int cols, int n, void *prep) {
     return 0;
 }
 
-/* TL1: |2*rint(T/2) - T| <= 1 per group; TL2: |4*rint(T/4) - T| <= 2 per group (tl.h). */
-int64_t tl1q8_err_bound(int cols) { return cols < 1 ? 0 : (int64_t)(cols + 1) / 2; }
+/* TL1: |2*T8 - T| <= 1 per group, 2 for the saturated T = 256 of a full group (tl.h):
+ * 2*floor(cols/2) + cols%2 = cols.  TL2: |4*rint(T/4) - T| <= 2 per group. */
+int64_t tl1q8_err_bound(int cols) { return cols < 1 ? 0 : (int64_t)cols; }
 int64_t tl2q8_err_bound(int cols) { return cols < 1 ? 0 : 2 * ((int64_t)(cols + 2) / 3); }

@@ -9,7 +9,8 @@
  *
  * ---- TL1 (layout "tl1_32x4", 2 bits per weight) ----------------------------
  *   group k = activations (a0, a1) = (q[2k], q[2k+1]); index i = 3*(w0+1) + (w1+1) in 0..8,
- *   entry T[i] = w0*a0 + w1*a1 in [-256, 254]; entries 9..15 are 0 (never indexed).
+ *   entry T[i] = w0*a0 + w1*a1 in [-256, 256] (256: w0 = w1 = -1, a0 = a1 = -128); entries
+ *   9..15 are 0 (never indexed).
  *   The zero weight pair has i = 4 and T[4] = 0 for every table.
  * ---- TL2 (layout "tl2_32x24", 5 bits per 3 weights = 1.67 bpw) -------------
  *   group k = (a0, a1, a2) = q[3k .. 3k+2].  Sign symmetry: every nonzero triple is
@@ -19,7 +20,8 @@
  *       i = 1 .. 9       (+1, w1, w2)   i = 1 + 3*(w1+1) + (w2+1)
  *       i = 10 .. 12     (0, +1, w2)    i = 10 + (w2+1)
  *       i = 13           (0, 0, +1)
- *   entry T[i] = canonical . (a0, a1, a2) in [-384, 381]; entries 14, 15 are 0.
+ *   entry T[i] = canonical . (a0, a1, a2) in [-384, 383] (383: (+1,-1,-1).(127,-128,-128));
+ *   entries 14, 15 are 0.
  *   The weights' contribution is (s ? -T[i] : T[i]); |value| <= 384 fits int16.
  *
  * ---- tiles and padding (both layouts) ----------------------------------------
@@ -52,24 +54,31 @@
  * ---- int16 accumulation bound (used by every SIMD variant) -------------------
  *   The SIMD kernels sum looked-up int16 values in int16 lanes for at most
  *   TL_BLOCK_GROUPS = 64 groups per row before widening to int32.  Each looked-up value
- *   has magnitude <= 256 (TL1) or <= 384 (TL2: v in [-384, 381], ~v in [-382, 383]),
+ *   has magnitude <= 256 (TL1) or <= 384 (TL2: v in [-384, 383], ~v in [-384, 383]),
  *   so a block sum is <= 64 * 384 = 24576 < 32767: no int16 overflow for any input.
  *
  * ---- int8-quantized tables: the APPROXIMATE q8 kernels (T-MAC / TL2_0 style) -----
  *   gemv_tl1q8_32x4__* and gemv_tl2q8_32x24__* read the packed weights above byte for
  *   byte (same .layout, pack, unpack, packed_size) but prep builds int8 tables, half the
  *   bytes, one pshufb per 32 rows per group instead of two.  Rounding (stated exactly):
- *       TL1: T8[i] = rint(T[i] / 2)   round half to even; T in [-256, 254] -> [-128, 127]
+ *       TL1: T8[i] = min(rint(T[i] / 2), 127)   round half to even; T in [-256, 256], so
+ *            rint(T/2) is in [-128, 128] and the one value 128 (T = 256: w0 = w1 = -1 with
+ *            a0 = a1 = -128, the only T that int8 cannot hold halved) saturates to 127
  *            result acc = 2 * sum_groups T8[idx]
- *       TL2: T8[i] = rint(T[i] / 4)   round half to even; T in [-384, 381] -> [-96, 95]
+ *       TL2: T8[i] = rint(T[i] / 4)   round half to even; T in [-384, 383] -> [-96, 96]
  *            result acc = 4 * sum_groups (s ? -T8[idx] : T8[idx])   (sign on the rounded
  *            value; rint is odd-symmetric, so -T8 = rint(-T / 4))
  *   rint here is the integer function tl_rshift_rne(T, s) = rint(T / 2^s) with ties to even
  *   (tests compare it with C's rint for every T in range).  Error bound per output of a
  *   row of cols weights (G = ceil(cols/g) groups, padding groups have T = 0, no error):
- *       TL1: |2*rint(T/2) - T| <= 1 per group    -> |acc - exact| <= ceil(cols/2)
+ *       TL1: |2*T8 - T| <= 1 per group, except 2 when T = 256 (saturated); the last group
+ *            of an odd cols has one weight (|T| <= 128, error <= 1)
+ *                                               -> |acc - exact| <= cols
+ *            (rounding alone: <= ceil(cols/2), reached when every group's T = 1 mod 4;
+ *            cols is reached by all -1 weights x all -128 activations, every T = 256)
  *       TL2: |4*rint(T/4) - T| <= 2 per group    -> |acc - exact| <= 2*ceil(cols/3)
- *   Both are reached (every group's T = 1 mod 4, resp. T = 2 mod 8: tests/kernels/test_lut_q8.c).
+ *            (reached when every group's T = 2 mod 8)
+ *   Both bounds are reached in tests/kernels/test_lut_q8.c.
  *   The portable scalar kernel of each is the definition (defined_by = itself, checked
  *   against tb_matmul_ref within err_bound); every other variant must equal it bit for bit.
  *   q8 prep, per activation row: (P, 2, 16) bytes, [p][h] = the 16 entries of group 2p+h
