@@ -266,7 +266,8 @@ static void check_one(const tb_kernel *k, tb_check_opts *o, bool model, tally *t
     if (!k->exact && r.cases > 0) {
         const bool self = k->defined_by && strcmp(k->defined_by, k->name) == 0;
         snprintf(approx, sizeof approx, ", approximate: %s%s, max |acc - ref| %lld (%.0f%% of err_bound)",
-                 self ? "the definition, within err_bound of the reference" : "bit-identical to its definition ",
+                 self ? "the definition, checked within err_bound of the reference"
+                      : "checked bit for bit against its definition ",
                  self ? "" : k->defined_by, r.max_err, 100.0 * r.max_err_frac);
     }
     printf("%s %-30s %d/%d cases passed%s%s, %lld checks, %.2f s%s\n", ok ? "PASS" : "FAIL", k->name, r.passed, r.cases,
