@@ -1,6 +1,11 @@
 /* check.c: the kernel checker (check.h): shapes x input families, bit-exact against
  * tb_matmul_ref, poisoned outputs with guard words, packer round trips, sub-ranges,
- * batched activations, the threaded driver, and a model-level bit-identity check. */
+ * batched activations, the threaded driver, and a model-level bit-identity check.
+ * Approximate kernels (exact == false): one that names another kernel in defined_by is
+ * compared bit for bit with that kernel's output on the same packed weights (its pack,
+ * the same layout: the bytes must be identical) and activations, in every case; the
+ * definition itself (defined_by == its own name) within err_bound(cols) of tb_matmul_ref
+ * for every output.  An approximate kernel without defined_by and err_bound fails. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,11 +149,13 @@ static const int32_t POISON = 0x7EADBEEF; /* unreachable: |acc| <= cols*128 */
 
 typedef struct ctx {
     const tb_kernel *k;
+    const tb_kernel *def; /* approximate k defined by another kernel: that kernel, else NULL */
     const tb_check_opts *o;
     tb_check_result *r;
     tb_pool *pool;
     int id;
     const tcase *tc;
+    bool vs_full; /* a definition after its full-range pass: ref holds its own full output */
     bool failed;  /* this case */
     bool refused; /* this case: the packer refused the shape (TB_KERR_SHAPE) */
     int lines;
@@ -176,9 +183,18 @@ static void poison(int32_t *acc, size_t body) {
     for (size_t i = 0; i < body; i++) acc[GUARD_WORDS + i] = POISON;
 }
 
-/* Compares rows [r0, r1) of every token with ref; rows outside must still be POISON. */
-static void compare(ctx *c, const char *label, const int32_t *acc, const int32_t *ref, int rows, int n, int r0,
-                    int r1) {
+/* Largest |acc - tb_matmul_ref| of approximate results, absolute and as a fraction of
+ * the bound. */
+static void note_err(ctx *c, int64_t ad, int64_t bound) {
+    if (ad > c->r->max_err) c->r->max_err = ad;
+    const double f = bound > 0 ? (double)ad / (double)bound : (ad > 0 ? 1e9 : 0);
+    if (f > c->r->max_err_frac) c->r->max_err_frac = f;
+}
+
+/* Compares rows [r0, r1) of every token with ref; rows outside must still be POISON.
+ * cols: the shape's K (for err_bound). */
+static void compare(ctx *c, const char *label, const int32_t *acc, const int32_t *ref, int rows, int cols, int n,
+                    int r0, int r1) {
     const int32_t *body = acc + GUARD_WORDS;
     const size_t nb = (size_t)rows * n;
     for (int i = 0; i < GUARD_WORDS; i++) {
@@ -196,22 +212,41 @@ static void compare(ctx *c, const char *label, const int32_t *acc, const int32_t
     }
     long long ndiff = 0;
     size_t first = 0;
-    bool exact = c->k->exact;
+    /* the definition of approximate results: within err_bound of ref; every other kernel
+     * bit for bit (ref is tb_matmul_ref, or the definition's output when c->def is set) */
+    const bool bounded = !c->k->exact && !c->def && !c->vs_full;
+    const int64_t bound = bounded ? c->k->err_bound(cols) : 0;
     for (size_t i = 0; i < nb; i++) {
         int row = (int)(i % (size_t)rows);
         bool in = row >= r0 && row < r1;
         int32_t want = in ? ref[i] : POISON;
         c->r->checks++;
-        bool bad = in ? (exact ? body[i] != want : body[i] == POISON) : body[i] != POISON;
+        bool bad;
+        if (!in) {
+            bad = body[i] != POISON;
+        } else if (bounded) {
+            const int64_t d = (int64_t)body[i] - want, ad = d < 0 ? -d : d;
+            bad = body[i] == POISON || ad > bound;
+            if (!bad) note_err(c, ad, bound);
+        } else {
+            bad = body[i] != want;
+        }
         if (bad && ndiff++ == 0) first = i;
     }
     if (ndiff) {
-        char m[300];
+        char m[400];
         int row = (int)(first % (size_t)rows), tok = (int)(first / (size_t)rows);
         bool in = row >= r0 && row < r1;
-        snprintf(m, sizeof m, "%s rows [%d,%d): first differing index %zu (token %d, row %d): got %d, expected %s%d (%lld of %zu differ)",
-                 label, r0, r1, first, tok, row, body[first], in ? "" : "untouched poison ",
-                 in ? ref[first] : POISON, ndiff, nb);
+        if (in && bounded)
+            snprintf(m, sizeof m, "%s rows [%d,%d): first index %zu (token %d, row %d) outside err_bound(%d) = %lld: got %d, reference %d, |error| %lld (%lld of %zu outside)",
+                     label, r0, r1, first, tok, row, cols, (long long)bound, body[first], ref[first],
+                     llabs((long long)body[first] - ref[first]), ndiff, nb);
+        else
+            snprintf(m, sizeof m, "%s rows [%d,%d): first differing index %zu (token %d, row %d): got %d, expected %s%d%s%s%s (%lld of %zu differ)",
+                     label, r0, r1, first, tok, row, body[first], in ? "" : "untouched poison ",
+                     in ? ref[first] : POISON,
+                     in && c->def ? " (the output of its definition " : in && c->vs_full ? " (its own full-range output)" : "",
+                     in && c->def ? c->def->name : "", in && c->def ? ")" : "", ndiff, nb);
         report(c, m);
     }
 }
@@ -232,6 +267,63 @@ static bool guard_bytes_ok(const uint8_t *p, size_t n) {
     return true;
 }
 
+/* The output of c->def (the definition of approximate k) for every row and token, on its
+ * own packing (kept in *dpacked: k must produce the same bytes) and prep; checked within
+ * the definition's err_bound of tb_matmul_ref (ref), then written over ref.  0, 1 when a
+ * failure was reported, -1 out of memory. */
+static int definition_output(ctx *c, const tb_ternary *t, const int8_t *q, int n, int32_t *ref, uint8_t **dpacked) {
+    const tb_kernel *d = c->def;
+    const int rows = t->rows, cols = t->cols;
+    char m[300];
+    if (d->packed_size(rows, cols) != c->k->packed_size(rows, cols)) {
+        snprintf(m, sizeof m, "packed_size %zu differs from its definition %s's %zu (layout %s)",
+                 c->k->packed_size(rows, cols), d->name, d->packed_size(rows, cols), c->k->layout);
+        report(c, m);
+        return 1;
+    }
+    const size_t psz = d->packed_size(rows, cols), prsz = d->needs_prep ? d->prep_size(cols, n) : 0;
+    uint8_t *packed = tb_alloc(psz ? psz : 1), *prep = d->needs_prep ? tb_alloc(prsz ? prsz : 1) : NULL;
+    int32_t *out = malloc(sizeof *out * (size_t)rows * n); /* (n, rows) */
+    int ret = 0, rc;
+    if (!packed || !out || (d->needs_prep && !prep)) {
+        ret = -1;
+        goto done;
+    }
+    if ((rc = d->pack(t, packed)) != 0 || (d->needs_prep && (rc = d->prep(q, cols, n, prep)) != 0) ||
+        (rc = d->gemv(packed, rows, cols, q, prep, n, 0, rows, out)) != 0) {
+        if (rc == TB_KERR_SHAPE && !shapes[c->tc->shape].big) {
+            c->refused = true; /* the definition refuses this edge shape: nothing to compare */
+            ret = 1;
+            goto done;
+        }
+        snprintf(m, sizeof m, "its definition %s returned %s (%d) on pack/prep/gemv", d->name, kerr_str(rc), rc);
+        report(c, m);
+        ret = 1;
+        goto done;
+    }
+    const int64_t bound = d->err_bound(cols);
+    for (size_t i = 0; i < (size_t)rows * n; i++) {
+        const int64_t df = (int64_t)out[i] - ref[i], ad = df < 0 ? -df : df;
+        c->r->checks++;
+        if (ad > bound) {
+            snprintf(m, sizeof m, "its definition %s is outside its err_bound(%d) = %lld at index %zu: got %d, reference %d",
+                     d->name, cols, (long long)bound, i, out[i], ref[i]);
+            report(c, m);
+            ret = 1;
+            goto done;
+        }
+        note_err(c, ad, bound);
+    }
+    memcpy(ref, out, sizeof *out * (size_t)rows * n);
+    *dpacked = packed;
+    packed = NULL;
+done:
+    tb_free(packed);
+    tb_free(prep);
+    free(out);
+    return ret;
+}
+
 /* Returns -1 on out-of-memory, else 0 (failures are recorded in c). */
 static int run_case(ctx *c, tb_rng *rng) {
     const tb_kernel *k = c->k;
@@ -247,6 +339,7 @@ static int run_case(ctx *c, tb_rng *rng) {
     uint8_t *packed = tb_alloc(psz + GUARD_BYTES);
     const size_t prsz = k->needs_prep ? k->prep_size(cols, n) : 0;
     uint8_t *prep = k->needs_prep ? tb_alloc(prsz + GUARD_BYTES) : NULL;
+    uint8_t *dpacked = NULL; /* the definition's packed weights (approximate k with c->def) */
     int ret = 0;
     if (!w || !q || !row || !ref || !acc || !packed || (k->needs_prep && !prep)) {
         ret = -1;
@@ -256,6 +349,12 @@ static int run_case(ctx *c, tb_rng *rng) {
     tb_ternary t = {.name = "check", .rows = rows, .cols = cols, .scale = 1.0f, .layout = TB_TERN_CODES,
                     .data = (const uint8_t *)w};
     tb_matmul_ref(&t, q, n, ref, row);
+    if (c->def) {
+        /* ref becomes the definition's output (itself within its err_bound of tb_matmul_ref) */
+        int drc = definition_output(c, &t, q, n, ref, &dpacked);
+        if (drc < 0) ret = -1;
+        if (drc) goto done;
+    }
 
     /* pack, with a guard after packed_size */
     memset(packed, 0xA5, psz + GUARD_BYTES);
@@ -273,6 +372,14 @@ static int run_case(ctx *c, tb_rng *rng) {
     }
     if (!guard_bytes_ok(packed + psz, GUARD_BYTES)) {
         snprintf(m, sizeof m, "pack wrote past packed_size() = %zu bytes", psz);
+        report(c, m);
+        goto done;
+    }
+    if (dpacked && memcmp(packed, dpacked, psz) != 0) {
+        size_t j = 0;
+        while (packed[j] == dpacked[j]) j++;
+        snprintf(m, sizeof m, "packed bytes differ from its definition %s's (layout %s) at byte %zu of %zu", c->def->name,
+                 k->layout, j, psz);
         report(c, m);
         goto done;
     }
@@ -314,8 +421,14 @@ static int run_case(ctx *c, tb_rng *rng) {
         report(c, m);
         goto done;
     }
-    compare(c, "full", acc, ref, rows, n, 0, rows);
+    compare(c, "full", acc, ref, rows, cols, n, 0, rows);
     if (c->failed) goto done;
+    if (!k->exact && !c->def) {
+        /* a definition of approximate results: within err_bound above; every other pass
+         * (sub-ranges, the driver) must reproduce its full-range output bit for bit */
+        memcpy(ref, acc + GUARD_WORDS, sizeof *ref * body);
+        c->vs_full = true;
+    }
 
     /* 2. sub-ranges: tile-aligned r0, unaligned r0, the last row alone, a random range */
     const int tile = k->tile_rows > 0 ? k->tile_rows : 1;
@@ -340,7 +453,7 @@ static int run_case(ctx *c, tb_rng *rng) {
             report(c, m);
             break;
         }
-        compare(c, "sub-range", acc, ref, rows, n, ranges[i][0], ranges[i][1]);
+        compare(c, "sub-range", acc, ref, rows, cols, n, ranges[i][0], ranges[i][1]);
     }
     if (c->failed) goto done;
 
@@ -355,7 +468,7 @@ static int run_case(ctx *c, tb_rng *rng) {
             goto done;
         }
         snprintf(m, sizeof m, "driver %d threads", tb_pool_threads(c->pool));
-        compare(c, m, acc, ref, rows, n, 0, rows);
+        compare(c, m, acc, ref, rows, cols, n, 0, rows);
     }
 done:
     free(w);
@@ -365,6 +478,7 @@ done:
     free(acc);
     tb_free(packed);
     tb_free(prep);
+    tb_free(dpacked);
     return ret;
 }
 
@@ -378,6 +492,42 @@ static int test_crash_case(const tb_kernel *k) {
     return atoi(v + n + 1);
 }
 
+/* What an approximate kernel must declare for its results to be checkable (kernel.h):
+ * err_bound, and defined_by naming a registered portable kernel of the same layout that
+ * defines itself (defined_by == its own name, err_bound set).  *def = that kernel when it
+ * is not k; bad gets the reason when the declaration is unusable. */
+static void approx_contract(const tb_kernel *k, const tb_kernel **def, char *bad, size_t n) {
+    *def = NULL;
+    if (!k->defined_by || !k->err_bound) {
+        snprintf(bad, n, "approximate kernel (exact = false) without %s%s%s: its results are undefined, so it cannot be "
+                 "checked (declare the portable kernel whose results define them, and the error bound; kernel.h)",
+                 !k->defined_by ? "defined_by" : "", !k->defined_by && !k->err_bound ? " and " : "",
+                 !k->err_bound ? "err_bound" : "");
+        return;
+    }
+    const tb_kernel *d = tb_kernel_find(k->defined_by);
+    if (!d) {
+        snprintf(bad, n, "defined_by %s is not a registered kernel", k->defined_by);
+        return;
+    }
+    if (d == k) {
+        if (k->isa != 0 || k->on_device)
+            snprintf(bad, n, "defines itself (defined_by = its own name) but is not portable C (isa %#x%s): the "
+                     "definition of approximate results must run everywhere", k->isa, k->on_device ? ", on device" : "");
+        return;
+    }
+    if (d->exact || !d->defined_by || strcmp(d->defined_by, d->name) != 0 || !d->err_bound)
+        snprintf(bad, n, "defined_by %s, which is not a definition (an approximate kernel with defined_by = its own "
+                 "name and an err_bound)", d->name);
+    else if (strcmp(d->layout, k->layout) != 0)
+        snprintf(bad, n, "defined_by %s, whose layout %s is not its layout %s (the definition is run on the same "
+                 "packed bytes)", d->name, d->layout, k->layout);
+    else if (d->isa != 0 || d->on_device)
+        snprintf(bad, n, "defined_by %s, which is not portable C", d->name);
+    else
+        *def = d;
+}
+
 int tb_check_kernel(const tb_kernel *k, const tb_check_opts *o, tb_check_result *r, tb_err *e) {
     memset(r, 0, sizeof *r);
     const double t0 = tb_now();
@@ -387,12 +537,24 @@ int tb_check_kernel(const tb_kernel *k, const tb_check_opts *o, tb_check_result 
         r->skip_reason = why;
         return 0;
     }
+    const tb_kernel *def = NULL;
+    if (!k->exact) {
+        char bad[400] = "";
+        approx_contract(k, &def, bad, sizeof bad);
+        if (bad[0]) {
+            r->failed = 1;
+            snprintf(r->first_failure, sizeof r->first_failure, "FAIL %s: %s", k->name, bad);
+            if (o->on_fail) o->on_fail(o->user, r->first_failure);
+            r->seconds = tb_now() - t0;
+            return 1;
+        }
+    }
     const int nc = build_cases(o, NULL);
     if (o->only_case >= nc) return tb_fail(e, "--case %d: only %d cases (0..%d)", o->only_case, nc, nc - 1);
     tcase *cs = malloc(sizeof *cs * (size_t)nc);
     if (!cs) return tb_fail(e, "out of memory");
     build_cases(o, cs);
-    ctx c = {.k = k, .o = o, .r = r};
+    ctx c = {.k = k, .def = def, .o = o, .r = r};
     int threads = o->threads > 1 ? o->threads : 2;
     if (tb_pool_new(threads, false, &c.pool, e) < 0) {
         free(cs);
@@ -406,7 +568,7 @@ int tb_check_kernel(const tb_kernel *k, const tb_check_opts *o, tb_check_result 
         c.tc = &cs[i];
         if (o->current_case) *o->current_case = i;
         if (i == crash_at) raise(SIGSEGV); /* the test suite's stand-in for a crashing kernel */
-        c.failed = c.refused = false;
+        c.failed = c.refused = c.vs_full = false;
         tb_rng rng;
         tb_rng_seed(&rng, case_seed(o->seed, i));
         if (run_case(&c, &rng) < 0) {
@@ -545,6 +707,11 @@ static int model_run(const tb_model *m, const tb_backend *be, const int32_t *tok
 
 int tb_check_model(const tb_kernel *k, int threads, uint64_t seed, double *max_abs_diff, bool *identical,
                    tb_err *e) {
+    return tb_check_model_vs(k, NULL, threads, seed, max_abs_diff, identical, e);
+}
+
+int tb_check_model_vs(const tb_kernel *k, const tb_kernel *base, int threads, uint64_t seed, double *max_abs_diff,
+                      bool *identical, tb_err *e) {
     *max_abs_diff = 0;
     *identical = false;
     synth *s = NULL;
@@ -553,13 +720,14 @@ int tb_check_model(const tb_kernel *k, int threads, uint64_t seed, double *max_a
     const int32_t toks[8] = {1, 17, 300, 5, 511, 42, 99, 7};
     float *lr = calloc((size_t)8 * V, sizeof *lr), *lk = calloc((size_t)8 * V, sizeof *lk); /* (8, vocab) */
     trace_buf tr = {0}, tk = {0};
-    tb_runner *run = NULL;
+    tb_runner *run = NULL, *brun = NULL;
     int ret = -1;
     if (!lr || !lk) {
         tb_fail(e, "out of memory");
         goto out;
     }
-    if (model_run(&s->m, NULL, toks, lr, &tr, e) < 0) goto out;
+    if (base && tb_runner_new(&s->m, base, threads, &brun, e) < 0) goto out;
+    if (model_run(&s->m, base ? tb_runner_backend(brun) : NULL, toks, lr, &tr, e) < 0) goto out;
     if (tb_runner_new(&s->m, k, threads, &run, e) < 0) goto out;
     if (model_run(&s->m, tb_runner_backend(run), toks, lk, &tk, e) < 0) goto out;
     double mx = 0;
@@ -574,6 +742,7 @@ int tb_check_model(const tb_kernel *k, int threads, uint64_t seed, double *max_a
     ret = 0;
 out:
     tb_runner_free(run);
+    tb_runner_free(brun);
     free(lr);
     free(lk);
     free(tr.data);

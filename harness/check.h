@@ -5,7 +5,9 @@
  * activations pinned at +127 / -128, all-zero rows, ...), all seeded.  Checks:
  *   - unpack(pack(W)) == W and the packer writes nothing past packed_size();
  *   - int32 accumulators bit-identical to tb_matmul_ref, output poisoned before the
- *     call and guard words around it untouched;
+ *     call and guard words around it untouched; approximate kernels (exact == false):
+ *     bit-identical to their definition's output (defined_by) on the same packed bytes,
+ *     the definition itself within err_bound(cols) of tb_matmul_ref;
  *   - sub-ranges [r0, r1) (aligned and unaligned r0) write exactly those rows;
  *   - n = 2, 3 and 21 activation rows (prefill) on some shapes; the threaded driver.
  * A case whose shape the packer refuses (TB_KERR_SHAPE) is counted as refused, neither
@@ -48,6 +50,11 @@ typedef struct tb_check_result {
     long long checks;     /* individual comparisons made (acc values, guards, codes) */
     double seconds;
     char first_failure[512];
+    /* approximate kernels: the largest |acc - tb_matmul_ref| seen (of the definition's
+     * outputs: its own, or those its variant was compared with bit for bit), and the
+     * largest such error as a fraction of err_bound(cols) */
+    long long max_err;
+    double max_err_frac;
 } tb_check_result;
 
 void tb_check_opts_default(tb_check_opts *o);
@@ -69,6 +76,10 @@ int tb_check_case_desc(const tb_check_opts *o, int i, char *buf, size_t n);
  * |logit difference|, *identical whether everything matched bit for bit. */
 int tb_check_model(const tb_kernel *k, int threads, uint64_t seed, double *max_abs_diff, bool *identical,
                    tb_err *e);
+/* The same with a runner of kernel `base` in place of the reference path (base NULL: the
+ * reference): how an approximate kernel's logits are compared with its definition's. */
+int tb_check_model_vs(const tb_kernel *k, const tb_kernel *base, int threads, uint64_t seed, double *max_abs_diff,
+                      bool *identical, tb_err *e);
 
 #ifdef __cplusplus
 }

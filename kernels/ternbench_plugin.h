@@ -53,7 +53,10 @@ typedef struct tb_plugin_kernel {
     const char *isa;
     int tile_rows;      /* rows produced together (>= 1) */
     int block_k;        /* weights per packed block along K (informational, >= 1) */
-    int exact;          /* 1: bit-identical integer results (checked); 0: approximate */
+    int exact;          /* 1: bit-identical integer results (checked); 0: approximate, which
+                         * `ternbench check` FAILS: an approximate kernel must name the kernel
+                         * that defines its results and its error bound (kernel.h defined_by,
+                         * err_bound), which this ABI version cannot express yet */
 
     /* Packed size in bytes of a rows x cols matrix. */
     size_t (*packed_size)(int rows, int cols);

@@ -415,6 +415,9 @@ static void isa_kernels(const char *isa) {
     for (int i = 0; i < tb_n_kernels; i++) {
         const tb_kernel *k = tb_kernels[i];
         if (strcmp(isa_of(k), isa) != 0) continue;
+        /* approximate kernels are never bit-identical to the reference: `check` (check_<isa>)
+         * compares them with their definition, test_lut_q8.c proves their bounds */
+        if (!k->exact && k->defined_by && k->err_bound) continue;
         expected++;
         const char *no = NULL;
         TB_CHECK_MSG(tb_kernel_supported(k, TB_ISA_ALL, &no) && k->exact && !k->on_device, "%s: %s", k->name,

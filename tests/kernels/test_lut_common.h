@@ -128,7 +128,7 @@ done:
     return bad;
 }
 
-/* The registered kernels of `family` whose ISA suffix is `isa`; if one cannot run here,
+/* The registered EXACT kernels of `family` whose ISA suffix is `isa`; if one cannot run here,
  * *why says why (the caller skips the whole part: partial runs are never passes). */
 static inline int family_kernels(const char *family, const char *isa, const tb_kernel **out, int max, const char **why) {
     int m = 0;
@@ -137,6 +137,7 @@ static inline int family_kernels(const char *family, const char *isa, const tb_k
         const tb_kernel *k = tb_kernels[i];
         const char *suffix = strstr(k->name, "__");
         if (strcmp(k->family, family) != 0 || !suffix || strcmp(suffix + 2, isa) != 0) continue;
+        if (!k->exact) continue; /* approximate (q8) kernels: test_lut_q8.c and `check` */
         if (!tb_kernel_supported(k, TB_ISA_ALL, why)) return 0;
         if (m < max) out[m++] = k;
     }
