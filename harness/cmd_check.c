@@ -20,7 +20,8 @@ static void print_configs(void) {
         const tb_kernel *k = c->kernel ? NULL : tb_kernel_best(TB_ISA_ALL);
         for (int j = 0; c->kernel && j < tb_n_kernels && !k; j++)
             if (tb_glob_match(c->kernel, tb_kernels[j]->name)) k = tb_kernels[j];
-        printf("%s\t%s\t%s\thead=%s\tact=%d\tkv=%s\t%s\n", c->name, tb_numcfg_exact(c, k) ? "exact" : "approx",
+        printf("%s\t%s\t%s\thead=%s\tact=%d\tkv=%s\t%s\n", c->name,
+               c->kernel && !k ? "no-kernel" : tb_numcfg_exact(c, k) ? "exact" : "approx",
                c->kernel ? c->kernel : "(the run's kernel)", tb_head_fmt_name(c->head), c->act_bits,
                tb_kv_fmt_name(c->kv), c->desc);
     }

@@ -17,7 +17,7 @@ const tb_numcfg tb_numcfgs[] = {
     {.name = "head-q8", .desc = "LM head in int8 per row (x in int8 per block of 32)", .head = TB_HEAD_Q8ROW, .act_bits = 8, .kv = TB_KV_F32},
     {.name = "head-q4", .desc = "LM head in 4 bits per block of 32 with f16 scales (4.5 bits per weight)", .head = TB_HEAD_Q4BLK, .act_bits = 8, .kv = TB_KV_F32},
     {.name = "act4", .desc = "BitLinear inputs quantized to 4 bits per token (absmax, BitNet a4.8's width)", .head = TB_HEAD_EXACT, .act_bits = 4, .kv = TB_KV_F32},
-    {.name = "tl1-lut8", .desc = "TL1 LUT with int8 tables (each pair sum halved, round half to even)", .kernel = "gemv_tl1q8_32x4__*", EXACT_PARTS},
+    {.name = "tl1-lut8", .desc = "TL1 LUT with int8 tables (each pair sum halved, round half to even, 127 at most)", .kernel = "gemv_tl1q8_32x4__*", EXACT_PARTS},
     {.name = "tl2-lut8", .desc = "TL2 LUT with int8 tables (each triple sum quartered, round half to even)", .kernel = "gemv_tl2q8_32x24__*", EXACT_PARTS},
     {.name = "head-q8+kv-f16", .desc = "int8 head and f16 KV cache", .head = TB_HEAD_Q8ROW, .act_bits = 8, .kv = TB_KV_F16},
     {.name = "head-q4+kv-f16", .desc = "4-bit head and f16 KV cache", .head = TB_HEAD_Q4BLK, .act_bits = 8, .kv = TB_KV_F16},
