@@ -1,4 +1,5 @@
-/* numcfg.c: the numeric configurations (numcfg.h), listed once. */
+/* numcfg.c: the numeric configurations (numcfg.h), listed once, beside the kernel registry
+ * (kernels/registry.inc) whose kernels some of them name; the harness only enumerates them. */
 #include "numcfg.h"
 
 #include <stdio.h>
