@@ -341,7 +341,7 @@ def plot_frontier(d, out):
         ax.set_ylabel("decode tokens/s (mean +- 1 sd)")
         m = models[mi] if mi < len(models) else {}
         where = os.path.basename(m.get("path", "?"))
-        ax.set_title("%s (%s)%s\n%s" % (where, m.get("desc", ""), "" if mi == 0 else "; KL from the trained model",
+        ax.set_title("%s\n%s%s\n%s" % (m.get("desc", ""), where, "" if mi == 0 else " (KL from the trained model)",
                                         subtitle(d)), fontsize=8, color="darkred" if busy(d)[0] else "black")
         ax.grid(True, alpha=0.3)
     fig.suptitle("Numeric configurations: decode speed vs accuracy", fontsize=10)
