@@ -16,6 +16,7 @@
 #include "bandwidth.h"
 #include "bench.h"
 #include "cli.h"
+#include "numcfg.h"
 #include "driver.h" /* TB_POOL_MAX */
 #include "results.h"
 #include "sweep.h"
@@ -47,6 +48,7 @@ static void usage(FILE *f) {
             "  --no-ppl           skip the perplexity step (and the frontier's accuracy)\n"
             "  --no-frontier      skip the frontier of the numeric configurations (speed vs KL,\n"
             "                     `ternbench frontier`; written to frontier.md and frontier.png)\n"
+            "  --config LIST      the frontier's configurations (names, globs, comma list; default all)\n"
             "  --no-plots         do not run scripts/plot_results.py\n"
             "  --target-bw GBPS   bandwidth of the machine the paper-table latency is projected to\n"
             "                     (default 83.2: i7-13800H, DDR5-5200 dual channel, theoretical)\n"
@@ -136,6 +138,12 @@ int tb_cmd_sweep(int argc, char **argv) {
         else if (!strcmp(a, "--own-timer")) o.use_gbench = false;
         else if (!strcmp(a, "--no-ppl")) o.skip_ppl = true;
         else if (!strcmp(a, "--no-frontier")) o.skip_frontier = true;
+        else if (!strcmp(a, "--config")) {
+            if (!(o.configs = tb_arg_value(argc, argv, &i))) return 2;
+            tb_err ce = {{0}};
+            const tb_numcfg *sel[TB_NUMCFG_MAX];
+            if (tb_numcfg_select(o.configs, sel, TB_NUMCFG_MAX, &ce) < 0) return tb_cli_usage("%s", ce.msg);
+        }
         else if (!strcmp(a, "--no-plots")) plots = false;
         else if (!strcmp(a, "--model")) {
             if (!(o.model = tb_arg_value(argc, argv, &i))) return 2;

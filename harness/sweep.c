@@ -408,6 +408,7 @@ int tb_sweep_run(const tb_sweep_opts *o, tb_err *e) {
                                .n_decode = o->quick ? 8 : 16, .reps = o->quick ? 1 : 2, .isa_mask = TB_ISA_ALL,
                                .progress = o->progress, .user = o->user};
         if (strcmp(model_path, TB_TRAINED_MODEL)) fo.speed_model = model_path;
+        fo.configs = o->configs;
         tb_err fe = {{0}};
         if (tb_frontier_run(&fo, fr, &fe) < 0) {
             say(o, "  frontier n/a: %s", fe.msg);

@@ -50,6 +50,7 @@ typedef struct tb_sweep_opts {
     bool use_gbench;
     bool skip_ppl;
     bool skip_frontier;         /* no speed/accuracy frontier of the numeric configurations */
+    const char *configs;        /* the frontier's configurations (--config LIST; NULL = all) */
     double bw_target_gbps;      /* paper projection target (<= 0: the default, i7-13800H) */
     void (*progress)(void *user, const char *line);
     void *user;

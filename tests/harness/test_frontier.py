@@ -101,5 +101,31 @@ with tempfile.TemporaryDirectory() as d:
                        capture_output=True, text=True)
     check(r.returncode == 2, "ppl --config with several kernels is a usage error")
 
+    # --config on the single-run commands: labelled, applied, and exact stays exact
+    j = os.path.join(d, "e2e.json")
+    r = subprocess.run([tb, "bench-e2e", "--model", model, "--config", "head-q8", "--prompt", "4", "--decode", "2",
+                        "-r", "1", "--no-bandwidth", "--json", j], capture_output=True, text=True)
+    if r.returncode == 0:
+        with open(j) as f:
+            e2e = json.load(f)
+        row = e2e["e2e"] if "e2e" in e2e else e2e
+        row = row[0] if isinstance(row, list) else row
+        check(row.get("config") == "head-q8" and row.get("exact") is False and abs(row["lm_head_bytes"] - V * (H + 4)) < 1,
+              "bench-e2e --config head-q8: labelled approximate, int8 head bytes")
+    else:
+        check(False, "bench-e2e --config head-q8 runs: %s" % r.stderr[-300:])
+    outs = {}
+    for cfg in ("exact", "head-q4", None):
+        o = os.path.join(d, "l-%s.f32" % cfg)
+        args = [tb, "logits", "--model", model, "--tokens", "128000,791,6864,315,279", "-o", o]
+        r = subprocess.run(args + (["--config", cfg] if cfg else []), capture_output=True, text=True)
+        check(r.returncode == 0, "logits --config %s runs" % cfg)
+        outs[cfg] = open(o, "rb").read() if r.returncode == 0 else b""
+    check(outs["exact"] == outs[None] and outs["head-q4"] != outs[None] and len(outs["head-q4"]) == len(outs[None]),
+          "logits: --config exact is the default's bits, head-q4 differs")
+    r = subprocess.run([tb, "generate", "--model", model, "--prompt", "It is a truth", "-n", "4", "--config", "kv-q8"],
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and "ids:" in r.stdout, "generate --config kv-q8 runs")
+
 print("%d failed" % fails)
 sys.exit(1 if fails else 0)
