@@ -29,9 +29,10 @@ static void usage(FILE *f) {
             "  --kernel K        registered kernel name, 'best' (default) or 'ref' (scalar reference)\n"
             "  --plugin PATH     kernels from a shared object (repeatable; also TERNBENCH_PLUGINS=a.so:b.so),\n"
             "                    named plugin:<name> (kernels/ternbench_plugin.h)\n"
-            "  --config NAME     numeric configuration (default exact; docs/approximations.md, the list:\n"
-            "                    `ternbench check --configs`); a configuration with its own kernels runs\n"
-            "                    the best of them unless --kernel names one\n"
+            "  --config LIST     numeric configurations: a name, glob, comma list or 'all' (default exact;\n"
+            "                    docs/approximations.md; `ternbench check --configs`), run one after the\n"
+            "                    other; one with its own kernels runs the best of them unless --kernel\n"
+            "                    names one\n"
             "  --threads T       threads, 0 = all cores (the default)\n"
             "  --prompt N        prompt tokens (default 64)\n"
             "  --decode N        decoded tokens (default 32)\n"
@@ -100,15 +101,20 @@ static double n_params(const tb_config *c) {
 
 /* llama-bench's `-o md` layout: one row per test (pp = prefill, tg = decode), t/s as
  * mean +- stddev over the repetitions, so the two tools' tables can sit side by side. */
-static void print_md(const char *model, const tb_model *m, const tb_e2e_result *r) {
+static void print_md(const char *model, const tb_model *m, const tb_e2e_result *r, bool header) {
     struct stat st;
     char size[32] = "n/a";
     if (stat(model, &st) == 0 && S_ISREG(st.st_mode)) snprintf(size, sizeof size, "%.2f GiB", st.st_size / 1073741824.0);
     const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
-    char backend[96];
-    snprintf(backend, sizeof backend, "CPU (ternbench %s)", r->kernel);
-    printf("| model | size | params | backend | threads | test | t/s |\n");
-    printf("| ----- | ---: | -----: | ------- | ------: | ---: | --: |\n");
+    char backend[160];
+    if (!r->exact) /* an approximate configuration, or an approximate kernel under "exact" */
+        snprintf(backend, sizeof backend, "CPU (ternbench %s, approximate: %s)", r->kernel, r->config);
+    else
+        snprintf(backend, sizeof backend, "CPU (ternbench %s)", r->kernel);
+    if (header) {
+        printf("| model | size | params | backend | threads | test | t/s |\n");
+        printf("| ----- | ---: | -----: | ------- | ------: | ---: | --: |\n");
+    }
     printf("| %s | %s | %.2f B | %s | %d | pp%d | %.2f \u00b1 %.2f |\n", base, size, n_params(&m->cfg) / 1e9, backend,
            r->threads, r->n_prompt, r->prefill_tok_s, r->prefill_tok_s_sd);
     printf("| %s | %s | %.2f B | %s | %d | tg%d | %.2f \u00b1 %.2f |\n", base, size, n_params(&m->cfg) / 1e9, backend,
@@ -184,17 +190,20 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     const int krc = tb_cli_kernel_for("bench-e2e", kname, mask, threads, &k);
     if (krc) return krc;
     tb_err e;
-    const tb_numcfg *cfg = NULL;
+    /* the configurations to run, each with its kernel (default: exact with --kernel's) */
+    const tb_numcfg *cfgs[TB_NUMCFG_MAX];
+    const tb_kernel *ks[TB_NUMCFG_MAX];
+    int ncfg = 1;
+    cfgs[0] = NULL;
+    ks[0] = k;
     if (cfg_s) {
-        const tb_numcfg *sel[TB_NUMCFG_MAX];
-        const int ns = tb_numcfg_select(cfg_s, sel, TB_NUMCFG_MAX, &e);
-        if (ns < 0) return tb_cli_usage("%s", e.msg);
-        if (ns > 1) return tb_cli_usage("--config %s names %d configurations; bench-e2e runs one (sweep --frontier runs several)", cfg_s, ns);
-        cfg = sel[0];
-        if (tb_numcfg_kernel(cfg, k, strcmp(kname, "best") != 0, mask, &k, &e)) {
-            fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
-            return 1;
-        }
+        ncfg = tb_numcfg_select(cfg_s, cfgs, TB_NUMCFG_MAX, &e);
+        if (ncfg < 0) return tb_cli_usage("%s", e.msg);
+        for (int c = 0; c < ncfg; c++)
+            if (tb_numcfg_kernel(cfgs[c], k, strcmp(kname, "best") != 0, mask, &ks[c], &e)) {
+                fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
+                return 1;
+            }
     }
     char path[1200];
     if (!model) {
@@ -234,30 +243,36 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
     o.reps = reps;
     o.no_warmup = no_warmup;
     o.bw_gbps = bw.gbps_median;
-    o.config = cfg;
     double last = 0;
     o.progress = on_prog;
     o.user = &last;
     tb_counters *cnt = NULL;
-    tb_counter_report cr;
+    tb_counter_report cr, crs[TB_NUMCFG_MAX];
     memset(&cr, 0, sizeof cr);
     if (tb_counters_open(&cnt, &e) < 0) {
         fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
         tb_model_free(m);
         return 1;
     }
-    tb_e2e_result r;
-    tb_counters_start(cnt);
-    int rc = tb_e2e_run(m, k, &o, &r, &e);
-    tb_counters_stop(cnt, &cr);
+    tb_e2e_result *rs = calloc((size_t)ncfg, sizeof *rs);
+    int rc = rs ? 0 : tb_fail(&e, "out of memory");
+    for (int c = 0; rc == 0 && c < ncfg; c++) { /* one configuration after the other, never at once */
+        o.config = cfgs[c];
+        tb_counters_start(cnt);
+        rc = tb_e2e_run(m, ks[c], &o, &rs[c], &e);
+        tb_counters_stop(cnt, &crs[c]);
+        if (rc == 0 && md) print_md(model, m, &rs[c], c == 0);
+        else if (rc == 0) print_text(model, m, &rs[c], &crs[c], bw.gbps_median);
+        if (rc == 0 && c + 1 < ncfg && !md) printf("\n");
+    }
     tb_counters_free(cnt);
     if (rc < 0) {
         fprintf(stderr, "ternbench bench-e2e: %s\n", e.msg);
         tb_model_free(m);
+        free(rs);
         return 1;
     }
-    if (md) print_md(model, m, &r);
-    else print_text(model, m, &r, &cr, bw.gbps_median);
+    cr = crs[0];
     if (json) {
         tb_jw w;
         tb_jw_begin_result(&w, "ternbench bench-e2e");
@@ -267,7 +282,7 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
         tb_model_prov_write(&w, "model_provenance", &mprov);
         tb_jw_num(&w, "bandwidth_gbps", bw.gbps_median);
         tb_jw_arr_begin(&w, "e2e");
-        tb_e2e_write(&w, &r);
+        for (int c = 0; c < ncfg; c++) tb_e2e_write(&w, &rs[c]);
         tb_jw_arr_end(&w);
         tb_counters_write(&w, "counters", &cr);
         tb_jw_obj_end(&w);
@@ -278,5 +293,6 @@ int tb_cmd_bench_e2e(int argc, char **argv) {
         tb_jw_free(&w);
     }
     tb_model_free(m);
+    free(rs);
     return rc < 0 ? 1 : 0;
 }
