@@ -12,17 +12,10 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "attention-avx2.h"
 #include "attention.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
-
-/* The reference tree on lanes a (0..7) and b (8..15). */
-ALWAYS_INLINE float tree16(__m256 a, __m256 b) {
-    const __m256 s8 = _mm256_add_ps(a, b);
-    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
-}
 
 /* s[0..3] = q.k for the 4 keys k, k + stride, ... (hd a multiple of 16). */
 static void dot_x4(const float *q, const float *k, size_t stride, int hd, float *s) {
@@ -39,10 +32,10 @@ static void dot_x4(const float *q, const float *k, size_t stride, int hd, float 
         a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_loadu_ps(k3 + i), x0));
         b3 = _mm256_add_ps(b3, _mm256_mul_ps(_mm256_loadu_ps(k3 + i + 8), x1));
     }
-    s[0] = tree16(a0, b0);
-    s[1] = tree16(a1, b1);
-    s[2] = tree16(a2, b2);
-    s[3] = tree16(a3, b3);
+    s[0] = tb_tree16_avx2(a0, b0);
+    s[1] = tb_tree16_avx2(a1, b1);
+    s[2] = tb_tree16_avx2(a2, b2);
+    s[3] = tb_tree16_avx2(a3, b3);
 }
 
 static float dot_x1(const float *q, const float *k, int hd) {
@@ -51,7 +44,7 @@ static float dot_x1(const float *q, const float *k, int hd) {
         a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(k + i), _mm256_loadu_ps(q + i)));
         b = _mm256_add_ps(b, _mm256_mul_ps(_mm256_loadu_ps(k + i + 8), _mm256_loadu_ps(q + i + 8)));
     }
-    return tree16(a, b);
+    return tb_tree16_avx2(a, b);
 }
 
 /* out[i0..i0+64) = sum_j a_j * v_j[i] in j order (a: n weights). */

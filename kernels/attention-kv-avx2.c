@@ -11,6 +11,7 @@
  */
 #include <immintrin.h>
 
+#include "attention-avx2.h"
 #include "attention.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -23,14 +24,6 @@ ALWAYS_INLINE __m256 load8(const tb_kv_view *kv, const void *base, const float *
     return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), _mm256_set1_ps(sc[(size_t)j * kv->sstride]));
 }
 
-/* The reference tree on lanes a (0..7) and b (8..15). */
-ALWAYS_INLINE float tree16(__m256 a, __m256 b) {
-    const __m256 s8 = _mm256_add_ps(a, b);
-    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
-}
-
 ALWAYS_INLINE void scores(const float *q, const tb_kv_view *kv, int n, int hd, float *score) {
     for (int j = 0; j < n; j++) {
         __m256 a = _mm256_setzero_ps(), b = a;
@@ -38,7 +31,7 @@ ALWAYS_INLINE void scores(const float *q, const tb_kv_view *kv, int n, int hd, f
             a = _mm256_add_ps(a, _mm256_mul_ps(load8(kv, kv->k, kv->ks, j, i), _mm256_loadu_ps(q + i)));
             b = _mm256_add_ps(b, _mm256_mul_ps(load8(kv, kv->k, kv->ks, j, i + 8), _mm256_loadu_ps(q + i + 8)));
         }
-        score[j] = tree16(a, b);
+        score[j] = tb_tree16_avx2(a, b);
     }
 }
 

@@ -447,9 +447,7 @@ static void run_parallel(const tb_backend *be, void (*fn)(void *arg, int tid, in
         fn(arg, 0, 1);
 }
 
-/* One embedding row (= one LM head row) as f32; every conversion is exact.
- * f16: the (65536) F16 -> f32 table, or NULL to convert with tb_f16_to_f32. */
-static void embed_row(const tb_model *m, const float *f16, int tok, float *out) {
+void tb_embed_row(const tb_model *m, const float *f16, int tok, float *out) {
     const size_t H = (size_t)m->cfg.hidden, off = (size_t)tok * H;
     switch (m->embd_type) {
     case TB_F16: {
@@ -821,7 +819,7 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     return 0;
 }
 
-/* The LM head over vocabulary rows [v0, v1) (tb_ref_lm_rows); f16 as in embed_row.
+/* The LM head over vocabulary rows [v0, v1) (tb_ref_lm_rows); f16 as in tb_embed_row.
  * Each embedding row is converted once and used for every input row. */
 static int lm_rows_c(const tb_model *m, const float *f16, int v0, int v1, const float *x, int n, float *out,
                      size_t ldo) {
@@ -829,7 +827,7 @@ static int lm_rows_c(const tb_model *m, const float *f16, int v0, int v1, const 
     float *erow = malloc(sizeof(float) * (size_t)H); /* (hidden) one embedding row */
     if (!erow) return -1;
     for (int v = v0; v < v1; v++) {
-        embed_row(m, f16, v, erow);
+        tb_embed_row(m, f16, v, erow);
         for (int t = 0; t < n; t++)
             out[(size_t)t * ldo + (size_t)(v - v0)] = dot32_f32(erow, x + (size_t)t * H, H);
     }
@@ -933,7 +931,7 @@ int tb_forward(tb_state *st, const tb_backend *be, const int32_t *tokens, int n,
     /* x = embed[tok] */
     for (int t = 0; t < n; t++) {
         float *xt = st->x + (size_t)t * H;
-        embed_row(m, st->f16, tokens[t], xt);
+        tb_embed_row(m, st->f16, tokens[t], xt);
         for (int i = 0; i < H; i++)
             if (!isfinite(xt[i]))
                 return tb_fail(e, "forward: embedding row of token id %d is not finite (index %d)", (int)tokens[t], i);

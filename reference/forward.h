@@ -209,6 +209,10 @@ static inline float tb_softmax_exp(float x) { return x < -104.0f ? 0.0f : expf(x
  * sum of p_j in double in j order, and score[j] = a_j = p_j * (float)(1 / sum). */
 void tb_attn_softmax(float *score, int n, float scale);
 
+/* One embedding row (= one LM head row) of m as f32; every conversion is exact.
+ * f16: the (65536) F16 -> f32 table, or NULL to convert with tb_f16_to_f32. */
+void tb_embed_row(const tb_model *m, const float *f16, int tok, float *out);
+
 /* The reference's 16-lane float dot product (the attention scores' order above). */
 float tb_ref_dot16(const float *a, const float *b, int n);
 

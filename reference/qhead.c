@@ -17,6 +17,8 @@
  */
 #include "qhead.h"
 
+#include "forward.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,28 +43,6 @@ static inline int round_clamp(float v, int lo, int hi) {
     if (v >= (float)hi) return hi;
     const float r = (v + 12582912.0f) - 12582912.0f;
     return (int)r;
-}
-
-/* Row tok of m's embedding as f32 (exact), as reference/forward.c's embed_row does.
- * f16: the (65536) F16 -> f32 table, or NULL. */
-static void embed_row(const tb_model *m, const float *f16, int tok, float *out) {
-    const size_t H = (size_t)m->cfg.hidden, off = (size_t)tok * H;
-    switch (m->embd_type) {
-    case TB_F16: {
-        const uint16_t *src = (const uint16_t *)m->embd + off;
-        if (f16)
-            for (size_t i = 0; i < H; i++) out[i] = f16[src[i]];
-        else
-            for (size_t i = 0; i < H; i++) out[i] = tb_f16_to_f32(src[i]);
-        break;
-    }
-    case TB_BF16: {
-        const uint16_t *src = (const uint16_t *)m->embd + off;
-        for (size_t i = 0; i < H; i++) out[i] = tb_bf16_to_f32(src[i]);
-        break;
-    }
-    default: memcpy(out, (const float *)m->embd + off, H * sizeof(float)); break;
-    }
 }
 
 /* Q8ROW row: e (H) -> w (32*blocks, zero-padded), returns dw. */
@@ -135,7 +115,7 @@ int tb_qhead_new(const tb_model *m, tb_head_fmt fmt, tb_qhead **out, tb_err *e) 
     if (f16)
         for (uint32_t i = 0; i < 65536; i++) f16[i] = tb_f16_to_f32((uint16_t)i);
     for (int v = 0; v < V; v++) {
-        embed_row(m, f16, v, row);
+        tb_embed_row(m, f16, v, row);
         uint8_t *w = h->w + (size_t)v * h->row_bytes;
         if (fmt == TB_HEAD_Q8ROW)
             h->row_scale[v] = quant_row_q8(row, H, (int8_t *)w, h->row_bytes);
