@@ -5,6 +5,7 @@
  *   - the err_bound of each definition holds on random and extreme inputs and is reached
  *     exactly by crafted inputs (rounding: every group rounds the same way; TL1's
  *     saturation: all -1 weights x all -128);
+ *   - (q8_avx512) the same sweep for the AVX-512 kernels, where the CPU has AVX-512;
  *   - (q8_avx2) the AVX2 prep writes the portable prep's bytes, and the AVX2 kernels equal
  *     their scalar definitions bit for bit on random, extreme and odd-shaped inputs,
  *     sub-ranges and batches (SKIP without AVX2);
@@ -233,6 +234,14 @@ TB_TEST(q8_avx2) {
     const tb_kernel *a1 = K("gemv_tl1q8_32x4__avx2"), *s1 = K("gemv_tl1q8_32x4__scalar");
     const tb_kernel *a2 = K("gemv_tl2q8_32x24__avx2"), *s2 = K("gemv_tl2q8_32x24__scalar");
     if (a1 && s1) avx2_equals_scalar(a1, s1);
+    if (a2 && s2) avx2_equals_scalar(a2, s2);
+}
+
+TB_TEST(q8_avx512) {
+    if (!(tb_cpu_features() & TB_ISA_AVX512)) TB_SKIP("q8 AVX-512 kernels: no AVX-512 on this CPU");
+    const tb_kernel *a1 = K("gemv_tl1q8_32x4__avx512"), *s1 = K("gemv_tl1q8_32x4__scalar");
+    const tb_kernel *a2 = K("gemv_tl2q8_32x24__avx512"), *s2 = K("gemv_tl2q8_32x24__scalar");
+    if (a1 && s1) avx2_equals_scalar(a1, s1); /* the same sweep: shapes, families, sub-ranges, n */
     if (a2 && s2) avx2_equals_scalar(a2, s2);
 }
 
