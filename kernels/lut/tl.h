@@ -190,14 +190,16 @@ static inline size_t tl1_tile_bytes(tl_dims d) { return (size_t)d.pairs * TL1_PA
 typedef void (*tl_tile_dot_fn)(const uint8_t *w, const uint8_t *tab, tl_dims d, int32_t out[TL_TILE]);
 
 /* The gemv() of every tiled (SIMD) LUT variant: for each 32-row tile touching [r0, r1)
- * and each token, one tile_dot, stored clipped to [r0, r1).  g = 2 (TL1) or 3 (TL2).
- * static inline with a constant `dot`, so each variant gets its own inlined loop. */
-static inline int tl_gemv_tiles(int g, tl_tile_dot_fn dot, const void *packed, int rows, int cols,
-                                const void *prep, int n, int r0, int r1, int32_t *acc) {
+ * and each token, one tile_dot, stored clipped to [r0, r1).  g = 2 (TL1) or 3 (TL2);
+ * prep_pair: prep bytes per group pair and token (TL_PREP_PAIR, or TLQ8_PREP_PAIR for the
+ * int8-table variants).  static inline with a constant `dot`, so each variant gets its own
+ * inlined loop. */
+static inline int tl_gemv_tiles_pp(int g, size_t prep_pair, tl_tile_dot_fn dot, const void *packed, int rows,
+                                   int cols, const void *prep, int n, int r0, int r1, int32_t *acc) {
     int rc = tl_check_args(rows, cols, prep, n, r0, r1);
     if (rc) return rc;
     const tl_dims d = tl_dims_of(g, rows, cols);
-    const size_t prep_row = (size_t)d.pairs * TL_PREP_PAIR;
+    const size_t prep_row = (size_t)d.pairs * prep_pair;
     const size_t tile_bytes = g == 2 ? tl1_tile_bytes(d) : tl2_tile_bytes(d);
     for (int t0 = r0 / TL_TILE; t0 * TL_TILE < r1; t0++) {
         const uint8_t *w = (const uint8_t *)packed + (size_t)t0 * tile_bytes;
@@ -208,6 +210,11 @@ static inline int tl_gemv_tiles(int g, tl_tile_dot_fn dot, const void *packed, i
         }
     }
     return 0;
+}
+
+static inline int tl_gemv_tiles(int g, tl_tile_dot_fn dot, const void *packed, int rows, int cols,
+                                const void *prep, int n, int r0, int r1, int32_t *acc) {
+    return tl_gemv_tiles_pp(g, TL_PREP_PAIR, dot, packed, rows, cols, prep, n, r0, r1, acc);
 }
 
 /* The int16 entry i of a table from its split low/high bytes. */
@@ -253,23 +260,10 @@ int tl2q8_prep_avx2(const int8_t *q, int cols, int n, void *prep);
 int64_t tl1q8_err_bound(int cols);
 int64_t tl2q8_err_bound(int cols);
 
-/* The q8 gemv() of the tiled (SIMD) variants: as tl_gemv_tiles with the q8 prep stride. */
+/* The q8 gemv() of the tiled (SIMD) variants: tl_gemv_tiles with the q8 prep stride. */
 static inline int tlq8_gemv_tiles(int g, tl_tile_dot_fn dot, const void *packed, int rows, int cols,
                                   const void *prep, int n, int r0, int r1, int32_t *acc) {
-    int rc = tl_check_args(rows, cols, prep, n, r0, r1);
-    if (rc) return rc;
-    const tl_dims d = tl_dims_of(g, rows, cols);
-    const size_t prep_row = (size_t)d.pairs * TLQ8_PREP_PAIR;
-    const size_t tile_bytes = g == 2 ? tl1_tile_bytes(d) : tl2_tile_bytes(d);
-    for (int t0 = r0 / TL_TILE; t0 * TL_TILE < r1; t0++) {
-        const uint8_t *w = (const uint8_t *)packed + (size_t)t0 * tile_bytes;
-        for (int t = 0; t < n; t++) {
-            int32_t dd[TL_TILE];
-            dot(w, (const uint8_t *)prep + prep_row * t, d, dd);
-            tl_store_tile(acc + (size_t)t * rows, t0 * TL_TILE, r0, r1, dd);
-        }
-    }
-    return 0;
+    return tl_gemv_tiles_pp(g, TLQ8_PREP_PAIR, dot, packed, rows, cols, prep, n, r0, r1, acc);
 }
 
 /* Same packed layouts as TL1_COMMON / TL2_COMMON; approximate, q8 prep, defined by the
