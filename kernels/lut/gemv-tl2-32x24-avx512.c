@@ -11,7 +11,7 @@
  * NOT RUN ON AVX-512 HARDWARE HERE (the development machine has no AVX-512); it mirrors
  * the AVX2 variant operation for operation, and its logic passes the exactness sweep
  * against a plain-C model of the intrinsics (tests/kernels/test_lut_emu.h). */
-#include "tl-avx2.h"
+#include "tl-gemm-avx512.h"
 
 static inline __m512i bcast2(const uint8_t *p, const uint8_t *q) {
     const __m512i a = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)p));
@@ -62,7 +62,11 @@ static void tile_dot(const uint8_t *w, const uint8_t *tab, tl_dims d, int32_t ou
 static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
                 int r0, int r1, int32_t *acc) {
     (void)q;
-    return tl_gemv_tiles(3, tile_dot, packed, rows, cols, prep, n, r0, r1, acc);
+    if (n < 2) return tl_gemv_tiles(3, tile_dot, packed, rows, cols, prep, n, r0, r1, acc); /* decode */
+    int rc = tl_check_args(rows, cols, prep, n, r0, r1);
+    if (rc) return rc;
+    tlg_gemm(3, packed, rows, cols, prep, n, r0, r1, acc); /* prefill: tl-gemm-avx512.h */
+    return 0;
 }
 
 const tb_kernel tb_k_gemv_tl2_32x24__avx512 = {
