@@ -3,7 +3,7 @@
  * 4-bit indices (low nibble = group 2p, high = 2p+1), 4 pshufb into the groups'
  * low-byte and high-byte tables (broadcast to both lanes), unpack into int16 values
  * lo | hi << 8, add in int16 for at most 64 groups (|sum| <= 64*256, tl.h), then
- * widen to int32.  Weights are read once per activation row from the packed tile. */
+ * widen to int32 (decode, n = 1).  Prefill (n >= 2): the GEMM below. */
 #include "tl-avx2.h"
 
 static void tile_dot(const uint8_t *w, const uint8_t *tab, tl_dims dims, int32_t d[TL_TILE]) {
@@ -125,7 +125,7 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
 
 const tb_kernel tb_k_gemv_tl1_32x4__avx2 = {
     .name = "gemv_tl1_32x4__avx2",
-    .desc = "TL1 LUT, AVX2: pshufb on split low/high-byte int16 tables, 32 rows x 2 groups per step",
+    .desc = "TL1 LUT, AVX2: pshufb on split low/high-byte int16 tables, 32 rows x 2 groups per step; prefill (n >= 2) GEMM: 8-word int16 tables, one pshufb per group and 16 rows, 4 tokens per index decode",
     .isa = TB_ISA_AVX2,
     .gemv = gemv,
     .prep = tl1_prep_avx2,

@@ -4,7 +4,7 @@
  * for the tile's 32 rows; per group an and + cmpeq makes the byte mask that is XORed
  * into both table bytes (v -> ~v = -v - 1); the tile's per-row count of negated groups
  * (stored with the weights) adds the missing +1s at the end.  int16 block sums stay
- * <= 64*384 (tl.h). */
+ * <= 64*384 (tl.h).  Prefill (n >= 2): the token-blocked loop below. */
 #include "tl-avx2.h"
 
 static void tile_dot(const uint8_t *w, const uint8_t *tab, tl_dims d, int32_t out[TL_TILE]) {
@@ -112,7 +112,7 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
 
 const tb_kernel tb_k_gemv_tl2_32x24__avx2 = {
     .name = "gemv_tl2_32x24__avx2",
-    .desc = "TL2 LUT, AVX2: sign + 4-bit index (1.67 bpw), pshufb on split int16 tables, sign by XOR",
+    .desc = "TL2 LUT, AVX2: sign + 4-bit index (1.67 bpw), pshufb on split int16 tables, sign by XOR; prefill (n >= 2): index and sign masks decoded once per 4 tokens",
     .isa = TB_ISA_AVX2,
     .gemv = gemv,
     .prep = tl2_prep_avx2,
