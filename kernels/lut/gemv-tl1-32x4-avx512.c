@@ -6,10 +6,10 @@
  * At the end of a block the two 256-bit halves (same rows, different groups) are added
  * in int16: the block still holds <= 64 groups per row, so |sum| <= 64*256 (tl.h).
  * An odd last pair uses the AVX2 step of tl-avx2.h.
- * It mirrors the AVX2 variant operation for operation.  Checked natively on AMD EPYC Zen 5
- * (2026-12), and, where the CPU has no AVX-512, its logic passes the exactness sweep
- * against a plain-C model of the intrinsics (tests/kernels/test_lut_emu.h). */
-#include "tl-avx2.h"
+ * Prefill (n >= 2): the register- and cache-blocked GEMM of tl-gemm-avx512.h.
+ * Checked natively (AMD Zen 5, 2026-12) and, for machines without AVX-512, against a
+ * plain-C model of the intrinsics (tests/kernels/test_lut_emu.h). */
+#include "tl-gemm-avx512.h"
 
 /* [t(p), t(p), t(q), t(q)] from two 16-byte tables. */
 static inline __m512i bcast2(const uint8_t *p, const uint8_t *q) {
@@ -49,12 +49,16 @@ static void tile_dot(const uint8_t *w, const uint8_t *tab, tl_dims dims, int32_t
 static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
                 int r0, int r1, int32_t *acc) {
     (void)q;
-    return tl_gemv_tiles(2, tile_dot, packed, rows, cols, prep, n, r0, r1, acc);
+    if (n < 2) return tl_gemv_tiles(2, tile_dot, packed, rows, cols, prep, n, r0, r1, acc); /* decode */
+    int rc = tl_check_args(rows, cols, prep, n, r0, r1);
+    if (rc) return rc;
+    tlg_gemm(2, packed, rows, cols, prep, n, r0, r1, acc); /* prefill: tl-gemm-avx512.h */
+    return 0;
 }
 
 const tb_kernel tb_k_gemv_tl1_32x4__avx512 = {
     .name = "gemv_tl1_32x4__avx512",
-    .desc = "TL1 LUT, AVX-512BW: 512-bit pshufb over two group pairs per step (checked natively on AMD Zen 5 and in emulation)",
+    .desc = "TL1 LUT, AVX-512BW: decode 512-bit pshufb over two group pairs per step; prefill (n >= 2) GEMM: int16 word tables, one vpermw per group and 32 rows, 8 tokens per index decode",
     .isa = TB_ISA_AVX2 | TB_ISA_AVX512,
     .gemv = gemv,
     .prep = tl1_prep_avx2,

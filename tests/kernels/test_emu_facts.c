@@ -182,6 +182,45 @@ TB_TEST(lut_broadcast_insert_extract) {
     TB_CHECK(r.b[0] == -1 && r.b[1] == 0 && r.b[63] == -1);
 }
 
+/* the models the prefill GEMMs added (tl-gemm-avx512.h, the bsp AVX-512 GEMM) */
+TB_TEST(lut_gemm_widen_permute_test_store) {
+    int8_t m[32];
+    for (int i = 0; i < 32; i++) m[i] = (int8_t)(i == 3 ? -1 : i * 7); /* byte 3 = 0xff */
+    emu_v512 r = emu_cvtepu8_epi16(bytes256(m));
+    TB_CHECK(r.w[0] == 0 && r.w[1] == 7 && r.w[3] == 255 && r.w[31] == (int16_t)(uint8_t)(31 * 7)); /* zero-extended */
+    int16_t h[16];
+    for (int i = 0; i < 16; i++) h[i] = (int16_t)(i == 2 ? -300 : i * 1000);
+    __m256i hv;
+    memcpy(&hv, h, 32);
+    r = emu_cvtepi16_epi32(hv);
+    TB_CHECK(r.d[0] == 0 && r.d[2] == -300 && r.d[15] == 15000); /* sign-extended */
+    emu_v512 tab, idx;
+    for (int i = 0; i < 32; i++) tab.w[i] = (int16_t)(100 + i), idx.w[i] = (int16_t)(31 - i);
+    idx.w[0] = 33;     /* only the low 5 bits index: word 1 */
+    idx.w[5] = -32768; /* 0x8000 & 31 = 0 */
+    r = emu_permutexvar_epi16(idx, tab);
+    TB_CHECK(r.w[0] == 101 && r.w[1] == 130 && r.w[5] == 100 && r.w[31] == 100);
+    emu_v512 a = emu_setzero(), b = emu_setzero();
+    a.w[0] = 0x0100, b.w[0] = 0x0100; /* high byte only: set */
+    a.w[7] = 0x00f0, b.w[7] = 0x000f; /* disjoint bits: clear */
+    a.w[31] = -1, b.w[31] = 1;
+    TB_CHECK(emu_test_epi16_mask(a, b) == (((__mmask32)1 << 31) | 1));
+    emu_v512 o = emu_set1_epi32(0x01020304);
+    TB_CHECK(o.b[0] == 4 && o.b[3] == 1 && o.d[15] == 0x01020304);
+    o = emu_or(emu_set1_epi32(0x00ff0000), emu_set1_epi32(0x0000ff00));
+    TB_CHECK(o.d[7] == 0x00ffff00);
+    emu_v512 x = emu_setzero(), y = emu_setzero();
+    x.w[0] = -32768, y.w[0] = 1; /* wraps to 32767 */
+    x.w[31] = 5, y.w[31] = 7;
+    o = emu_sub_epi16(x, y);
+    TB_CHECK(o.w[0] == 32767 && o.w[31] == -2 && o.w[1] == 0);
+    uint8_t out[64];
+    memset(out, 0, sizeof out);
+    for (int i = 0; i < 64; i++) a.b[i] = (int8_t)(i + 1);
+    emu_storeu(out, a);
+    TB_CHECK(out[0] == 1 && out[63] == 64);
+}
+
 /* masked-off bytes are zero and are not read (a 3-byte buffer: ASan sees any overread) */
 TB_TEST(lut_maskz_load) {
     int8_t *p = malloc(3);

@@ -6,6 +6,9 @@
  *   - shapes with K not a multiple of the group/block, rows not a multiple of the tile,
  *     K spanning several int16 widening blocks, n = 1..3 activation rows;
  *   - unaligned [r0, r1) sub-ranges: rows outside stay untouched (sentinel);
+ *   - batches n = 2..9, 17, 33, 130 (the GEMM paths: token blocks of 4 and 8 with every
+ *     remainder, row chunks of 16 tiles / 64 rows crossed, K blocks crossed) on odd shapes,
+ *     whole range and sub-ranges that start and end mid-tile and cross chunk boundaries;
  *   - adversarial extremes at K = 6912: all +1 / all -1 weights x all -128 / all +127;
  *   - pack -> unpack_row round trip; guard bytes after packed and prep buffers;
  *   - I2_S input (through tb_ternary_row), corrupt codes -> TB_KERR_CODE,
@@ -147,6 +150,7 @@ static inline int family_kernels(const char *family, const char *isa, const tb_k
 static inline void sweep_errors_list(const tb_kernel *const *ks, int nk);
 static inline void sweep_random_list(const tb_kernel *const *ks, int nk, uint64_t seed);
 static inline void sweep_adversarial_list(const tb_kernel *const *ks, int nk);
+static inline void sweep_batched_list(const tb_kernel *const *ks, int nk, uint64_t seed);
 /* Every kernel of `family` with ISA suffix `isa` (expect of them): random shapes,
  * adversarial K = 6912, I2_S input and errors.  SKIPs when they cannot run here. */
 static inline void sweep_family_isa(const char *family, const char *isa, int expect, uint64_t seed) {
@@ -156,6 +160,7 @@ static inline void sweep_family_isa(const char *family, const char *isa, int exp
     if (why) TB_SKIP("%s kernels __%s: %s", family, isa, why);
     TB_CHECK_EQ_INT(nk, expect);
     sweep_random_list(ks, nk, seed);
+    sweep_batched_list(ks, nk, seed);
     sweep_adversarial_list(ks, nk);
     sweep_errors_list(ks, nk);
     fprintf(stderr, "%s __%s: %d kernels, seed %llu, %d cases passed\n", family, isa, nk, (unsigned long long)seed, n_run_);
@@ -180,6 +185,36 @@ static inline void sweep_random_list(const tb_kernel *const *ks, int nk, uint64_
         for (int i = 0; i < nk; i++) {
             if (run_case(ks[i], &m.w, m.codes, q, n, 0, rows, "random") == 0) n_run_++;
             if (run_case(ks[i], &m.w, NULL, q, n, r0, r1, "random-subrange") == 0) n_run_++;
+        }
+        free(q);
+        free(m.codes);
+    }
+}
+
+/* The batched (prefill, n >= 2) paths: every n the GEMMs treat differently, odd shapes. */
+static inline void sweep_batched_list(const tb_kernel *const *ks, int nk, uint64_t seed) {
+    static const int cases[][3] = {
+        /* rows, cols, n */
+        {1, 1, 2},    {3, 5, 3},    {31, 7, 4},    {33, 129, 5},  {64, 191, 6},  {65, 192, 7},
+        {40, 257, 8}, {17, 385, 9}, {70, 1000, 17}, {96, 4097, 33}, {545, 100, 130}, {33, 2560, 130},
+    };
+    tb_rng g;
+    tb_rng_seed(&g, seed ^ 0xba7c4u);
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int rows = cases[s][0], cols = cases[s][1], n = cases[s][2];
+        tmat m = tmat_new(rows, cols);
+        int8_t *q = malloc((size_t)n * cols);
+        fill_codes(&g, m.codes, (size_t)rows * cols, (unsigned)(s * 29 % 80));
+        fill_act(&g, q, (size_t)n * cols);
+        if (s == 3) memset(q, 0x80, (size_t)n * cols); /* all -128: the largest table entries */
+        /* random unaligned sub-range, and one from mid-tile 1 to mid-tile of the last tile
+         * (crosses the 16-tile / 64-row chunks where rows allow) */
+        const int r0 = (int)tb_rng_below(&g, (uint32_t)rows), r1 = r0 + 1 + (int)tb_rng_below(&g, (uint32_t)(rows - r0));
+        const int a0 = rows > 40 ? 37 : 0, a1 = rows > 40 ? rows - 3 : rows;
+        for (int i = 0; i < nk; i++) {
+            if (run_case(ks[i], &m.w, NULL, q, n, 0, rows, "batched") == 0) n_run_++;
+            if (run_case(ks[i], &m.w, NULL, q, n, r0, r1, "batched-subrange") == 0) n_run_++;
+            if (run_case(ks[i], &m.w, NULL, q, n, a0, a1, "batched-midtile") == 0) n_run_++;
         }
         free(q);
         free(m.codes);

@@ -1,6 +1,7 @@
 /* test_lut_emu.c: the AVX-512 LUT and bit-serial kernels, compiled against a plain-C
  * model of the AVX-512 intrinsics (test_lut_emu.h), must be exact on the same sweep
- * as the real kernels (random/odd shapes, sub-ranges, n = 1..3, adversarial K = 6912).
+ * as the real kernels (random/odd shapes, sub-ranges, n = 1..3 and the batched n = 2..9, 17, 33, 130,
+ * adversarial K = 6912).
  * This verifies their logic on machines without AVX-512 (this one); it does not
  * replace running them on AVX-512 hardware, where `ternbench check` does that. */
 #include "test_lut_common.h"
@@ -14,6 +15,7 @@ TB_TEST(emu_avx512_random_shapes) {
     if (!have_avx2()) TB_SKIP("the emulated kernels also use AVX2; no AVX2 here");
     const tb_kernel *ks[3] = {&emu_tl1, &emu_tl2, &emu_bsp};
     sweep_random_list(ks, 3, 0x3u);
+    sweep_batched_list(ks, 3, 0x3u); /* the GEMM paths (n >= 2) */
     fprintf(stderr, "emulated AVX-512: %d cases passed\n", n_run_);
 }
 

@@ -137,6 +137,44 @@ static inline __m256i emu_mm256_maskz_loadu_epi8(__mmask32 k, const void *p) {
     return r;
 }
 
+/* ---- used by the batched (GEMM) paths: kernels/lut/tl-gemm-avx512.h, bsp GEMM ---- */
+static inline emu_v512 emu_or(emu_v512 a, emu_v512 b) { for (int i = 0; i < 64; i++) a.b[i] |= b.b[i]; return a; }
+static inline emu_v512 emu_sub_epi16(emu_v512 a, emu_v512 b) {
+    for (int i = 0; i < 32; i++) a.w[i] = (int16_t)(uint16_t)((uint16_t)a.w[i] - (uint16_t)b.w[i]);
+    return a;
+}
+static inline emu_v512 emu_set1_epi32(int v) { emu_v512 r; for (int i = 0; i < 16; i++) r.d[i] = v; return r; }
+static inline void emu_storeu(void *p, emu_v512 a) { memcpy(p, a.b, 64); }
+/* vpmovzxbw: 32 unsigned bytes -> 32 words. */
+static inline emu_v512 emu_cvtepu8_epi16(__m256i a) {
+    uint8_t x[32];
+    emu_v512 r;
+    memcpy(x, &a, 32);
+    for (int i = 0; i < 32; i++) r.w[i] = (int16_t)x[i];
+    return r;
+}
+/* vpmovsxwd: 16 signed words -> 16 dwords. */
+static inline emu_v512 emu_cvtepi16_epi32(__m256i a) {
+    int16_t x[16];
+    emu_v512 r;
+    memcpy(x, &a, 32);
+    for (int i = 0; i < 16; i++) r.d[i] = x[i];
+    return r;
+}
+/* vpermw: word i of the result is word (idx.w[i] & 31) of a (the table). */
+static inline emu_v512 emu_permutexvar_epi16(emu_v512 idx, emu_v512 a) {
+    emu_v512 r;
+    for (int i = 0; i < 32; i++) r.w[i] = a.w[(uint16_t)idx.w[i] & 31];
+    return r;
+}
+/* vptestmw: bit i set when word i of a AND b is nonzero. */
+static inline __mmask32 emu_test_epi16_mask(emu_v512 a, emu_v512 b) {
+    __mmask32 k = 0;
+    for (int i = 0; i < 32; i++)
+        if (a.w[i] & b.w[i]) k |= (__mmask32)1 << i;
+    return k;
+}
+
 #undef __m512i
 #define __m512i emu_v512
 #undef _mm512_setzero_si512
@@ -191,5 +229,22 @@ static inline __m256i emu_mm256_maskz_loadu_epi8(__mmask32 k, const void *p) {
 #define _mm512_reduce_add_epi32 emu_reduce_add_epi32
 #undef _mm256_maskz_loadu_epi8
 #define _mm256_maskz_loadu_epi8 emu_mm256_maskz_loadu_epi8
+
+#undef _mm512_or_si512
+#define _mm512_or_si512 emu_or
+#undef _mm512_sub_epi16
+#define _mm512_sub_epi16 emu_sub_epi16
+#undef _mm512_set1_epi32
+#define _mm512_set1_epi32 emu_set1_epi32
+#undef _mm512_storeu_si512
+#define _mm512_storeu_si512 emu_storeu
+#undef _mm512_cvtepu8_epi16
+#define _mm512_cvtepu8_epi16 emu_cvtepu8_epi16
+#undef _mm512_cvtepi16_epi32
+#define _mm512_cvtepi16_epi32 emu_cvtepi16_epi32
+#undef _mm512_permutexvar_epi16
+#define _mm512_permutexvar_epi16 emu_permutexvar_epi16
+#undef _mm512_test_epi16_mask
+#define _mm512_test_epi16_mask emu_test_epi16_mask
 
 #endif
