@@ -1,7 +1,7 @@
 /* driver.c: the worker pool (pthreads, hwloc pinning) and the parallel GEMV.
  *
  * Synchronisation: a generation counter starts a run; workers spin briefly on it
- * (decode issues ~210 small GEMVs per token back to back) and then sleep on a
+ * (decode issues ~120 small GEMVs per token back to back) and then sleep on a
  * condition variable, so an idle pool costs nothing.  The caller does its share as
  * thread 0 and waits for a pending counter to reach zero the same way.
  */
@@ -215,30 +215,60 @@ void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg) {
 
 double tb_pool_wait_seconds(const tb_pool *p) { return p ? p->wait_s : 0.0; }
 
+enum { GROUP_MAX = 4 }; /* matrices in one tb_gemv_parallel_group call */
+
 typedef struct gemv_job {
     const tb_kernel *k;
-    const void *packed;
-    int rows, cols, n;
+    tb_gemv_mat m[GROUP_MAX];
+    int start[GROUP_MAX + 1]; /* matrix i holds rows [start[i], start[i+1]) of the concatenation */
+    int count, total, cols, n;
     const int8_t *q;
     const void *prep;
-    int32_t *acc;
-    int chunk;          /* rows per grab, a multiple of the kernel's tile_rows */
-    atomic_int next;    /* next chunk to take */
+    int chunk;          /* the smallest grab in rows, a multiple of tile */
+    int tile;           /* grabs are multiples of this, counted from a matrix's first row */
+    int nth;
+    bool guided;        /* grabs shrink with what is left (decode) */
+    atomic_int next;    /* first row of the concatenation not yet taken */
     atomic_int rc;
 } gemv_job;
 
-/* Threads take chunks of rows from a shared counter until none is left: a thread that
- * runs slower (a busier core, a slower memory channel) takes fewer chunks instead of
- * holding the others at the end.  Which thread computes a row never changes its bits. */
+/* The next rows to compute, matrix *mi rows [*r0, *r1), taken from the shared counter;
+ * false when none is left.  A grab never crosses from one matrix into the next.
+ * Guided (decode): a grab is 1/(2 nth) of the rows left, never below j->chunk, so each
+ * thread starts with one long stream (the prefetchers ramp up once, the counter is
+ * touched rarely) and the end is shared out in small pieces.  A batch: fixed grabs. */
+static bool grab_rows(gemv_job *j, int *mi, int *r0, int *r1) {
+    int cur = atomic_load(&j->next);
+    for (;;) {
+        if (cur >= j->total || atomic_load(&j->rc)) return false;
+        int i = 0;
+        while (cur >= j->start[i + 1]) i++;
+        int c = j->chunk;
+        if (j->guided) {
+            const int g = (j->total - cur) / (2 * j->nth) / j->tile * j->tile;
+            if (g > c) c = g;
+        }
+        const int end = cur + c < j->start[i + 1] ? cur + c : j->start[i + 1];
+        if (atomic_compare_exchange_weak(&j->next, &cur, end)) {
+            *mi = i;
+            *r0 = cur - j->start[i];
+            *r1 = end - j->start[i];
+            return true;
+        }
+    }
+}
+
+/* Threads take rows from a shared counter until none is left: a thread that runs
+ * slower (a busier core, a slower memory channel) takes fewer rows instead of holding
+ * the others at the end.  Which thread computes a row never changes its bits. */
 static void gemv_part(void *arg, int tid, int nth) {
     (void)tid;
     (void)nth;
     gemv_job *j = arg;
-    for (;;) {
-        const int r0 = atomic_fetch_add(&j->next, 1) * j->chunk;
-        if (r0 >= j->rows || atomic_load(&j->rc)) break;
-        const int r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
-        int rc = j->k->gemv(j->packed, j->rows, j->cols, j->q, j->prep, j->n, r0, r1, j->acc);
+    int i, r0, r1;
+    while (grab_rows(j, &i, &r0, &r1)) {
+        const tb_gemv_mat *m = &j->m[i];
+        int rc = j->k->gemv(m->packed, m->rows, j->cols, j->q, j->prep, j->n, r0, r1, m->acc);
         if (rc) {
             int zero = 0;
             atomic_compare_exchange_strong(&j->rc, &zero, rc);
@@ -248,22 +278,44 @@ static void gemv_part(void *arg, int tid, int nth) {
 
 int tb_gemv_chunk_rows(int rows, int tile, int nth, int n) {
     if (tile < 1) tile = 1;
-    /* decode: about 8 chunks per thread, to even out; a batch: about 2, so a GEMM keeps
-     * long runs of rows over which it reuses the activations it holds in cache */
+    /* decode: the smallest guided grab, about 1/(8 nth) of the rows; a batch: about
+     * 2 grabs per thread, so a GEMM keeps long runs of rows over which it reuses the
+     * activations it holds in cache */
     const int k = n > 1 ? 2 * nth : 8 * nth, per = (rows + k - 1) / k;
     const int c = (per + tile - 1) / tile * tile;
     return c > tile ? c : tile;
 }
 
-int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int rows, int cols,
-                     const int8_t *q, const void *prep, int n, int32_t *acc) {
-    if (rows < 1 || cols < 1 || n < 1) return TB_KERR_SHAPE;
-    /* a device kernel parallelizes on the device: one call for all rows */
-    if (!p || p->n == 1 || k->on_device) return k->gemv(packed, rows, cols, q, prep, n, 0, rows, acc);
-    gemv_job j = {.k = k, .packed = packed, .rows = rows, .cols = cols, .n = n, .q = q, .prep = prep, .acc = acc,
-                  .chunk = tb_gemv_chunk_rows(rows, k->tile_rows, p->n, n)};
+int tb_gemv_parallel_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
+                           const int8_t *q, const void *prep, int n) {
+    if (count < 1 || count > GROUP_MAX || cols < 1 || n < 1) return TB_KERR_SHAPE;
+    for (int i = 0; i < count; i++)
+        if (mats[i].rows < 1) return TB_KERR_SHAPE;
+    /* one thread, or a device kernel (it parallelizes on the device): one call per matrix */
+    if (!p || p->n == 1 || k->on_device) {
+        for (int i = 0; i < count; i++) {
+            int rc = k->gemv(mats[i].packed, mats[i].rows, cols, q, prep, n, 0, mats[i].rows, mats[i].acc);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    gemv_job j = {.k = k, .count = count, .cols = cols, .n = n, .q = q, .prep = prep,
+                  .tile = k->tile_rows > 0 ? k->tile_rows : 1, .nth = p->n, .guided = n == 1};
+    for (int i = 0; i < count; i++) {
+        j.m[i] = mats[i];
+        j.start[i + 1] = j.start[i] + mats[i].rows;
+    }
+    j.total = j.start[count];
+    j.chunk = tb_gemv_chunk_rows(j.total, j.tile, p->n, n);
     atomic_init(&j.next, 0);
     atomic_init(&j.rc, 0);
     tb_pool_run(p, gemv_part, &j);
     return atomic_load(&j.rc);
+}
+
+int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int rows, int cols,
+                     const int8_t *q, const void *prep, int n, int32_t *acc) {
+    if (rows < 1) return TB_KERR_SHAPE;
+    const tb_gemv_mat m = {.packed = packed, .rows = rows, .acc = acc};
+    return tb_gemv_parallel_group(p, k, 1, &m, cols, q, prep, n);
 }

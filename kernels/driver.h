@@ -35,8 +35,9 @@ void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg);
  * finishing its own share (imbalance + hand-off), cumulative over the pool's life. */
 double tb_pool_wait_seconds(const tb_pool *p);
 
-/* Rows per chunk that tb_gemv_parallel hands out for n activation rows (a multiple of
- * tile; about 8 chunks per thread for n = 1, 2 for a batch). */
+/* The smallest grab of rows tb_gemv_parallel hands out for n activation rows (a multiple
+ * of tile): about 1/(8 nth) of the rows for n = 1, where grabs start at 1/(2 nth) of the
+ * rows left and shrink to this; 1/(2 nth) for a batch, every grab this size. */
 int tb_gemv_chunk_rows(int rows, int tile, int nth, int n);
 
 /* acc[t*rows + r] for all rows and t < n with kernel k (prep already run by the caller;
@@ -44,6 +45,20 @@ int tb_gemv_chunk_rows(int rows, int tile, int nth, int n);
  * the first kernel error. */
 int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int rows, int cols,
                      const int8_t *q, const void *prep, int n, int32_t *acc);
+
+/* One matrix of a group: packed weights, its rows, where its results go. */
+typedef struct tb_gemv_mat {
+    const void *packed;
+    int rows;
+    int32_t *acc; /* (n, rows) */
+} tb_gemv_mat;
+
+/* tb_gemv_parallel over up to 4 matrices of the same cols that share the activations q
+ * (and prep): one hand-out of rows over all of them, so the threads start once and
+ * stream from one matrix straight into the next (a layer's q, k, v; gate and up).
+ * Same bits as one call per matrix.  Returns 0 or the first kernel error. */
+int tb_gemv_parallel_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
+                           const int8_t *q, const void *prep, int n);
 
 #ifdef __cplusplus
 }

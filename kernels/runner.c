@@ -114,33 +114,58 @@ static const char *kerr_name(int rc) {
     }
 }
 
-static int runner_matmul(void *ctx, int layer, int which, const int8_t *q, int n_tok, int32_t *acc, tb_err *e) {
+/* The kernel's prep of the activations q (n_tok rows of cols) into r->prep; *prep = it,
+ * or NULL when the kernel needs none. */
+static int runner_prep(tb_runner *r, const tb_ternary *t, const int8_t *q, int n_tok, const void **prep, tb_err *e) {
+    *prep = NULL;
+    if (!r->k->needs_prep) return 0;
+    size_t need = r->k->prep_size(t->cols, n_tok);
+    if (need > r->prep_cap) {
+        void *np = tb_alloc(need);
+        if (!np) return tb_fail(e, "runner: out of memory for %zu bytes of prep (%s)", need, t->name);
+        tb_free(r->prep);
+        r->prep = np;
+        r->prep_cap = need;
+    }
+    int rc = r->k->prep(q, t->cols, n_tok, r->prep);
+    if (rc) return tb_fail(e, "runner: %s prep failed on %s (%d x %d, n=%d): %s", r->k->name, t->name ? t->name : "?",
+                           t->rows, t->cols, n_tok, kerr_name(rc));
+    *prep = r->prep;
+    return 0;
+}
+
+/* tb_backend.matmul_group (matmul is the group of one): one prep of q, then one parallel
+ * hand-out of the rows of all the linears. */
+static int runner_matmul_group(void *ctx, int layer, const int *which, int count, const int8_t *q, int n_tok,
+                               int32_t *const *acc, tb_err *e) {
     tb_runner *r = ctx;
     const tb_model *m = r->m;
-    if (layer < 0 || layer >= m->cfg.layers || which < 0 || which >= TB_LIN_COUNT)
-        return tb_fail(e, "runner: no linear (layer %d, which %d)", layer, which);
+    if (layer < 0 || layer >= m->cfg.layers || count < 1 || count > 4)
+        return tb_fail(e, "runner: no such group (layer %d, %d linears)", layer, count);
     if (n_tok < 1) return tb_fail(e, "runner: n_tok %d < 1", n_tok);
-    const tb_ternary *t = &m->layer[layer].lin[which];
-    const void *prep = NULL;
-    if (r->k->needs_prep) {
-        size_t need = r->k->prep_size(t->cols, n_tok);
-        if (need > r->prep_cap) {
-            void *np = tb_alloc(need);
-            if (!np) return tb_fail(e, "runner: out of memory for %zu bytes of prep (%s)", need, t->name);
-            tb_free(r->prep);
-            r->prep = np;
-            r->prep_cap = need;
-        }
-        int rc = r->k->prep(q, t->cols, n_tok, r->prep);
-        if (rc) return tb_fail(e, "runner: %s prep failed on %s (%d x %d, n=%d): %s", r->k->name,
-                               t->name ? t->name : "?", t->rows, t->cols, n_tok, kerr_name(rc));
-        prep = r->prep;
+    tb_gemv_mat mats[4];
+    const tb_ternary *t0 = NULL;
+    for (int i = 0; i < count; i++) {
+        if (which[i] < 0 || which[i] >= TB_LIN_COUNT)
+            return tb_fail(e, "runner: no linear (layer %d, which %d)", layer, which[i]);
+        const tb_ternary *t = &m->layer[layer].lin[which[i]];
+        if (t0 && t->cols != t0->cols)
+            return tb_fail(e, "runner: %s and %s do not share an input (%d vs %d columns)", t0->name, t->name,
+                           t0->cols, t->cols);
+        if (!t0) t0 = t;
+        mats[i] = (tb_gemv_mat){.packed = r->packed[layer * TB_LIN_COUNT + which[i]], .rows = t->rows, .acc = acc[i]};
     }
-    int rc = tb_gemv_parallel(r->pool, r->k, r->packed[layer * TB_LIN_COUNT + which], t->rows, t->cols, q,
-                              prep, n_tok, acc);
-    if (rc) return tb_fail(e, "runner: %s gemv failed on %s (%d x %d, n=%d): %s", r->k->name,
-                           t->name ? t->name : "?", t->rows, t->cols, n_tok, kerr_name(rc));
+    const void *prep;
+    if (runner_prep(r, t0, q, n_tok, &prep, e)) return -1;
+    int rc = tb_gemv_parallel_group(r->pool, r->k, count, mats, t0->cols, q, prep, n_tok);
+    if (rc) return tb_fail(e, "runner: %s gemv failed on %s%s (%d x %d, n=%d): %s", r->k->name,
+                           t0->name ? t0->name : "?", count > 1 ? " and the rest of its group" : "", t0->rows,
+                           t0->cols, n_tok, kerr_name(rc));
     return 0;
+}
+
+static int runner_matmul(void *ctx, int layer, int which, const int8_t *q, int n_tok, int32_t *acc, tb_err *e) {
+    return runner_matmul_group(ctx, layer, &which, 1, q, n_tok, &acc, e);
 }
 
 static double runner_wait(void *ctx) { return tb_pool_wait_seconds(((tb_runner *)ctx)->pool); }
@@ -265,6 +290,7 @@ int tb_runner_new(const tb_model *m, const tb_kernel *k, int threads, tb_runner 
     r->be.name = k->name;
     r->be.ctx = r;
     r->be.matmul = runner_matmul;
+    r->be.matmul_group = runner_matmul_group;
     r->be.parallel = runner_parallel;
     r->be.wait_seconds = runner_wait;
     /* The row hooks use no ISA above the kernel's own: a portable kernel (e.g. chosen by

@@ -70,7 +70,7 @@ struct tb_state {
     int max_batch;     /* most tokens per tb_forward call */
     int n_past;        /* positions [0, n_past) hold valid K/V */
     int q_dim, kv_dim; /* heads*head_dim, kv_heads*head_dim */
-    int max_in, max_out; /* widest input / output of any BitLinear */
+    int max_in, max_out; /* widest BitLinear input; widest output of a linear or a group */
 
     tb_trace_fn trace;
     void *trace_user;
@@ -190,7 +190,10 @@ int tb_state_new(const tb_model *m, int max_ctx, int max_batch, tb_state **out, 
     st->q_dim = c->heads * c->head_dim;
     st->kv_dim = c->kv_heads * c->head_dim;
     st->max_in = c->hidden > c->ffn ? c->hidden : c->ffn;
+    /* the integer results of one linear, or of a group of them: (q, k, v), (gate, up) */
     st->max_out = st->max_in;
+    if (st->q_dim + 2 * st->kv_dim > st->max_out) st->max_out = st->q_dim + 2 * st->kv_dim;
+    if (2 * c->ffn > st->max_out) st->max_out = 2 * c->ffn;
     st->nx = exact;
 
     const size_t B = (size_t)max_batch, H = (size_t)c->hidden, F = (size_t)c->ffn;
@@ -484,6 +487,7 @@ typedef struct row_op {
     const float *in;    /* NORM_QUANT: input rows; ADD: rows added to st->x; FFN_ACT: up */
     const float *w;     /* NORM_QUANT: norm weight */
     float *out;         /* EPILOGUE: output rows; FFN_ACT: gate (in place) */
+    const int32_t *acc; /* EPILOGUE: the integer results (n, cols) */
     float scale;        /* EPILOGUE: the tensor scale */
 } row_op;
 
@@ -503,7 +507,7 @@ static void norm_quant_rows(const row_op *o, int t0, int t1) {
 static void epilogue_rows(const row_op *o, int t0, int t1) {
     const tb_state *st = o->st;
     for (int t = t0; t < t1; t++)
-        o->ro->epilogue(st->acc + (size_t)t * o->cols, o->cols, st->qs[t], o->scale, o->out + (size_t)t * o->cols);
+        o->ro->epilogue(o->acc + (size_t)t * o->cols, o->cols, st->qs[t], o->scale, o->out + (size_t)t * o->cols);
 }
 
 static void ffn_act_rows(const row_op *o, int t0, int t1) {
@@ -562,23 +566,56 @@ static void residual_add(tb_state *st, const tb_backend *be, const float *add, i
     rows_do(be, &o);
 }
 
-/* out (n, rows) = BitLinear of the activations quantized last (st->qa, st->qs). */
-static int bitlinear(tb_state *st, const tb_backend *be, int layer, int which, int n, float *out, tb_err *e) {
+/* acc (n, rows) = the integer matmul of linear `which` with st->qa, by the backend or the reference. */
+static int matmul_one(tb_state *st, const tb_backend *be, int layer, int which, int n, int32_t *acc, tb_err *e) {
     const tb_ternary *w = &st->m->layer[layer].lin[which];
-    if (be) {
+    if (!be) {
+        tb_matmul_ref(w, st->qa, n, acc, st->wrow);
+        return 0;
+    }
+    tb_err be_err = {{0}};
+    if (be->matmul(be->ctx, layer, which, st->qa, n, acc, &be_err) < 0)
+        return tb_fail(e, "backend %s failed at layer %d %s (%d x %d, %d rows): %s", be->name ? be->name : "?", layer,
+                       tb_lin_names[which], w->rows, w->cols, n, be_err.msg[0] ? be_err.msg : "no message");
+    return 0;
+}
+
+/* out[i] (n, rows of which[i]) = BitLinear which[i] of the activations quantized last
+ * (st->qa, st->qs), for count (1..4) linears that share that input: one backend call for
+ * all of them when it offers matmul_group, else one each.  Same bits either way. */
+static int bitlinear_group(tb_state *st, const tb_backend *be, int layer, const int *which, int count, int n,
+                           float *const *out, tb_err *e) {
+    const tb_layer *L = &st->m->layer[layer];
+    int32_t *acc[4];
+    size_t off = 0;
+    for (int i = 0; i < count; i++) {
+        acc[i] = st->acc + off; /* st->max_out covers the groups tb_forward forms */
+        off += (size_t)n * (size_t)L->lin[which[i]].rows;
+    }
+    if (count > 1 && be && be->matmul_group) {
         tb_err be_err = {{0}};
-        if (be->matmul(be->ctx, layer, which, st->qa, n, st->acc, &be_err) < 0)
-            return tb_fail(e, "backend %s failed at layer %d %s (%d x %d, %d rows): %s", be->name ? be->name : "?",
-                           layer, tb_lin_names[which], w->rows, w->cols, n,
-                           be_err.msg[0] ? be_err.msg : "no message");
+        if (be->matmul_group(be->ctx, layer, which, count, st->qa, n, acc, &be_err) < 0)
+            return tb_fail(e, "backend %s failed at layer %d %s..%s (%d linears, %d rows): %s",
+                           be->name ? be->name : "?", layer, tb_lin_names[which[0]], tb_lin_names[which[count - 1]],
+                           count, n, be_err.msg[0] ? be_err.msg : "no message");
     } else {
-        tb_matmul_ref(w, st->qa, n, st->acc, st->wrow);
+        for (int i = 0; i < count; i++)
+            if (matmul_one(st, be, layer, which[i], n, acc[i], e)) return -1;
     }
     lap(st, TB_PROF_TERNARY);
-    row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .cols = w->rows, .out = out, .scale = w->scale};
-    rows_do(be, &o);
+    for (int i = 0; i < count; i++) {
+        const tb_ternary *w = &L->lin[which[i]];
+        row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .cols = w->rows, .out = out[i], .acc = acc[i],
+                    .scale = w->scale};
+        rows_do(be, &o);
+    }
     lap(st, TB_PROF_NORM_QUANT);
     return 0;
+}
+
+/* out (n, rows) = BitLinear of the activations quantized last (st->qa, st->qs). */
+static int bitlinear(tb_state *st, const tb_backend *be, int layer, int which, int n, float *out, tb_err *e) {
+    return bitlinear_group(st, be, layer, &which, 1, n, &out, e);
 }
 
 void tb_attn_softmax(float *score, int n, float scale) {
@@ -761,9 +798,8 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
 
     norm_quant(st, be, st->x, L->attn_norm, n, H); /* one quantization shared by q, k, v */
     lap(st, TB_PROF_NORM_QUANT);
-    if (bitlinear(st, be, l, TB_LIN_Q, n, st->q, e) || bitlinear(st, be, l, TB_LIN_K, n, st->k, e) ||
-        bitlinear(st, be, l, TB_LIN_V, n, st->v, e))
-        return -1;
+    static const int qkv[3] = {TB_LIN_Q, TB_LIN_K, TB_LIN_V};
+    if (bitlinear_group(st, be, l, qkv, 3, n, (float *const[]){st->q, st->k, st->v}, e)) return -1;
 
     /* RoPE on q and k, then K/V of the whole batch into the cache before any attention
      * (token t attends to positions <= pos0 + t, some of them from this batch) */
@@ -805,7 +841,8 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     norm_quant(st, be, st->x, L->ffn_norm, n, H); /* one quantization shared by gate and up */
     trace_rows(st, "ffn_in", l, pos0, st->xb, n, H);
     lap(st, TB_PROF_NORM_QUANT);
-    if (bitlinear(st, be, l, TB_LIN_GATE, n, st->gate, e) || bitlinear(st, be, l, TB_LIN_UP, n, st->up, e)) return -1;
+    static const int gate_up[2] = {TB_LIN_GATE, TB_LIN_UP};
+    if (bitlinear_group(st, be, l, gate_up, 2, n, (float *const[]){st->gate, st->up}, e)) return -1;
 
     row_op act = {.st = st, .kind = ROW_FFN_ACT, .n = n, .cols = F, .in = st->up, .out = st->gate};
     rows_do(be, &act); /* gate = act(gate) * up, per cfg.ffn_act */

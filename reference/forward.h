@@ -117,6 +117,12 @@ typedef struct tb_backend {
      * backend's other threads (load imbalance, wake-up and hand-off), cumulative.  The
      * time breakdown (tb_profile) reports it as "sync" instead of in the phase it ran in. */
     double (*wait_seconds)(void *ctx);
+    /* Optional (NULL = one matmul call each): count (2..4) linears of one layer that share
+     * the input q (same cols) in one call; acc[i] receives linear which[i] exactly as
+     * matmul would.  tb_forward groups (q, k, v) and (gate, up), so a threaded backend
+     * starts its threads once per group instead of once per matrix. */
+    int (*matmul_group)(void *ctx, int layer, const int *which, int count, const int8_t *q, int n_tok,
+                        int32_t *const *acc, tb_err *e);
 } tb_backend;
 
 enum { TB_LM_UNHANDLED = 1 }; /* tb_backend.lm_rows: "not for this embedding type" */

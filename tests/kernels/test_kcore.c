@@ -167,10 +167,98 @@ TB_TEST(chunk_rows_are_whole_tiles_and_few) {
                     const int rows = rows_list[a], tile = tiles[b];
                     const int c = tb_gemv_chunk_rows(rows, tile, nth, n), chunks = (rows + c - 1) / c;
                     TB_CHECK(c >= tile && c % tile == 0);
-                    /* about 8 chunks per thread for decode, 2 for a batch, never more */
+                    /* the smallest grab: about 8 per thread for decode, 2 for a batch, never more */
                     TB_CHECK_MSG(chunks <= (n > 1 ? 2 : 8) * nth, "rows %d tile %d nth %d n %d: %d chunks", rows, tile,
                                  nth, n, chunks);
                 }
+}
+
+/* A fake kernel for the driver's hand-out: counts every (token, row) it is given and
+ * refuses a range that does not start on a whole tile or runs past its matrix. */
+static int gemv_cover(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n, int r0,
+                      int r1, int32_t *acc) {
+    (void)packed, (void)cols, (void)q, (void)prep;
+    if (r0 % 4 != 0 || r0 < 0 || r1 > rows || r0 >= r1) return TB_KERR_SHAPE;
+    for (int t = 0; t < n; t++)
+        for (int r = r0; r < r1; r++) acc[(size_t)t * rows + r]++;
+    return 0;
+}
+
+/* a group of matrices: every row of every matrix computed exactly once, in whole tiles
+ * counted from the matrix's own first row, for decode (guided grabs) and batches */
+TB_TEST(gemv_group_covers_every_row_once) {
+    const tb_kernel fake = {.name = "gemv_cover__scalar", .gemv = gemv_cover, .tile_rows = 4};
+    const int rows[4] = {2561, 37, 640, 5};
+    for (int th = 1; th <= 3; th++) {
+        tb_pool *p = NULL;
+        TB_CHECK(tb_pool_new(th, false, &p, NULL) == 0);
+        for (int count = 1; count <= 4; count++)
+            for (int n = 1; n <= 3; n += 2) {
+                tb_gemv_mat m[4];
+                for (int i = 0; i < count; i++)
+                    m[i] = (tb_gemv_mat){.packed = NULL, .rows = rows[i], .acc = calloc((size_t)n * rows[i], 4)};
+                TB_CHECK_EQ_INT(tb_gemv_parallel_group(p, &fake, count, m, 8, NULL, NULL, n), 0);
+                for (int i = 0; i < count; i++) {
+                    int bad = 0;
+                    for (int r = 0; r < n * rows[i]; r++) bad += m[i].acc[r] != 1;
+                    TB_CHECK_MSG(bad == 0, "%d threads, %d matrices, n %d: matrix %d has %d rows not done once", th,
+                                 count, n, i, bad);
+                    free(m[i].acc);
+                }
+            }
+        tb_gemv_mat none = {.rows = 0};
+        TB_CHECK_EQ_INT(tb_gemv_parallel_group(p, &fake, 1, &none, 8, NULL, NULL, 1), TB_KERR_SHAPE);
+        TB_CHECK_EQ_INT(tb_gemv_parallel_group(p, &fake, 5, &none, 8, NULL, NULL, 1), TB_KERR_SHAPE);
+        tb_pool_free(p);
+    }
+}
+
+/* real kernels: a group gives the bits of one call per matrix (q, k, v-like shapes) */
+TB_TEST(gemv_group_equals_one_call_per_matrix) {
+    const int cols = 700, rows[3] = {260, 68, 68}, n_list[2] = {1, 5};
+    int8_t q[5 * 700];
+    tb_rng r;
+    tb_rng_seed(&r, 11);
+    for (int i = 0; i < 5 * cols; i++) q[i] = (int8_t)((int)tb_rng_below(&r, 256) - 128);
+    for (int ki = 0; ki < tb_n_kernels; ki++) {
+        const tb_kernel *k = tb_kernels[ki];
+        if ((k->isa & ~tb_cpu_features()) || k->on_device) continue;
+        packed_w w[3];
+        void *packed[3];
+        for (int i = 0; i < 3; i++) {
+            fill_codes(&w[i], rows[i], cols, 40 + i);
+            packed[i] = tb_alloc(k->packed_size(rows[i], cols));
+            TB_CHECK_EQ_INT(k->pack(&w[i].t, packed[i]), 0);
+        }
+        for (int ni = 0; ni < 2; ni++) {
+            const int n = n_list[ni];
+            void *prep = k->needs_prep ? tb_alloc(k->prep_size(cols, n)) : NULL;
+            if (k->needs_prep) TB_CHECK_EQ_INT(k->prep(q, cols, n, prep), 0);
+            tb_pool *p = NULL;
+            TB_CHECK(tb_pool_new(3, false, &p, NULL) == 0);
+            tb_gemv_mat m[3];
+            int32_t *one[3];
+            for (int i = 0; i < 3; i++) {
+                m[i] = (tb_gemv_mat){.packed = packed[i], .rows = rows[i], .acc = malloc(sizeof(int32_t) * n * rows[i])};
+                one[i] = malloc(sizeof(int32_t) * n * rows[i]);
+                memset(m[i].acc, 0x33, sizeof(int32_t) * n * rows[i]);
+                TB_CHECK_EQ_INT(tb_gemv_parallel(p, k, packed[i], rows[i], cols, q, prep, n, one[i]), 0);
+            }
+            TB_CHECK_EQ_INT(tb_gemv_parallel_group(p, k, 3, m, cols, q, prep, n), 0);
+            for (int i = 0; i < 3; i++) {
+                TB_CHECK_MSG(memcmp(one[i], m[i].acc, sizeof(int32_t) * n * rows[i]) == 0, "%s n %d matrix %d", k->name,
+                             n, i);
+                free(one[i]);
+                free(m[i].acc);
+            }
+            tb_pool_free(p);
+            tb_free(prep);
+        }
+        for (int i = 0; i < 3; i++) {
+            tb_free(packed[i]);
+            free(w[i].codes);
+        }
+    }
 }
 
 typedef struct count_arg {

@@ -425,6 +425,59 @@ TB_TEST(parallel_hook_bit_identical) {
     tiny_model_free(t);
 }
 
+/* ---- the optional group hook: (q, k, v) and (gate, up) in one call each ------------ */
+typedef struct group_backend {
+    ref_backend rb;
+    int groups, fail;
+    char seen[64]; /* the first layer's groups, e.g. "qkv gu" */
+} group_backend;
+
+static int group_matmul(void *ctx, int layer, const int *which, int count, const int8_t *q, int n_tok,
+                        int32_t *const *acc, tb_err *e) {
+    group_backend *g = ctx;
+    if (g->fail) return tb_fail(e, "group said no");
+    g->groups++;
+    for (int i = 0; i < count; i++) {
+        const size_t len = strlen(g->seen);
+        if (layer == 0 && len < sizeof g->seen - 2) {
+            g->seen[len] = "qkvogud"[which[i]];
+            g->seen[len + 1] = 0;
+        }
+        tb_matmul_ref(&g->rb.m->layer[layer].lin[which[i]], q, n_tok, acc[i], g->rb.row);
+    }
+    if (layer == 0 && strlen(g->seen) < sizeof g->seen - 2) strcat(g->seen, " ");
+    return 0;
+}
+
+TB_TEST(group_hook_bit_identical) {
+    tb_config c = tiny_config();
+    tiny_model *t = tiny_model_new(&c, 909, TB_F16, 1.0);
+    const int n = 5, V = c.vocab;
+    float *plain = malloc(sizeof(float) * n * V), *grouped = malloc(sizeof(float) * n * V);
+    tb_err e = {{0}};
+    tb_state *st = new_state(&t->m, c.ctx, n);
+    TB_CHECK_EQ_INT(tb_forward(st, NULL, toks, n, 0, plain, true, &e), 0);
+    group_backend g = {.rb = {.m = &t->m}};
+    tb_backend be = {.name = "grouped", .ctx = &g, .matmul = ref_matmul, .matmul_group = group_matmul};
+    tb_state_reset(st);
+    TB_CHECK_EQ_INT(tb_forward(st, &be, toks, 3, 0, grouped, true, &e), 0); /* prefill 3, then decode 2 */
+    for (int p = 3; p < n; p++)
+        TB_CHECK_EQ_INT(tb_forward(st, &be, toks + p, 1, p, grouped + (size_t)p * V, false, &e), 0);
+    TB_CHECK(memcmp(plain, grouped, sizeof(float) * n * V) == 0);
+    /* per layer and pass: q,k,v and gate,up grouped; o and down alone through matmul */
+    TB_CHECK_EQ_INT(g.groups, 2 * c.layers * 3);
+    TB_CHECK_EQ_INT(g.rb.calls, 2 * c.layers * 3);
+    TB_CHECK_MSG(strncmp(g.seen, "qkv gu ", 7) == 0, "groups seen: '%s'", g.seen);
+    /* a failing group is reported with the backend and the linears it covered */
+    g.fail = 1;
+    TB_CHECK(tb_forward(st, &be, toks, 1, 0, grouped, false, &e) < 0);
+    TB_CHECK_MSG(strstr(e.msg, "grouped") && strstr(e.msg, "group said no") && strstr(e.msg, "q..v"), "%s", e.msg);
+    tb_state_free(st);
+    free(plain);
+    free(grouped);
+    tiny_model_free(t);
+}
+
 /* ---- f16 emulation (bitnet.cpp storage) ------------------------------------------ */
 TB_TEST(f16_emulation_is_consistent) {
     tb_config c = tiny_config();
