@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "split.h"
 #include "tb_build_config.h"
 
 #if TB_HAVE_HWLOC
@@ -234,20 +235,14 @@ typedef struct gemv_job {
 
 /* The next rows to compute, matrix *mi rows [*r0, *r1), taken from the shared counter;
  * false when none is left.  A grab never crosses from one matrix into the next.
- * Guided (decode): a grab is 1/(2 nth) of the rows left, never below j->chunk, so each
- * thread starts with one long stream (the prefetchers ramp up once, the counter is
- * touched rarely) and the end is shared out in small pieces.  A batch: fixed grabs. */
+ * Decode: guided grabs (reference/split.h), down to j->chunk.  A batch: fixed grabs. */
 static bool grab_rows(gemv_job *j, int *mi, int *r0, int *r1) {
     int cur = atomic_load(&j->next);
     for (;;) {
         if (cur >= j->total || atomic_load(&j->rc)) return false;
         int i = 0;
         while (cur >= j->start[i + 1]) i++;
-        int c = j->chunk;
-        if (j->guided) {
-            const int g = (j->total - cur) / (2 * j->nth) / j->tile * j->tile;
-            if (g > c) c = g;
-        }
+        const int c = j->guided ? tb_guided_rows(j->total - cur, j->nth, j->chunk, j->tile) : j->chunk;
         const int end = cur + c < j->start[i + 1] ? cur + c : j->start[i + 1];
         if (atomic_compare_exchange_weak(&j->next, &cur, end)) {
             *mi = i;

@@ -59,6 +59,7 @@
 
 #include "bitlinear.h"
 #include "qhead.h"
+#include "split.h"
 
 /* ============================================================================
  * run state
@@ -884,24 +885,28 @@ typedef struct lm_job {
     const tb_backend *be;
     int n, n_out;
     float *logits;
-    atomic_int next;  /* next chunk of vocabulary rows to take */
+    atomic_int next;  /* first vocabulary row not yet taken */
     atomic_int failed;
 } lm_job;
 
-/* Threads take chunks of vocabulary rows from a shared counter (a slower thread takes
- * fewer); every row is computed by the same code whichever thread takes it. */
+int tb_lm_min_rows(int vocab, int nth) { return (vocab + 32 * nth - 1) / (32 * nth); }
+
+/* Threads take vocabulary rows from a shared counter, guided (split.h): long grabs first,
+ * down to about 1/(32 nth) of the vocabulary (a slower thread takes fewer); every row is
+ * computed by the same code whichever thread takes it. */
 static void lm_head_part(void *arg, int tid, int nth) {
     (void)tid;
     lm_job *j = arg;
     const tb_state *st = j->st;
     const tb_backend *be = j->be;
     const int H = st->m->cfg.hidden, V = st->m->cfg.vocab, t0 = j->n - j->n_out;
-    const int chunk = (V + 8 * nth - 1) / (8 * nth); /* about 8 chunks per thread */
-    const float *x = st->xb + (size_t)t0 * H;        /* (n_out, hidden) */
-    for (;;) {
-        const int v0 = atomic_fetch_add(&j->next, 1) * chunk;
+    const int min = tb_lm_min_rows(V, nth);
+    const float *x = st->xb + (size_t)t0 * H; /* (n_out, hidden) */
+    for (int v0 = atomic_load(&j->next);; v0 = atomic_load(&j->next)) {
         if (v0 >= V || atomic_load(&j->failed)) return;
-        const int v1 = v0 + chunk < V ? v0 + chunk : V;
+        const int c = tb_guided_rows(V - v0, nth, min, 1);
+        if (!atomic_compare_exchange_weak(&j->next, &v0, v0 + c)) continue;
+        const int v1 = v0 + c < V ? v0 + c : V;
         float *out = j->logits + v0; /* (n_out, vocab) from column v0 */
         int rc = TB_LM_UNHANDLED;
         if (st->nx.head) /* a quantized head (approximate numerics) */

@@ -125,7 +125,9 @@ typedef struct tb_backend {
                         int32_t *const *acc, tb_err *e);
 } tb_backend;
 
-enum { TB_LM_UNHANDLED = 1 }; /* tb_backend.lm_rows: "not for this embedding type" */
+enum { TB_LM_UNHANDLED = 1 };
+/* The smallest grab of vocabulary rows the LM head's split hands a thread (split.h). */
+int tb_lm_min_rows(int vocab, int nth); /* tb_backend.lm_rows: "not for this embedding type" */
 
 /* Trace of named intermediates: "q", "k", "v" (after RoPE for q/k), "attn_out" (before
  * attn_sub_norm), "ffn_in" (ffn_norm output), "ffn_mid" (act(g)*u per cfg.ffn_act), "layer_out", "logits".
