@@ -36,8 +36,8 @@ void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg);
 double tb_pool_wait_seconds(const tb_pool *p);
 
 /* The smallest grab of rows tb_gemv_parallel hands out for n activation rows (a multiple
- * of tile): about 1/(8 nth) of the rows for n = 1, where grabs start at 1/(2 nth) of the
- * rows left and shrink to this; 1/(2 nth) for a batch, every grab this size. */
+ * of tile, at most all the rows): about 1/(8 nth) of the rows for n = 1, 64 for a batch.
+ * Grabs start at 1/(2 nth) of the rows left and shrink to this (reference/split.h). */
 int tb_gemv_chunk_rows(int rows, int tile, int nth, int n);
 
 /* acc[t*rows + r] for all rows and t < n with kernel k (prep already run by the caller;

@@ -83,7 +83,7 @@ ALWAYS_INLINE void row_1(int type, const void *e, int H, const float *x, float *
 
 /* One input row x (H): out[v - v0] = logit of row v, reading the embedding directly, one
  * row after the other: a single sequential stream, which the hardware prefetchers
- * follow at full speed.  (Four rows at once ran at half the bandwidth on Zen 5: four
+ * follow at full speed.  (Four rows at once ran at half the bandwidth on Zen 4: four
  * interleaved streams 5 KB apart defeat the prefetchers.) */
 ALWAYS_INLINE void rows_1(int type, const void *embd, int H, int v0, int v1, const float *x, float *out) {
     const size_t rs = (size_t)H * elem_size(type);

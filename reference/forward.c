@@ -431,7 +431,7 @@ float tb_ref_dot16(const float *a, const float *b, int n) { return dot_f32(a, b,
 /* The LM head's dot product: the same scheme as dot_f32 in 32 lanes (i mod 32; tree +16,
  * then +8, +4, +2, +1): one embedding row is one sequential stream, and 32 independent
  * add chains keep that stream at the read bandwidth on one core (16 were latency-bound
- * at ~90% of it on Zen 5). */
+ * at ~90% of it on Zen 4). */
 static float dot32_f32(const float *a, const float *b, int n) {
     float l[32] = {0};
     int i = 0;

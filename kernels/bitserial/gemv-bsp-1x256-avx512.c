@@ -11,7 +11,7 @@
  * 32-weight slice (8), each |q| <= 128, so |lane| grows by <= 1024 per chunk; lanes
  * are widened to int32 (madd with ones) every 16 chunks: |lane| <= 16384 < 32767.
  * The K tail is read with a masked load, so no byte past q[cols) is touched.
- * Checked natively (AMD Zen 5, 2026-12) and, for machines without AVX-512, against a
+ * Checked natively (AMD Zen 4, 2026-12) and, for machines without AVX-512, against a
  * plain-C model of the intrinsics (tests/kernels/test_lut_emu.h). */
 #include <immintrin.h>
 

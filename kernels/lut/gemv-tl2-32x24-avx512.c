@@ -9,7 +9,7 @@
  * Block end: the two 256-bit halves (same rows, different groups) are added in int16;
  * a block still holds <= 64 groups per row, so |sum| <= 64*384 (tl.h).
  * Prefill (n >= 2): the register- and cache-blocked GEMM of tl-gemm-avx512.h.
- * Checked natively (AMD Zen 5, 2026-12) and, for machines without AVX-512, against a
+ * Checked natively (AMD Zen 4, 2026-12) and, for machines without AVX-512, against a
  * plain-C model of the intrinsics (tests/kernels/test_lut_emu.h). */
 #include "tl-gemm-avx512.h"
 

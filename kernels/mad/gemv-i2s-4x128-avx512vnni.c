@@ -7,7 +7,7 @@
  * vectors and applied to TOK tokens (16 int32 accumulators: 2 per token), so decoding
  * costs 1/TOK of what it costs per token in the GEMV; groups of GROUP_TILES tiles (their
  * weights stay in L1/L2) are swept by every token block before the next group.  Exact.
- * Needs AVX-512 F/BW/VL/DQ + VNNI; run for real on AMD Zen 5 (2026-12). */
+ * Needs AVX-512 F/BW/VL/DQ + VNNI; run for real on AMD Zen 4 (2026-12). */
 #include <immintrin.h>
 
 #include "i2s4x128.h"

@@ -177,7 +177,7 @@ def import_bench(d):
 def peers_report(d):
     """scripts/peers_report.py parses llama-bench through import-llama-bench: the committed
     peers run gives the same rows as when it had its own parser."""
-    src = os.path.join(root, "results", "peers-zen5-2core-vm")
+    src = os.path.join(root, "results", "peers-zen4-2core-vm")
     if not os.path.isdir(src):
         return
     import shutil

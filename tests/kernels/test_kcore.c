@@ -166,10 +166,13 @@ TB_TEST(chunk_rows_are_whole_tiles_and_few) {
                 for (int n = 1; n <= 2; n++) {
                     const int rows = rows_list[a], tile = tiles[b];
                     const int c = tb_gemv_chunk_rows(rows, tile, nth, n), chunks = (rows + c - 1) / c;
-                    TB_CHECK(c >= tile && c % tile == 0);
-                    /* the smallest grab: about 8 per thread for decode, 2 for a batch, never more */
-                    TB_CHECK_MSG(chunks <= (n > 1 ? 2 : 8) * nth, "rows %d tile %d nth %d n %d: %d chunks", rows, tile,
-                                 nth, n, chunks);
+                    TB_CHECK(c >= tile && c % tile == 0 && c - tile < rows);
+                    /* the smallest grab: about 8 per thread for decode, never more; 64 rows for a batch */
+                    if (n == 1)
+                        TB_CHECK_MSG(chunks <= 8 * nth, "rows %d tile %d nth %d: %d chunks", rows, tile, nth, chunks);
+                    else
+                        TB_CHECK_MSG(c == (rows < 64 ? (rows + tile - 1) / tile * tile : (64 + tile - 1) / tile * tile),
+                                     "rows %d tile %d nth %d: batch grab %d", rows, tile, nth, c);
                 }
 }
 
