@@ -3,10 +3,13 @@
  * activations (s8) goes straight into int32 lanes (non-saturating form).  One 64-byte
  * load covers two rows of a block (low 256 bits: row i, high: row i+1).  Decode (n = 1):
  * codes masked in place (code * 4^s) into four accumulators, rescaled after the sums.
- * Prefill (n >= 2): a register-blocked GEMM.  A tile's block is decoded once into 8 code
- * vectors and applied to TOK tokens (16 int32 accumulators: 2 per token), so decoding
- * costs 1/TOK of what it costs per token in the GEMV; groups of GROUP_TILES tiles (their
- * weights stay in L1/L2) are swept by every token block before the next group.  Exact.
+ * Prefill (n >= 2): a register-blocked GEMM.  A tile's block is decoded once, sub-block
+ * by sub-block (two code vectors live at a time), and applied to TOK tokens (16 int32
+ * accumulators: 2 per token), so decoding costs 1/TOK of what it costs per token in the
+ * GEMV; groups of GROUP_TILES tiles (their weights stay in L1/L2) are swept by every
+ * token block before the next group.  Decoding all 8 code vectors first left GCC short
+ * of registers (accumulators spilled to the stack every block): the sub-block order runs
+ * at 416 GOPS against 403 (2B4T pp128, 1 thread, Zen 4), 89% of vpdpbusd's peak.  Exact.
  * Needs AVX-512 F/BW/VL/DQ + VNNI; run for real on AMD Zen 4 (2026-12). */
 #include <immintrin.h>
 
@@ -46,17 +49,18 @@ static inline __attribute__((always_inline)) void tile_tokens(const uint8_t *til
     for (int b = 0; b < nb; b++) {
         const __m512i v01 = _mm512_loadu_si512((const void *)(tile + (size_t)b * 128));
         const __m512i v23 = _mm512_loadu_si512((const void *)(tile + (size_t)b * 128 + 64));
-        const __m512i c[8] = {
-            _mm512_and_si512(v01, m3), _mm512_and_si512(_mm512_srli_epi16(v01, 2), m3),
-            _mm512_and_si512(_mm512_srli_epi16(v01, 4), m3), _mm512_and_si512(_mm512_srli_epi16(v01, 6), m3),
-            _mm512_and_si512(v23, m3), _mm512_and_si512(_mm512_srli_epi16(v23, 2), m3),
-            _mm512_and_si512(_mm512_srli_epi16(v23, 4), m3), _mm512_and_si512(_mm512_srli_epi16(v23, 6), m3)};
-        for (int t = 0; t < T; t++) {
-            const int8_t *qb = q + (size_t)t * kp + (size_t)b * 128;
-            for (int s = 0; s < 4; s++) {
-                const __m512i qs = bcast(qb + 32 * s);
-                a[2 * t] = _mm512_dpbusd_epi32(a[2 * t], c[s], qs);
-                a[2 * t + 1] = _mm512_dpbusd_epi32(a[2 * t + 1], c[4 + s], qs);
+        const int8_t *qb = q + (size_t)b * 128;
+        /* sub-block by sub-block: two code vectors live at a time (no spills of the 16
+         * accumulators), each applied to all T tokens */
+#pragma GCC unroll 4
+        for (int s = 0; s < 4; s++) {
+            const __m512i c01 = _mm512_and_si512(s ? _mm512_srli_epi16(v01, 2 * s) : v01, m3);
+            const __m512i c23 = _mm512_and_si512(s ? _mm512_srli_epi16(v23, 2 * s) : v23, m3);
+#pragma GCC unroll 8
+            for (int t = 0; t < T; t++) {
+                const __m512i qs = bcast(qb + (size_t)t * kp + 32 * s);
+                a[2 * t] = _mm512_dpbusd_epi32(a[2 * t], c01, qs);
+                a[2 * t + 1] = _mm512_dpbusd_epi32(a[2 * t + 1], c23, qs);
             }
         }
     }
