@@ -9,13 +9,8 @@
  * Prefill (n >= 2): the register- and cache-blocked GEMM of tl-gemm-avx512.h.
  * Checked natively (AMD Zen 4, 2026-12) and, for machines without AVX-512, against a
  * plain-C model of the intrinsics (tests/kernels/test_lut_emu.h). */
+#include "tl-avx512.h"
 #include "tl-gemm-avx512.h"
-
-/* [t(p), t(p), t(q), t(q)] from two 16-byte tables. */
-static inline __m512i bcast2(const uint8_t *p, const uint8_t *q) {
-    const __m512i a = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)p));
-    return _mm512_mask_broadcast_i32x4(a, 0xFF00, _mm_loadu_si128((const __m128i *)q));
-}
 
 static void tile_dot(const uint8_t *w, const uint8_t *tab, tl_dims dims, int32_t d[TL_TILE]) {
     const int pairs = dims.pairs;

@@ -9,13 +9,7 @@
  * TLQ8_BLOCK_GROUPS = 256 groups per row over BOTH halves, so adding the halves at the end
  * of the block keeps the uint16 bound of tl.h (256 * 255 < 65536).  An odd last pair uses
  * the AVX2 step. */
-#include "tl-avx2.h"
-
-/* [t(p), t(p), t(q), t(q)] from two 16-byte tables. */
-static inline __m512i bcast2(const uint8_t *p, const uint8_t *q) {
-    const __m512i a = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)p));
-    return _mm512_mask_broadcast_i32x4(a, 0xFF00, _mm_loadu_si128((const __m128i *)q));
-}
+#include "tl-avx512.h"
 
 static void tile_dot(const uint8_t *w, const uint8_t *tab, tl_dims dims, int32_t d[TL_TILE]) {
     const int pairs = dims.pairs;

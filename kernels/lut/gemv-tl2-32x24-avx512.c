@@ -11,17 +11,8 @@
  * Prefill (n >= 2): the register- and cache-blocked GEMM of tl-gemm-avx512.h.
  * Checked natively (AMD Zen 4, 2026-12) and, for machines without AVX-512, against a
  * plain-C model of the intrinsics (tests/kernels/test_lut_emu.h). */
+#include "tl-avx512.h"
 #include "tl-gemm-avx512.h"
-
-static inline __m512i bcast2(const uint8_t *p, const uint8_t *q) {
-    const __m512i a = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)p));
-    return _mm512_mask_broadcast_i32x4(a, 0xFF00, _mm_loadu_si128((const __m128i *)q));
-}
-
-/* bytes 0..31 = 1 << ka, bytes 32..63 = 1 << kb */
-static inline __m512i bitsel(int ka, int kb) {
-    return _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << ka)), _mm256_set1_epi8((char)(1 << kb)), 1);
-}
 
 static void tile_dot(const uint8_t *w, const uint8_t *tab, tl_dims d, int32_t out[TL_TILE]) {
     const __m512i m4 = _mm512_set1_epi8(0x0f);

@@ -8,18 +8,7 @@
  * mask from vptestmb + vpmovm2b; the bytes are summed as uint16 words in both halves, at
  * most TLQ8_BLOCK_GROUPS = 256 groups per row over both (tl.h bound), then the halves are
  * added and widened. */
-#include "tl-avx2.h"
-
-/* [t(p), t(p), t(q), t(q)] from two 16-byte tables. */
-static inline __m512i bcast2(const uint8_t *p, const uint8_t *q) {
-    const __m512i a = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)p));
-    return _mm512_mask_broadcast_i32x4(a, 0xFF00, _mm_loadu_si128((const __m128i *)q));
-}
-
-/* bytes 0..31 = 1 << ka, bytes 32..63 = 1 << kb */
-static inline __m512i bitsel(int ka, int kb) {
-    return _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << ka)), _mm256_set1_epi8((char)(1 << kb)), 1);
-}
+#include "tl-avx512.h"
 
 static void tile_dot(const uint8_t *w, const uint8_t *tab, tl_dims d, int32_t out[TL_TILE]) {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
