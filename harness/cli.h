@@ -101,6 +101,12 @@ struct tb_state;
 struct tb_numcfg_run;
 int tb_cli_apply_config(const char *cmd, const tb_cli_model_opts *o, const struct tb_model *m, struct tb_state *st,
                         struct tb_numcfg_run *run);
+/* The tokenizer of a run: --tokenizer PATH when given, else the GGUF's metadata, else the
+ * HF directory's tokenizer.json.  *from names where it came from.  0, or 1 after printing
+ * why (saying --tokenizer would help). */
+struct tb_tokenizer;
+int tb_cli_tokenizer(const char *cmd, const struct tb_model *m, const char *path, struct tb_tokenizer **tok,
+                     const char **from);
 /* Runs scripts/plot_results.py DIR (skipped with a note when python3 or the script is
  * missing).  0, or 1 after printing why the script failed. */
 int tb_cli_run_plots(const char *cmd, const char *dir);

@@ -18,6 +18,7 @@
 #include "runner.h"
 #include "tune.h"
 #include "numcfg.h"
+#include "tokenizer.h"
 
 int tb_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out) {
     char *end;
@@ -295,3 +296,24 @@ int tb_cli_run_plots(const char *cmd, const char *dir) {
     return 0;
 }
 
+
+int tb_cli_tokenizer(const char *cmd, const tb_model *m, const char *path, tb_tokenizer **tok, const char **from) {
+    tb_err e = {{0}};
+    int rc;
+    if (path) {
+        rc = tb_tokenizer_load(path, tok, &e);
+        *from = path;
+    } else if (m->gguf) {
+        rc = tb_tokenizer_from_gguf(m->gguf, tok, &e);
+        *from = m->path;
+    } else if (m->tokenizer_json[0]) {
+        rc = tb_tokenizer_load(m->tokenizer_json, tok, &e);
+        *from = m->tokenizer_json;
+    } else {
+        fprintf(stderr, "ternbench %s: %s has no tokenizer; pass --tokenizer PATH\n", cmd, m->path);
+        return 1;
+    }
+    if (rc == 0) return 0;
+    fprintf(stderr, "ternbench %s: %s%s\n", cmd, e.msg, path ? "" : " (or pass --tokenizer PATH)");
+    return 1;
+}

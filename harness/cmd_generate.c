@@ -47,14 +47,6 @@ static int32_t argmax(const float *x, int n) {
     return best;
 }
 
-/* The tokenizer: --tokenizer PATH, else the GGUF's metadata, else the HF tokenizer.json. */
-static int open_tokenizer(const tb_model *m, const char *path, tb_tokenizer **tok, tb_err *e) {
-    if (path) return tb_tokenizer_load(path, tok, e);
-    if (m->gguf) return tb_tokenizer_from_gguf(m->gguf, tok, e);
-    if (m->tokenizer_json[0]) return tb_tokenizer_load(m->tokenizer_json, tok, e);
-    return tb_fail(e, "%s: no tokenizer in the model (give --tokenizer PATH)", m->path);
-}
-
 int tb_cmd_generate(int argc, char **argv) {
     const char *tokens_arg = NULL, *prompt = NULL, *tok_path = NULL;
     tb_cli_model_opts mo = {0};
@@ -119,9 +111,10 @@ int tb_cmd_generate(int argc, char **argv) {
     const tb_config *c = &m->cfg;
 
     /* tokenizer: required for --prompt, optional (text output) for --tokens */
-    if (open_tokenizer(m, tok_path, &tok, &e)) {
-        if (prompt) goto fail;
-        fprintf(stderr, "generate: no tokenizer (%s); printing token ids only\n", e.msg);
+    const char *tok_from = NULL;
+    if (tb_cli_tokenizer("generate", m, tok_path, &tok, &tok_from)) { /* it said why */
+        if (prompt) goto done;
+        fprintf(stderr, "generate: printing token ids only\n");
         tok = NULL;
     }
     /* a tokenizer whose ids exceed the model's vocabulary would fail (or read out of

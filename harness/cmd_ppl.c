@@ -193,18 +193,7 @@ int tb_cmd_ppl(int argc, char **argv) {
     int rc = 1, n_run = 0;
 
     if (tb_model_load(model_path, &m, &e)) { tb_cli_err(e.msg); goto done; }
-    if (tok_path) {
-        if (tb_tokenizer_load(tok_path, &t, &e)) { tb_cli_err(e.msg); goto done; }
-    } else if (m->gguf) {
-        if (tb_tokenizer_from_gguf(m->gguf, &t, &e)) { fprintf(stderr, "ternbench ppl: %s (or pass --tokenizer)\n", e.msg); goto done; }
-        tok_path = model_path;
-    } else if (m->tokenizer_json[0]) {
-        if (tb_tokenizer_load(m->tokenizer_json, &t, &e)) { tb_cli_err(e.msg); goto done; }
-        tok_path = m->tokenizer_json;
-    } else {
-        fprintf(stderr, "ternbench ppl: %s has no tokenizer; pass --tokenizer\n", model_path);
-        goto done;
-    }
+    if (tb_cli_tokenizer("ppl", m, tok_path, &t, &tok_path)) goto done;
     if (tb_tokenizer_vocab(t) > m->cfg.vocab) {
         fprintf(stderr, "ternbench ppl: tokenizer has %d tokens but the model only %d\n", tb_tokenizer_vocab(t), m->cfg.vocab);
         goto done;
