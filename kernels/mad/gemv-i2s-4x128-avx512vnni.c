@@ -9,7 +9,8 @@
  * GEMV; groups of GROUP_TILES tiles (their weights stay in L1/L2) are swept by every
  * token block before the next group.  Decoding all 8 code vectors first left GCC short
  * of registers (accumulators spilled to the stack every block): the sub-block order runs
- * at 416 GOPS against 403 (2B4T pp128, 1 thread, Zen 4), 89% of vpdpbusd's peak.  Exact.
+ * at 416 GOPS against 403 (2B4T pp128, 1 thread, Zen 4); the transpose-add reduction
+ * (sums8) took it to 421, 90% of vpdpbusd's peak.  Exact.
  * Needs AVX-512 F/BW/VL/DQ + VNNI; run for real on AMD Zen 4 (2026-12). */
 #include <immintrin.h>
 
@@ -40,10 +41,33 @@ static inline __m128i tile_sums_scaled(const __m512i a01[4], const __m512i a23[4
 
 enum { TOK = 8, GROUP_TILES = 16 }; /* tokens per register block; tiles per L2 group */
 
-/* d[t][0..3] = the 4 rows of the tile times token t (T tokens at q, stride kp; raw
- * sum code*q, before subtracting sum(q)).  Codes decoded once per block for all T. */
+/* The 4 row sums of 8 tokens from their 16 accumulators (a[2t]: rows 0 | 1 in its 256-bit
+ * halves, a[2t+1]: rows 2 | 3), into d[4t + r], by a transpose-add network: 42 shuffles
+ * and adds (plus 2 permutes) where eight hsum4 take ~100 operations on the same pipes
+ * as vpdpbusd.  Level A sums element pairs of a token's two vectors into one, level B
+ * pairs of tokens to whole 128-bit-lane sums, level C the two lanes of each row; the
+ * permute puts tokens 4n..4n+3 in [token][row] order.  Exact: int32 sums. */
+static inline __attribute__((always_inline)) void sums8(const __m512i a[16], int32_t d[32]) {
+    __m512i r[8], s[4];
+    for (int k = 0; k < 8; k++)
+        r[k] = _mm512_add_epi32(_mm512_unpacklo_epi32(a[2 * k], a[2 * k + 1]),
+                                _mm512_unpackhi_epi32(a[2 * k], a[2 * k + 1]));
+    for (int m = 0; m < 4; m++)
+        s[m] = _mm512_add_epi32(_mm512_unpacklo_epi64(r[2 * m], r[2 * m + 1]),
+                                _mm512_unpackhi_epi64(r[2 * m], r[2 * m + 1]));
+    /* lane (row parity p, token pair half h) -> [token][row]: source element 4 * lane + e */
+    const __m512i order = _mm512_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15);
+    for (int n = 0; n < 2; n++) {
+        const __m512i t = _mm512_shuffle_i32x4(s[2 * n], s[2 * n + 1], _MM_SHUFFLE(2, 0, 2, 0));
+        const __m512i u = _mm512_shuffle_i32x4(s[2 * n], s[2 * n + 1], _MM_SHUFFLE(3, 1, 3, 1));
+        _mm512_storeu_si512((void *)(d + 16 * n), _mm512_permutexvar_epi32(order, _mm512_add_epi32(t, u)));
+    }
+}
+
+/* d[4t + r] = row r of the tile times token t (T tokens at q, stride kp; raw sum
+ * code*q, before subtracting sum(q)).  Codes decoded once per block for all T. */
 static inline __attribute__((always_inline)) void tile_tokens(const uint8_t *tile, int nb, const int8_t *q,
-                                                              int kp, int T, __m512i m3, __m128i *d) {
+                                                              int kp, int T, __m512i m3, int32_t *d) {
     __m512i a[2 * TOK];
     for (int t = 0; t < 2 * T; t++) a[t] = _mm512_setzero_si512();
     for (int b = 0; b < nb; b++) {
@@ -64,9 +88,14 @@ static inline __attribute__((always_inline)) void tile_tokens(const uint8_t *til
             }
         }
     }
+    if (T == TOK) {
+        sums8(a, d);
+        return;
+    }
     for (int t = 0; t < T; t++)
-        d[t] = hsum4(_mm512_castsi512_si256(a[2 * t]), _mm512_extracti64x4_epi64(a[2 * t], 1),
-                     _mm512_castsi512_si256(a[2 * t + 1]), _mm512_extracti64x4_epi64(a[2 * t + 1], 1));
+        _mm_storeu_si128((__m128i *)(d + 4 * t),
+                         hsum4(_mm512_castsi512_si256(a[2 * t]), _mm512_extracti64x4_epi64(a[2 * t], 1),
+                               _mm512_castsi512_si256(a[2 * t + 1]), _mm512_extracti64x4_epi64(a[2 * t + 1], 1)));
 }
 
 /* Prefill: tiles [t0, t1) x all n tokens, TOK tokens per register block. */
@@ -78,7 +107,7 @@ static void gemm(const uint8_t *packed, int nb, int kp, const int32_t *qsum, con
         for (int tok = 0; tok < n; tok += TOK) {
             const int T = n - tok < TOK ? n - tok : TOK;
             for (int t = g0; t < g1 && t * 4 < r1; t++) {
-                __m128i d[TOK];
+                int32_t d[4 * TOK];
                 const uint8_t *tile = packed + (size_t)t * nb * 128;
                 const int8_t *q = qpad + (size_t)tok * kp;
                 if (T == TOK)
@@ -87,7 +116,8 @@ static void gemm(const uint8_t *packed, int nb, int kp, const int32_t *qsum, con
                     tile_tokens(tile, nb, q, kp, T, m3, d);
                 for (int j = 0; j < T; j++) {
                     int32_t o[4];
-                    _mm_storeu_si128((__m128i *)o, _mm_sub_epi32(d[j], _mm_set1_epi32(qsum[tok + j])));
+                    _mm_storeu_si128((__m128i *)o, _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(d + 4 * j)),
+                                                                 _mm_set1_epi32(qsum[tok + j])));
                     tb_i2s4_store(acc + (size_t)(tok + j) * rows, t * 4, r0, r1, o);
                 }
             }

@@ -82,7 +82,70 @@ static inline emu512 e512_dpbusd(emu512 a, emu512 b, emu512 c) {
     return r;
 }
 
+/* the 16 dwords of a, lowest first, and back */
+static inline void e512_d(emu512 a, int32_t d[16]) {
+    memcpy(d, &a.lo, 32);
+    memcpy(d + 8, &a.hi, 32);
+}
+static inline emu512 e512_from_d(const int32_t d[16]) {
+    emu512 r;
+    memcpy(&r.lo, d, 32);
+    memcpy(&r.hi, d + 8, 32);
+    return r;
+}
+/* vpunpckl/hdq: in each 128-bit lane L, [a0 b0 a1 b1] (lo) or [a2 b2 a3 b3] (hi) */
+static inline emu512 e512_unpack32(emu512 a, emu512 b, int hi) {
+    int32_t x[16], y[16], r[16];
+    e512_d(a, x), e512_d(b, y);
+    for (int l = 0; l < 4; l++)
+        for (int j = 0; j < 2; j++) r[4 * l + 2 * j] = x[4 * l + 2 * hi + j], r[4 * l + 2 * j + 1] = y[4 * l + 2 * hi + j];
+    return e512_from_d(r);
+}
+static inline emu512 e512_unpacklo32(emu512 a, emu512 b) { return e512_unpack32(a, b, 0); }
+static inline emu512 e512_unpackhi32(emu512 a, emu512 b) { return e512_unpack32(a, b, 1); }
+/* vpunpckl/hqdq: in each 128-bit lane, [a.q0 b.q0] (lo) or [a.q1 b.q1] (hi) */
+static inline emu512 e512_unpack64(emu512 a, emu512 b, int hi) {
+    int32_t x[16], y[16], r[16];
+    e512_d(a, x), e512_d(b, y);
+    for (int l = 0; l < 4; l++)
+        for (int j = 0; j < 2; j++) r[4 * l + j] = x[4 * l + 2 * hi + j], r[4 * l + 2 + j] = y[4 * l + 2 * hi + j];
+    return e512_from_d(r);
+}
+static inline emu512 e512_unpacklo64(emu512 a, emu512 b) { return e512_unpack64(a, b, 0); }
+static inline emu512 e512_unpackhi64(emu512 a, emu512 b) { return e512_unpack64(a, b, 1); }
+/* vshufi32x4: lanes 0, 1 = a's lanes imm[1:0], imm[3:2]; lanes 2, 3 = b's imm[5:4], imm[7:6] */
+static inline emu512 e512_shuffle_i32x4(emu512 a, emu512 b, int imm) {
+    int32_t x[16], y[16], r[16];
+    e512_d(a, x), e512_d(b, y);
+    for (int l = 0; l < 4; l++) memcpy(r + 4 * l, (l < 2 ? x : y) + 4 * ((imm >> (2 * l)) & 3), 16);
+    return e512_from_d(r);
+}
+/* vpermd: r[i] = a[idx[i] & 15] */
+static inline emu512 e512_permutexvar32(emu512 idx, emu512 a) {
+    int32_t ix[16], x[16], r[16];
+    e512_d(idx, ix), e512_d(a, x);
+    for (int i = 0; i < 16; i++) r[i] = x[ix[i] & 15];
+    return e512_from_d(r);
+}
+static inline emu512 e512_setr32(int e0, int e1, int e2, int e3, int e4, int e5, int e6, int e7, int e8, int e9,
+                                 int e10, int e11, int e12, int e13, int e14, int e15) {
+    const int32_t d[16] = {e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15};
+    return e512_from_d(d);
+}
+static inline void e512_storeu(void *p, emu512 a) {
+    memcpy(p, &a.lo, 32);
+    memcpy((char *)p + 32, &a.hi, 32);
+}
+
 #undef _mm256_dpbusd_avx_epi32
+#undef _mm512_unpacklo_epi32
+#undef _mm512_unpackhi_epi32
+#undef _mm512_unpacklo_epi64
+#undef _mm512_unpackhi_epi64
+#undef _mm512_shuffle_i32x4
+#undef _mm512_permutexvar_epi32
+#undef _mm512_setr_epi32
+#undef _mm512_storeu_si512
 #undef _mm512_loadu_si512
 #undef _mm512_and_si512
 #undef _mm512_srli_epi16
@@ -113,5 +176,13 @@ static inline emu512 e512_dpbusd(emu512 a, emu512 b, emu512 c) {
 #define _mm512_castsi512_si256 e512_cast256
 #define _mm512_extracti64x4_epi64 e512_extract256
 #define _mm512_dpbusd_epi32 e512_dpbusd
+#define _mm512_unpacklo_epi32 e512_unpacklo32
+#define _mm512_unpackhi_epi32 e512_unpackhi32
+#define _mm512_unpacklo_epi64 e512_unpacklo64
+#define _mm512_unpackhi_epi64 e512_unpackhi64
+#define _mm512_shuffle_i32x4 e512_shuffle_i32x4
+#define _mm512_permutexvar_epi32 e512_permutexvar32
+#define _mm512_setr_epi32 e512_setr32
+#define _mm512_storeu_si512 e512_storeu
 
 #endif

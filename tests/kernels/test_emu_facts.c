@@ -98,6 +98,37 @@ TB_TEST(mad_halves) {
     TB_CHECK(b8(bc.lo, 0) == 68 && b8(bc.hi, 0) == 68 && b8(bc.hi, 31) == 37);
 }
 
+/* the shuffles of the VNNI GEMM's transpose-add reduction, and setr / storeu */
+TB_TEST(mad_reduce_shuffles) {
+    NEED_AVX2();
+    const emu512 a = e512_setr32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const emu512 b = e512_setr32(100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115);
+    int32_t r[16];
+    e512_storeu(r, a);
+    for (int i = 0; i < 16; i++) TB_CHECK_EQ_INT(r[i], i); /* setr: element 0 first; storeu: in order */
+    /* per 128-bit lane L: [a0 b0 a1 b1] and [a2 b2 a3 b3] */
+    static const int32_t lo32[16] = {0, 100, 1, 101, 4, 104, 5, 105, 8, 108, 9, 109, 12, 112, 13, 113};
+    static const int32_t hi32[16] = {2, 102, 3, 103, 6, 106, 7, 107, 10, 110, 11, 111, 14, 114, 15, 115};
+    e512_storeu(r, e512_unpacklo32(a, b));
+    TB_CHECK(memcmp(r, lo32, sizeof r) == 0);
+    e512_storeu(r, e512_unpackhi32(a, b));
+    TB_CHECK(memcmp(r, hi32, sizeof r) == 0);
+    /* per 128-bit lane: [a.q0 b.q0] and [a.q1 b.q1] */
+    static const int32_t lo64[16] = {0, 1, 100, 101, 4, 5, 104, 105, 8, 9, 108, 109, 12, 13, 112, 113};
+    static const int32_t hi64[16] = {2, 3, 102, 103, 6, 7, 106, 107, 10, 11, 110, 111, 14, 15, 114, 115};
+    e512_storeu(r, e512_unpacklo64(a, b));
+    TB_CHECK(memcmp(r, lo64, sizeof r) == 0);
+    e512_storeu(r, e512_unpackhi64(a, b));
+    TB_CHECK(memcmp(r, hi64, sizeof r) == 0);
+    /* vshufi32x4: lanes 0, 1 from a (imm[1:0], imm[3:2]); lanes 2, 3 from b (imm[5:4], imm[7:6]) */
+    e512_storeu(r, e512_shuffle_i32x4(a, b, _MM_SHUFFLE(2, 0, 3, 1)));
+    static const int32_t shuf[16] = {4, 5, 6, 7, 12, 13, 14, 15, 100, 101, 102, 103, 108, 109, 110, 111};
+    TB_CHECK(memcmp(r, shuf, sizeof r) == 0);
+    /* vpermd: r[i] = a[idx[i] mod 16] (the index's high bits ignored) */
+    e512_storeu(r, e512_permutexvar32(e512_setr32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 16 + 0), b));
+    for (int i = 0; i < 16; i++) TB_CHECK_EQ_INT(r[i], 115 - i);
+}
+
 /* ---- test_lut_emu.h (LUT and bit-serial kernels) ---- */
 
 TB_TEST(lut_set_load_logic) {

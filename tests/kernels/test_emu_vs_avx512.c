@@ -32,6 +32,18 @@ T512 static void r_madd(const v64 *a, const v64 *b, v64 *o) { ST(o, _mm512_madd_
 T512 static void r_add16(const v64 *a, const v64 *b, v64 *o) { ST(o, _mm512_add_epi16(LD(a), LD(b))); }
 T512 static void r_add32(const v64 *a, const v64 *b, v64 *o) { ST(o, _mm512_add_epi32(LD(a), LD(b))); }
 T512 static void r_srli3(const v64 *a, v64 *o) { ST(o, _mm512_srli_epi16(LD(a), 3)); }
+T512 static void r_unpack32(const v64 *a, const v64 *b, v64 *lo, v64 *hi) {
+    ST(lo, _mm512_unpacklo_epi32(LD(a), LD(b)));
+    ST(hi, _mm512_unpackhi_epi32(LD(a), LD(b)));
+}
+T512 static void r_unpack64(const v64 *a, const v64 *b, v64 *lo, v64 *hi) {
+    ST(lo, _mm512_unpacklo_epi64(LD(a), LD(b)));
+    ST(hi, _mm512_unpackhi_epi64(LD(a), LD(b)));
+}
+T512 static void r_shuf_2031(const v64 *a, const v64 *b, v64 *o) {
+    ST(o, _mm512_shuffle_i32x4(LD(a), LD(b), _MM_SHUFFLE(2, 0, 3, 1)));
+}
+T512 static void r_permd(const v64 *i, const v64 *a, v64 *o) { ST(o, _mm512_permutexvar_epi32(LD(i), LD(a))); }
 T512 static void r_shuffle(const v64 *a, const v64 *b, v64 *o) { ST(o, _mm512_shuffle_epi8(LD(a), LD(b))); }
 T512 static void r_unpacklo(const v64 *a, const v64 *b, v64 *o) { ST(o, _mm512_unpacklo_epi8(LD(a), LD(b))); }
 T512 static void r_unpackhi(const v64 *a, const v64 *b, v64 *o) { ST(o, _mm512_unpackhi_epi8(LD(a), LD(b))); }
@@ -104,6 +116,16 @@ TB_TEST(mad_models_match_avx512) {
         r_add16(&a, &b, &r); from_mad(e512_add16(to_mad(&a), to_mad(&b)), &m); SAME("add16", r, m);
         r_add32(&a, &b, &r); from_mad(e512_add32(to_mad(&a), to_mad(&b)), &m); SAME("add32", r, m);
         r_srli3(&a, &r); from_mad(e512_srli16(to_mad(&a), 3), &m); SAME("srli16", r, m);
+        v64 r2, m2;
+        r_unpack32(&a, &b, &r, &r2);
+        from_mad(e512_unpacklo32(to_mad(&a), to_mad(&b)), &m); SAME("unpacklo_epi32", r, m);
+        from_mad(e512_unpackhi32(to_mad(&a), to_mad(&b)), &m2); SAME("unpackhi_epi32", r2, m2);
+        r_unpack64(&a, &b, &r, &r2);
+        from_mad(e512_unpacklo64(to_mad(&a), to_mad(&b)), &m); SAME("unpacklo_epi64", r, m);
+        from_mad(e512_unpackhi64(to_mad(&a), to_mad(&b)), &m2); SAME("unpackhi_epi64", r2, m2);
+        r_shuf_2031(&a, &b, &r); from_mad(e512_shuffle_i32x4(to_mad(&a), to_mad(&b), _MM_SHUFFLE(2, 0, 3, 1)), &m);
+        SAME("shuffle_i32x4", r, m);
+        r_permd(&c, &a, &r); from_mad(e512_permutexvar32(to_mad(&c), to_mad(&a)), &m); SAME("permutexvar_epi32", r, m);
     }
 }
 
