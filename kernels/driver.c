@@ -216,13 +216,11 @@ void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg) {
 
 double tb_pool_wait_seconds(const tb_pool *p) { return p ? p->wait_s : 0.0; }
 
-enum { GROUP_MAX = 4 }; /* matrices in one tb_gemv_parallel_group call */
-
 typedef struct gemv_job {
     const tb_kernel *k;
-    tb_gemv_mat m[GROUP_MAX];
-    int start[GROUP_MAX + 1]; /* matrix i holds rows [start[i], start[i+1]) of the concatenation */
-    int count, total, cols, n;
+    tb_gemv_mat m[TB_GEMV_GROUP_MAX];
+    int start[TB_GEMV_GROUP_MAX + 1]; /* matrix i holds rows [start[i], start[i+1]) of the concatenation */
+    int total, cols, n;
     const int8_t *q;
     const void *prep;
     int chunk;          /* the smallest grab in rows, a multiple of tile */
@@ -283,7 +281,7 @@ int tb_gemv_chunk_rows(int rows, int tile, int nth, int n) {
 
 int tb_gemv_parallel_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
                            const int8_t *q, const void *prep, int n) {
-    if (count < 1 || count > GROUP_MAX || cols < 1 || n < 1) return TB_KERR_SHAPE;
+    if (count < 1 || count > TB_GEMV_GROUP_MAX || cols < 1 || n < 1) return TB_KERR_SHAPE;
     for (int i = 0; i < count; i++)
         if (mats[i].rows < 1) return TB_KERR_SHAPE;
     /* one thread, or a device kernel (it parallelizes on the device): one call per matrix */
@@ -294,8 +292,8 @@ int tb_gemv_parallel_group(tb_pool *p, const tb_kernel *k, int count, const tb_g
         }
         return 0;
     }
-    gemv_job j = {.k = k, .count = count, .cols = cols, .n = n, .q = q, .prep = prep,
-                  .tile = k->tile_rows > 0 ? k->tile_rows : 1, .nth = p->n, };
+    gemv_job j = {.k = k, .cols = cols, .n = n, .q = q, .prep = prep,
+                  .tile = k->tile_rows > 0 ? k->tile_rows : 1, .nth = p->n};
     for (int i = 0; i < count; i++) {
         j.m[i] = mats[i];
         j.start[i + 1] = j.start[i] + mats[i].rows;

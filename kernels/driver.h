@@ -53,7 +53,9 @@ typedef struct tb_gemv_mat {
     int32_t *acc; /* (n, rows) */
 } tb_gemv_mat;
 
-/* tb_gemv_parallel over up to 4 matrices of the same cols that share the activations q
+enum { TB_GEMV_GROUP_MAX = 4 }; /* matrices in one tb_gemv_parallel_group call */
+
+/* tb_gemv_parallel over up to TB_GEMV_GROUP_MAX matrices of the same cols that share the activations q
  * (and prep): one hand-out of rows over all of them, so the threads start once and
  * stream from one matrix straight into the next (a layer's q, k, v; gate and up).
  * Same bits as one call per matrix.  Returns 0 or the first kernel error. */

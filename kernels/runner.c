@@ -140,10 +140,10 @@ static int runner_matmul_group(void *ctx, int layer, const int *which, int count
                                int32_t *const *acc, tb_err *e) {
     tb_runner *r = ctx;
     const tb_model *m = r->m;
-    if (layer < 0 || layer >= m->cfg.layers || count < 1 || count > 4)
+    if (layer < 0 || layer >= m->cfg.layers || count < 1 || count > TB_GEMV_GROUP_MAX)
         return tb_fail(e, "runner: no such group (layer %d, %d linears)", layer, count);
     if (n_tok < 1) return tb_fail(e, "runner: n_tok %d < 1", n_tok);
-    tb_gemv_mat mats[4];
+    tb_gemv_mat mats[TB_GEMV_GROUP_MAX];
     const tb_ternary *t0 = NULL;
     for (int i = 0; i < count; i++) {
         if (which[i] < 0 || which[i] >= TB_LIN_COUNT)

@@ -73,12 +73,7 @@ static inline __attribute__((always_inline)) void g1_tile(const uint8_t *w, cons
             s_hi[t] = _mm256_add_epi16(s_hi[t], _mm256_add_epi16(_mm256_shuffle_epi8(ta, ka_hi), _mm256_shuffle_epi8(tb, kb_hi)));
         }
     }
-    for (int t = 0; t < T; t++) {
-        __m256i a[4];
-        for (int i = 0; i < 4; i++) a[i] = _mm256_loadu_si256((const __m256i *)(part[t] + 8 * i));
-        tl_widen_avx2(s_lo[t], s_hi[t], a);
-        tl_store_acc_avx2(a, part[t]);
-    }
+    for (int t = 0; t < T; t++) tl_fold_avx2(s_lo[t], s_hi[t], part[t]);
 }
 
 static void gemm(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1, int32_t *acc) {

@@ -83,6 +83,14 @@ static inline void tl_store_acc_avx2(const __m256i acc[4], int32_t d[TL_TILE]) {
     for (int i = 0; i < 4; i++) _mm256_storeu_si256((__m256i *)(d + 8 * i), acc[i]);
 }
 
+/* part[0..32) += a block's int16 sums (the GEMMs' int32 partials of one tile and token) */
+static inline void tl_fold_avx2(__m256i s_lo, __m256i s_hi, int32_t part[TL_TILE]) {
+    __m256i a[4];
+    for (int i = 0; i < 4; i++) a[i] = _mm256_loadu_si256((const __m256i *)(part + 8 * i));
+    tl_widen_avx2(s_lo, s_hi, a);
+    tl_store_acc_avx2(a, part);
+}
+
 /* ---- q8 (int8-table, approximate) kernels: tl.h "int8-quantized tables" -------------- */
 
 /* Looks up the 32 rows' offset-binary bytes u = T8 + 128 of groups 2p (v0) and 2p+1 (v1):
