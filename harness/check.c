@@ -69,6 +69,7 @@ static int build_cases(const tb_check_opts *o, tcase *out) {
         if (shapes[s].big && o->quick) {
             ADD(s, F_RAND33, 1);
             if (shapes[s].cols == 6912) ADD(s, F_POS_NEG, 1);
+            if (shapes[s].rows == 640) ADD(s, F_RAND33, 40); /* a prefill batch: one block of 32 tokens and 8 more */
             continue;
         }
         for (int f = 0; f < N_FAMILIES; f++) ADD(s, f, 1);
@@ -78,6 +79,15 @@ static int build_cases(const tb_check_opts *o, tcase *out) {
         /* a longer batch: kernels that block tokens (chunks of 4, 8, 16) get several
          * chunks and a remainder */
         if (!shapes[s].big && shapes[s].rows * shapes[s].cols >= 10000) ADD(s, F_RAND33, 21);
+        /* prefill batches: kernels that switch to another method for whole blocks of 32
+         * tokens (the i2s token-lane LUT) get two blocks and a remainder, the int16 traps
+         * in one block, and (640 x 2560) more rows than one of their row sweeps */
+        if (!shapes[s].big && shapes[s].rows * shapes[s].cols >= 10000) {
+            ADD(s, F_RAND33, 70);
+            ADD(s, F_NEG_NEG, 32);
+            ADD(s, F_POS_NEG, 32);
+        }
+        if (shapes[s].big && shapes[s].rows == 640) ADD(s, F_RAND33, 33);
     }
 #undef ADD
     return c;

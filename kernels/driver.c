@@ -268,13 +268,13 @@ static void gemv_part(void *arg, int tid, int nth) {
     }
 }
 
-int tb_gemv_chunk_rows(int rows, int tile, int nth, int n) {
+int tb_gemv_chunk_rows(int rows, int tile, int nth, int n, int batch_rows) {
     if (tile < 1) tile = 1;
     /* decode: about 1/(8 nth) of the rows.  A batch: 64 rows, a GEMM's cache block (its
      * first grabs are long runs over which it reuses the activations it holds in cache;
      * the short last ones cut the wait at the end from ~40 to ~12 ms per pp128 on 2B4T,
-     * 2 threads, Zen 4) */
-    const int want = n > 1 ? 64 : (rows + 8 * nth - 1) / (8 * nth);
+     * 2 threads, Zen 4), unless the kernel asks for more */
+    const int want = n > 1 ? (batch_rows > 0 ? batch_rows : 64) : (rows + 8 * nth - 1) / (8 * nth);
     const int c = (want + tile - 1) / tile * tile, all = (rows + tile - 1) / tile * tile;
     return c < tile ? tile : c > all ? all : c;
 }
@@ -299,7 +299,7 @@ int tb_gemv_parallel_group(tb_pool *p, const tb_kernel *k, int count, const tb_g
         j.start[i + 1] = j.start[i] + mats[i].rows;
     }
     j.total = j.start[count];
-    j.chunk = tb_gemv_chunk_rows(j.total, j.tile, p->n, n);
+    j.chunk = tb_gemv_chunk_rows(j.total, j.tile, p->n, n, k->batch_rows);
     atomic_init(&j.next, 0);
     atomic_init(&j.rc, 0);
     tb_pool_run(p, gemv_part, &j);

@@ -36,9 +36,10 @@ void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg);
 double tb_pool_wait_seconds(const tb_pool *p);
 
 /* The smallest grab of rows tb_gemv_parallel hands out for n activation rows (a multiple
- * of tile, at most all the rows): about 1/(8 nth) of the rows for n = 1, 64 for a batch.
- * Grabs start at 1/(2 nth) of the rows left and shrink to this (reference/split.h). */
-int tb_gemv_chunk_rows(int rows, int tile, int nth, int n);
+ * of tile, at most all the rows): about 1/(8 nth) of the rows for n = 1; for a batch the
+ * kernel's batch_rows (batch_rows <= 0: 64).  Grabs start at 1/(2 nth) of the rows left
+ * and shrink to this (reference/split.h). */
+int tb_gemv_chunk_rows(int rows, int tile, int nth, int n, int batch_rows);
 
 /* acc[t*rows + r] for all rows and t < n with kernel k (prep already run by the caller;
  * NULL when !k->needs_prep).  On-device kernels get one call for all rows.  Returns 0 or

@@ -125,6 +125,11 @@ typedef struct tb_kernel {
     /* On-device kernels (on_device): timer, memory and end-to-end backend; NULL otherwise. */
     const tb_device_hooks *device;
 
+    /* The smallest grab of rows the threaded driver hands this kernel for a batch (n > 1),
+     * a multiple of tile_rows; 0 = the driver's 64.  A kernel that builds tables per call
+     * and sweeps them over its rows (the i2s token-lane LUT) asks for long runs. */
+    int batch_rows;
+
     /* Added by the registry owner (designated initializers leave these 0). */
     int priority;         /* tb_kernel_best() picks the highest-priority supported exact CPU
                              kernel (ties: later registry line); set from measurements */

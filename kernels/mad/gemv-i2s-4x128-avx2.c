@@ -10,6 +10,7 @@
 
 #include "i2s4x128.h"
 #include "i2s4x128-x86.h"
+#include "i2s4x128-vlut-x86.h"
 
 /* int16 partial sums of code*q over one block for one row (16 lanes, |x| <= 2048) */
 static inline __m256i row_block16(const uint8_t *w, __m256i q0, __m256i q1, __m256i q2, __m256i q3, __m256i m3) {
@@ -67,9 +68,12 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
     const int32_t *qsum = prep;
     const int8_t *qpad = (const int8_t *)prep + tb_i2s4_sums_bytes(n);
     const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    /* whole blocks of 32 tokens (prefill): the token-lane lookup GEMM */
+    const int nv = tb_i2s4v_blocks(n) * TB_I2S4V_TOK;
+    if (nv) tb_i2s4v_gemm_avx2(packed, rows, cols, prep, n, r0, r1, acc);
     /* tokens in chunks of TB_I2S4_TOKCHUNK: their activations stay in L1 while the
      * chunk sweeps the weight tiles (prefill); n = 1 is one chunk */
-    for (int tc = 0; tc < n; tc += TB_I2S4_TOKCHUNK) {
+    for (int tc = nv; tc < n; tc += TB_I2S4_TOKCHUNK) {
         const int te = tc + TB_I2S4_TOKCHUNK < n ? tc + TB_I2S4_TOKCHUNK : n;
         for (int t0 = r0 / 4; t0 * 4 < r1; t0++) {
             const uint8_t *tile = (const uint8_t *)packed + (size_t)t0 * nb * 128; /* (nb, 4, 32) */
@@ -126,5 +130,8 @@ const tb_kernel tb_k_gemv_i2s_4x128__avx2 = {
     .isa = TB_ISA_AVX2,
     .gemv = gemv,
     .priority = 10,
-    TB_I2S4_COMMON,
+    TB_I2S4_BYTES,
+    .prep_size = tb_i2s4v_prep_size,
+    .prep = tb_i2s4v_prep,
+    .batch_rows = TB_I2S4V_ROWS, /* its token-lane LUT builds tables per call (i2s4x128-vlut.h) */
 };

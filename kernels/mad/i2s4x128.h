@@ -52,11 +52,13 @@ static inline int tb_i2s4_check_args(int rows, int cols, const void *prep, int n
     return 0;
 }
 
-/* The descriptor fields every variant shares. */
-#define TB_I2S4_COMMON                                                                  \
+/* The descriptor fields every variant shares (TB_I2S4_COMMON adds the shared prep;
+ * a variant with its own prep, such as the token-lane lookup GEMM's, names its own). */
+#define TB_I2S4_BYTES                                                                   \
     .family = "mad", .layout = "i2s4x128", .tile_rows = TB_I2S4_TILE,                   \
     .block_k = TB_I2S4_BLOCK, .exact = true, .needs_prep = true, .on_device = false,    \
     .bits_per_weight = 2.0, .packed_size = tb_i2s4_packed_size, .pack = tb_i2s4_pack,   \
-    .unpack_row = tb_i2s4_unpack_row, .prep_size = tb_i2s4_prep_size, .prep = tb_i2s4_prep
+    .unpack_row = tb_i2s4_unpack_row
+#define TB_I2S4_COMMON TB_I2S4_BYTES, .prep_size = tb_i2s4_prep_size, .prep = tb_i2s4_prep
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "i2s4x128.h"
+#include "i2s4x128-vlut.h"
 
 size_t tb_i2s4_packed_size(int rows, int cols) {
     return (size_t)tb_i2s4_rp(rows) / 4 * (size_t)(tb_i2s4_kp(cols) / TB_I2S4_BLOCK) * 128;
@@ -106,6 +107,27 @@ int tb_i2s4_prep(const int8_t *q, int cols, int n, void *prep) {
         sums[t] = s;
         memcpy(dt, qt, (size_t)cols);
         memset(dt + cols, 0, (size_t)(kp - cols));
+    }
+    return 0;
+}
+
+/* ---- the token-lane lookup GEMM's prep (i2s4x128-vlut.h) ---- */
+
+size_t tb_i2s4v_prep_size(int cols, int n) {
+    return tb_i2s4_prep_size(cols, n) + (size_t)tb_i2s4v_blocks(n) * TB_I2S4V_TOK * (size_t)tb_i2s4_kp(cols);
+}
+
+int tb_i2s4v_prep(const int8_t *q, int cols, int n, void *prep) {
+    int rc = tb_i2s4_prep(q, cols, n, prep);
+    if (rc) return rc;
+    const int kp = tb_i2s4_kp(cols);
+    const int8_t *qpad = (const int8_t *)prep + tb_i2s4_sums_bytes(n);
+    for (int tb = 0; tb < tb_i2s4v_blocks(n); tb++) {
+        int8_t *qt = (int8_t *)tb_i2s4v_qt(prep, cols, n, tb);
+        const int8_t *src = qpad + (size_t)tb * TB_I2S4V_TOK * kp;
+        for (int c0 = 0; c0 < kp; c0 += 64) /* 64 columns x 32 tokens at a time (L1) */
+            for (int t = 0; t < TB_I2S4V_TOK; t++)
+                for (int c = c0; c < c0 + 64; c++) qt[(size_t)c * TB_I2S4V_TOK + t] = src[(size_t)t * kp + c];
     }
     return 0;
 }

@@ -163,17 +163,19 @@ TB_TEST(chunk_rows_are_whole_tiles_and_few) {
     for (size_t a = 0; a < sizeof rows_list / sizeof rows_list[0]; a++)
         for (size_t b = 0; b < 3; b++)
             for (int nth = 1; nth <= 7; nth++)
-                for (int n = 1; n <= 2; n++) {
-                    const int rows = rows_list[a], tile = tiles[b];
-                    const int c = tb_gemv_chunk_rows(rows, tile, nth, n), chunks = (rows + c - 1) / c;
-                    TB_CHECK(c >= tile && c % tile == 0 && c - tile < rows);
-                    /* the smallest grab: about 8 per thread for decode, never more; 64 rows for a batch */
-                    if (n == 1)
-                        TB_CHECK_MSG(chunks <= 8 * nth, "rows %d tile %d nth %d: %d chunks", rows, tile, nth, chunks);
-                    else
-                        TB_CHECK_MSG(c == (rows < 64 ? (rows + tile - 1) / tile * tile : (64 + tile - 1) / tile * tile),
-                                     "rows %d tile %d nth %d: batch grab %d", rows, tile, nth, c);
-                }
+                for (int n = 1; n <= 2; n++)
+                    for (int br = 0; br <= 512; br += 512) {
+                        const int rows = rows_list[a], tile = tiles[b], want = br ? br : 64;
+                        const int c = tb_gemv_chunk_rows(rows, tile, nth, n, br), chunks = (rows + c - 1) / c;
+                        TB_CHECK(c >= tile && c % tile == 0 && c - tile < rows);
+                        /* the smallest grab: about 8 per thread for decode, never more (whatever
+                         * the kernel's batch_rows); 64 rows or the kernel's batch_rows for a batch */
+                        if (n == 1)
+                            TB_CHECK_MSG(chunks <= 8 * nth, "rows %d tile %d nth %d: %d chunks", rows, tile, nth, chunks);
+                        else
+                            TB_CHECK_MSG(c == (rows < want ? (rows + tile - 1) / tile * tile : (want + tile - 1) / tile * tile),
+                                         "rows %d tile %d nth %d batch_rows %d: batch grab %d", rows, tile, nth, br, c);
+                    }
 }
 
 /* A fake kernel for the driver's hand-out: counts every (token, row) it is given and
