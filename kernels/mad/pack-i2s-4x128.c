@@ -113,6 +113,31 @@ int tb_i2s4_prep(const int8_t *q, int cols, int n, void *prep) {
 
 /* ---- the token-lane lookup GEMM's prep (i2s4x128-vlut.h) ---- */
 
+/* dst[c * 32 + t] = src[t * stride + c] for an 8 x 8 block of bytes: the 8 rows as 64-bit
+ * words, transposed by three rounds of masked swaps (Hacker's Delight, transpose8). */
+static void transpose8(const int8_t *src, int stride, int8_t *dst) {
+    uint64_t x[8];
+    for (int i = 0; i < 8; i++) memcpy(&x[i], src + (size_t)i * stride, 8);
+    /* as an 8x8 matrix of bytes m[i][j] = byte j of x[i]; swap m[i][j] and m[j][i] */
+    for (int i = 0; i < 8; i += 2) { /* 1x1 blocks */
+        const uint64_t a = x[i], b = x[i + 1];
+        x[i] = (a & 0x00FF00FF00FF00FFull) | ((b << 8) & 0xFF00FF00FF00FF00ull);
+        x[i + 1] = ((a >> 8) & 0x00FF00FF00FF00FFull) | (b & 0xFF00FF00FF00FF00ull);
+    }
+    for (int i = 0; i < 8; i += 4)   /* 2x2 blocks */
+        for (int k = 0; k < 2; k++) {
+            const uint64_t a = x[i + k], b = x[i + k + 2];
+            x[i + k] = (a & 0x0000FFFF0000FFFFull) | ((b << 16) & 0xFFFF0000FFFF0000ull);
+            x[i + k + 2] = ((a >> 16) & 0x0000FFFF0000FFFFull) | (b & 0xFFFF0000FFFF0000ull);
+        }
+    for (int k = 0; k < 4; k++) {    /* 4x4 blocks */
+        const uint64_t a = x[k], b = x[k + 4];
+        x[k] = (a & 0x00000000FFFFFFFFull) | (b << 32);
+        x[k + 4] = (a >> 32) | (b & 0xFFFFFFFF00000000ull);
+    }
+    for (int j = 0; j < 8; j++) memcpy(dst + (size_t)j * TB_I2S4V_TOK, &x[j], 8);
+}
+
 size_t tb_i2s4v_prep_size(int cols, int n) {
     return tb_i2s4_prep_size(cols, n) + (size_t)tb_i2s4v_blocks(n) * TB_I2S4V_TOK * (size_t)tb_i2s4_kp(cols);
 }
@@ -125,9 +150,8 @@ int tb_i2s4v_prep(const int8_t *q, int cols, int n, void *prep) {
     for (int tb = 0; tb < tb_i2s4v_blocks(n); tb++) {
         int8_t *qt = (int8_t *)tb_i2s4v_qt(prep, cols, n, tb);
         const int8_t *src = qpad + (size_t)tb * TB_I2S4V_TOK * kp;
-        for (int c0 = 0; c0 < kp; c0 += 64) /* 64 columns x 32 tokens at a time (L1) */
-            for (int t = 0; t < TB_I2S4V_TOK; t++)
-                for (int c = c0; c < c0 + 64; c++) qt[(size_t)c * TB_I2S4V_TOK + t] = src[(size_t)t * kp + c];
+        for (int c = 0; c < kp; c += 8)
+            for (int t = 0; t < TB_I2S4V_TOK; t += 8) transpose8(src + (size_t)t * kp + c, kp, qt + (size_t)c * TB_I2S4V_TOK + t);
     }
     return 0;
 }
