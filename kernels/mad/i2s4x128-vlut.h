@@ -3,8 +3,10 @@
  * Why: with int8 multiply-add (vpmaddubsw + vpaddw) AVX2 does at most 32 multiply-adds
  * per two vector operations, about 58 per cycle on Zen 3/4; the prefill GEMM reached 38.
  * A lookup table whose LANES ARE TOKENS does 4 ternary multiply-adds for each of 32
- * tokens with one table load and two int16 adds, so the vector work per multiply-add
- * falls to a third of the MAD route's (the rest is scalar index work, on other ports).
+ * tokens with one 64-byte entry (two loads, two int16 adds) and no multiply.  Measured on
+ * Zen 4 (1 thread, 128 tokens): 332 GOPS at K = 2560 and 355 at K = 6912 against the MAD
+ * GEMM's 289 and 220; the entry loads, whose addresses come from loaded bytes, are what
+ * limit it (kernels/README.md, "The token-lane LUT GEMM").
  *
  * How (exact):
  *   A group is the four weights of one i2s4x128 byte: K indices k, k+32, k+64, k+96
