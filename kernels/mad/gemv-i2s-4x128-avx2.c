@@ -5,7 +5,8 @@
  * int16 bound: one block adds at most 4 pair sums per lane (|x| <= 2048), 8 blocks
  * |x| <= 16384 < 32767: nothing saturates or wraps for any input (the peer bug was
  * int16 accumulation over a whole row).  With n >= 4 tokens (prefill) each row's codes
- * are decoded once per block and applied to 4 tokens.  Exact.  Needs AVX2. */
+ * are decoded once per block and applied to 4 tokens; whole blocks of 32 tokens go to the
+ * token-lane LUT GEMM instead (i2s4x128-vlut.h), the rest stay here.  Exact.  Needs AVX2. */
 #include <immintrin.h>
 
 #include "i2s4x128.h"
@@ -126,7 +127,8 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
 
 const tb_kernel tb_k_gemv_i2s_4x128__avx2 = {
     .name = "gemv_i2s_4x128__avx2",
-    .desc = "int8-MAD, AVX2: vpmaddubsw codes x q, int16 over 8 blocks, vpmaddwd to int32, minus sum(q)",
+    .desc = "int8-MAD, AVX2: vpmaddubsw codes x q, int16 over 8 blocks, vpmaddwd to int32, minus sum(q); "
+            "whole blocks of 32 tokens: token-lane LUT (81 patterns per byte x 32 int16 tokens)",
     .isa = TB_ISA_AVX2,
     .gemv = gemv,
     .priority = 10,
