@@ -93,26 +93,21 @@ static inline emu512 e512_from_d(const int32_t d[16]) {
     memcpy(&r.hi, d + 8, 32);
     return r;
 }
-/* vpunpckl/hdq: in each 128-bit lane L, [a0 b0 a1 b1] (lo) or [a2 b2 a3 b3] (hi) */
-static inline emu512 e512_unpack32(emu512 a, emu512 b, int hi) {
+/* vpunpckl/h of elements w dwords wide (w = 1: dq, w = 2: qdq): in each 128-bit lane, the
+ * lane's low (hi = 0) or high (hi = 1) half of a and of b, element by element alternately:
+ * w = 1 gives [a0 b0 a1 b1] / [a2 b2 a3 b3], w = 2 [a.q0 b.q0] / [a.q1 b.q1] */
+static inline emu512 e512_unpack(emu512 a, emu512 b, int hi, int w) {
     int32_t x[16], y[16], r[16];
     e512_d(a, x), e512_d(b, y);
     for (int l = 0; l < 4; l++)
-        for (int j = 0; j < 2; j++) r[4 * l + 2 * j] = x[4 * l + 2 * hi + j], r[4 * l + 2 * j + 1] = y[4 * l + 2 * hi + j];
+        for (int k = 0; k < 4 / w; k++) /* element k of the result lane: a's or b's element hi*2/w + k/2 */
+            memcpy(r + 4 * l + w * k, (k % 2 ? y : x) + 4 * l + 2 * hi + w * (k / 2), 4 * (size_t)w);
     return e512_from_d(r);
 }
-static inline emu512 e512_unpacklo32(emu512 a, emu512 b) { return e512_unpack32(a, b, 0); }
-static inline emu512 e512_unpackhi32(emu512 a, emu512 b) { return e512_unpack32(a, b, 1); }
-/* vpunpckl/hqdq: in each 128-bit lane, [a.q0 b.q0] (lo) or [a.q1 b.q1] (hi) */
-static inline emu512 e512_unpack64(emu512 a, emu512 b, int hi) {
-    int32_t x[16], y[16], r[16];
-    e512_d(a, x), e512_d(b, y);
-    for (int l = 0; l < 4; l++)
-        for (int j = 0; j < 2; j++) r[4 * l + j] = x[4 * l + 2 * hi + j], r[4 * l + 2 + j] = y[4 * l + 2 * hi + j];
-    return e512_from_d(r);
-}
-static inline emu512 e512_unpacklo64(emu512 a, emu512 b) { return e512_unpack64(a, b, 0); }
-static inline emu512 e512_unpackhi64(emu512 a, emu512 b) { return e512_unpack64(a, b, 1); }
+static inline emu512 e512_unpacklo32(emu512 a, emu512 b) { return e512_unpack(a, b, 0, 1); }
+static inline emu512 e512_unpackhi32(emu512 a, emu512 b) { return e512_unpack(a, b, 1, 1); }
+static inline emu512 e512_unpacklo64(emu512 a, emu512 b) { return e512_unpack(a, b, 0, 2); }
+static inline emu512 e512_unpackhi64(emu512 a, emu512 b) { return e512_unpack(a, b, 1, 2); }
 /* vshufi32x4: lanes 0, 1 = a's lanes imm[1:0], imm[3:2]; lanes 2, 3 = b's imm[5:4], imm[7:6] */
 static inline emu512 e512_shuffle_i32x4(emu512 a, emu512 b, int imm) {
     int32_t x[16], y[16], r[16];
