@@ -114,8 +114,8 @@ typedef struct {
     uint32_t ent[NQ][ROWS];
 } scratch;
 
-int tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
-                       int32_t *acc) {
+void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
+                        int32_t *acc) {
     const int nb = tb_i2s4_kp(cols) / TB_I2S4_BLOCK, ntb = tb_i2s4v_blocks(n);
     scratch sc; /* about 330 KiB of stack */
     for (int ra = r0; ra < r1; ra += ROWS) {
@@ -132,5 +132,4 @@ int tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep,
                     vl_store_tokens(sc.s32[i][r], acc + (size_t)(tb0 + i) * TOK * rows + ra + r, rows);
         }
     }
-    return 0;
 }

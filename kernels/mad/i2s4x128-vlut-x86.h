@@ -38,7 +38,9 @@ static inline void vl_store_tokens(const __m256i s[4], int32_t *out, int stride)
     for (int t = 0; t < TB_I2S4V_TOK; t++) out[(size_t)t * stride] = v[t];
 }
 
-int tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
-                       int32_t *acc);
+/* acc[t * rows + r] for rows [r0, r1) and the tokens of the whole blocks of 32 in n, from
+ * tb_i2s4v_prep's prep; the caller (the kernel's gemv) has checked the arguments.  Cannot fail. */
+void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
+                        int32_t *acc);
 
 #endif
