@@ -223,7 +223,8 @@ typedef struct gemv_job {
     int total, cols, n;
     const int8_t *q;
     const void *prep;
-    int chunk;          /* the smallest grab in rows, a multiple of tile */
+    int chunk;          /* the smallest guided grab in rows, a multiple of tile */
+    int even[TB_GEMV_GROUP_MAX]; /* > 0: matrix i goes out in grabs of this many rows */
     int tile;           /* grabs are multiples of this, counted from a matrix's first row */
     int nth;
     atomic_int next;    /* first row of the concatenation not yet taken */
@@ -231,15 +232,15 @@ typedef struct gemv_job {
 } gemv_job;
 
 /* The next rows to compute, matrix *mi rows [*r0, *r1), taken from the shared counter;
- * false when none is left: guided grabs (reference/split.h) down to j->chunk, never
- * crossing from one matrix into the next. */
+ * false when none is left: the matrix's equal grabs, or guided grabs (reference/split.h)
+ * down to j->chunk; never crossing from one matrix into the next. */
 static bool grab_rows(gemv_job *j, int *mi, int *r0, int *r1) {
     int cur = atomic_load(&j->next);
     for (;;) {
         if (cur >= j->total || atomic_load(&j->rc)) return false;
         int i = 0;
         while (cur >= j->start[i + 1]) i++;
-        const int c = tb_guided_rows(j->total - cur, j->nth, j->chunk, j->tile);
+        const int c = j->even[i] ? j->even[i] : tb_guided_rows(j->total - cur, j->nth, j->chunk, j->tile);
         const int end = cur + c < j->start[i + 1] ? cur + c : j->start[i + 1];
         if (atomic_compare_exchange_weak(&j->next, &cur, end)) {
             *mi = i;
@@ -268,15 +269,24 @@ static void gemv_part(void *arg, int tid, int nth) {
     }
 }
 
-int tb_gemv_chunk_rows(int rows, int tile, int nth, int n, int batch_rows) {
+int tb_gemv_chunk_rows(int rows, int tile, int nth, int n) {
     if (tile < 1) tile = 1;
     /* decode: about 1/(8 nth) of the rows.  A batch: 64 rows, a GEMM's cache block (its
      * first grabs are long runs over which it reuses the activations it holds in cache;
      * the short last ones cut the wait at the end from ~40 to ~12 ms per pp128 on 2B4T,
-     * 2 threads, Zen 4), unless the kernel asks for more */
-    const int want = n > 1 ? (batch_rows > 0 ? batch_rows : 64) : (rows + 8 * nth - 1) / (8 * nth);
+     * 2 threads, Zen 4) */
+    const int want = n > 1 ? 64 : (rows + 8 * nth - 1) / (8 * nth);
     const int c = (want + tile - 1) / tile * tile, all = (rows + tile - 1) / tile * tile;
     return c < tile ? tile : c > all ? all : c;
+}
+
+int tb_gemv_even_rows(int rows, int tile, int nth, int batch_rows) {
+    if (tile < 1) tile = 1;
+    if (nth < 1) nth = 1;
+    int per = batch_rows > 0 ? rows / (nth * batch_rows) : 0;
+    const int calls = (per > 1 ? per : 1) * nth, all = (rows + tile - 1) / tile * tile;
+    const int c = ((rows + calls - 1) / calls + tile - 1) / tile * tile;
+    return c < all ? c : all;
 }
 
 int tb_gemv_parallel_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
@@ -299,7 +309,12 @@ int tb_gemv_parallel_group(tb_pool *p, const tb_kernel *k, int count, const tb_g
         j.start[i + 1] = j.start[i] + mats[i].rows;
     }
     j.total = j.start[count];
-    j.chunk = tb_gemv_chunk_rows(j.total, j.tile, p->n, n, k->batch_rows);
+    /* a batch kernel that builds state per call (batch_rows > 0) gets each matrix in equal
+     * calls, as few as its batch_rows allows, a multiple of the threads: guided grabs would
+     * end in short calls that pay the whole per-call cost for a few rows */
+    for (int i = 0; n > 1 && k->batch_rows > 0 && i < count; i++)
+        j.even[i] = tb_gemv_even_rows(mats[i].rows, j.tile, p->n, k->batch_rows);
+    j.chunk = tb_gemv_chunk_rows(j.total, j.tile, p->n, n);
     atomic_init(&j.next, 0);
     atomic_init(&j.rc, 0);
     tb_pool_run(p, gemv_part, &j);

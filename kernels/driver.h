@@ -35,11 +35,17 @@ void tb_pool_run(tb_pool *p, tb_pool_fn fn, void *arg);
  * finishing its own share (imbalance + hand-off), cumulative over the pool's life. */
 double tb_pool_wait_seconds(const tb_pool *p);
 
-/* The smallest grab of rows tb_gemv_parallel hands out for n activation rows (a multiple
- * of tile, at most all the rows): about 1/(8 nth) of the rows for n = 1; for a batch the
- * kernel's batch_rows (batch_rows <= 0: 64).  Grabs start at 1/(2 nth) of the rows left
- * and shrink to this (reference/split.h). */
-int tb_gemv_chunk_rows(int rows, int tile, int nth, int n, int batch_rows);
+/* The smallest guided grab of rows tb_gemv_parallel hands out for n activation rows (a
+ * multiple of tile, at most all the rows): about 1/(8 nth) of the rows for n = 1, 64 for a
+ * batch.  Grabs start at 1/(2 nth) of the rows left and shrink to this (reference/split.h).
+ * A batch kernel with batch_rows > 0 gets equal calls instead (tb_gemv_even_rows). */
+int tb_gemv_chunk_rows(int rows, int tile, int nth, int n);
+
+/* The rows per call when a batch kernel asks for batch_rows > 0 (it builds state per call,
+ * such as lookup tables): a matrix of `rows` rows goes out in equal calls (whole tiles, the
+ * last one shorter), nth * max(1, rows / (nth * batch_rows)) of them, so every thread gets
+ * the same share in calls of at least batch_rows rows where the matrix has them. */
+int tb_gemv_even_rows(int rows, int tile, int nth, int batch_rows);
 
 /* acc[t*rows + r] for all rows and t < n with kernel k (prep already run by the caller;
  * NULL when !k->needs_prep).  On-device kernels get one call for all rows.  Returns 0 or

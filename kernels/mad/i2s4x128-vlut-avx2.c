@@ -1,23 +1,23 @@
 /* i2s4x128-vlut-avx2.c: the token-lane lookup GEMM (i2s4x128-vlut.h) with AVX2.
  *
  * Loop order, for up to TB_I2S4V_ROWS rows at a time:
- *   for each 128-weight block b:      the rows' bytes become entry numbers (vpshufb on
- *                                     nibbles), laid out per table block so each row
- *                                     sweep reads them sequentially
- *     for each block of 32 tokens:
- *       for each table block q (4 groups, 20.25 KiB of tables, L1):
- *         build the tables; every row adds its 4 entries (2 x 16 tokens) to its int16 sums
- *       after the last table block the int16 sums go to the row's int32 sums
- * so a table is built once per (block, token block, table block) and swept by every row,
- * and the int32 sums of up to TB_I2S4V_TOKBLOCKS token blocks stay in L2. */
+ *   for each block of 32 tokens:
+ *     for each 128-weight block b:
+ *       build the tables of its 32 groups (32 x 81 x 64 B = 162 KiB: they live in L2)
+ *       for every row: its 32 bytes become table offsets (two vpshufb, 64 rows ahead of
+ *       their use), it adds its 32 entries in registers (int16, 2 x 16 tokens), and the
+ *       int16 sums go to the row's int32 sums
+ *     the int32 sums go to acc
+ * A table is built once per (token block, block) and call and swept by all the call's
+ * rows: the more rows per call, the cheaper (the kernel's batch_rows asks the driver for
+ * long calls).  A row's running sums never leave registers inside a block. */
 #include <immintrin.h>
 #include <string.h>
 
 #include "i2s4x128-vlut.h"
 #include "i2s4x128-vlut-x86.h"
 
-enum { TOK = TB_I2S4V_TOK, GRP = TB_I2S4V_GRP, ENT = TB_I2S4V_ENT, ROWS = TB_I2S4V_ROWS };
-enum { NQ = 32 / GRP, TBS = TB_I2S4V_TOKBLOCKS, GBYTES = ENT * TOK * 2 /* one group's table */ };
+enum { TOK = TB_I2S4V_TOK, ENT = TB_I2S4V_ENT, ROWS = TB_I2S4V_ROWS };
 
 /* s[f] = (f - 1) * x for f = 0, 1, 2 */
 static inline void trio(__m256i x, __m256i s[3]) {
@@ -40,10 +40,10 @@ static void build_half(const __m256i x[4], int16_t *tab) {
             _mm256_store_si256((__m256i *)(tab + (size_t)(i + 9 * k) * TOK), _mm256_add_epi16(lo[i], hi[k]));
 }
 
-/* Tables of groups j0..j0+GRP-1 of block b for one token block (qt: [Kp][32] int8). */
-static void build(const int8_t *qt, int b, int j0, int16_t *tab) {
-    for (int g = 0; g < GRP; g++) {
-        const int8_t *x = qt + ((size_t)b * 128 + j0 + g) * TOK;
+/* The tables of the 32 groups of block b for one token block (qt: [Kp][32] int8). */
+static void build(const int8_t *qt, int b, int16_t *tab) {
+    for (int g = 0; g < 32; g++) {
+        const int8_t *x = qt + ((size_t)b * 128 + g) * TOK;
         __m256i lo[4], hi[4];
         for (int m = 0; m < 4; m++) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(x + (size_t)m * 32 * TOK));
@@ -55,81 +55,80 @@ static void build(const int8_t *qt, int b, int j0, int16_t *tab) {
     }
 }
 
-/* Entry numbers of block b for nr rows from ra: ent[q][r] = the 4 entry numbers of row
- * ra + r's bytes 4q..4q+3 (one byte each). */
-static void entries(const uint8_t *packed, int nb, int b, int ra, int nr, uint32_t (*ent)[ROWS]) {
+static inline const uint8_t *row_bytes(const uint8_t *packed, int nb, int b, int row) {
+    return packed + ((size_t)(row >> 2) * nb + b) * 128 + 32 * (row & 3);
+}
+
+/* The table offsets of block b for rows ra..ra+nr-1: ent[r][g] = (81 g + e) * 8 for the
+ * entry number e of byte g of the row, so the entry lies ent[r][g] int64s past the tables'
+ * start (at most (81 * 31 + 80) * 8 = 20728: uint16). */
+static void entries(const uint8_t *packed, int nb, int b, int ra, int nr, uint16_t (*ent)[32]) {
     const __m256i m15 = _mm256_set1_epi8(15);
+    __m256i base[2];
+    for (int h = 0; h < 2; h++) {
+        _Alignas(32) uint16_t v[16];
+        for (int i = 0; i < 16; i++) v[i] = (uint16_t)((16 * h + i) * ENT * 8);
+        base[h] = _mm256_load_si256((const __m256i *)v);
+    }
     for (int r = 0; r < nr; r++) {
-        const int row = ra + r;
-        const uint8_t *w = packed + ((size_t)(row >> 2) * nb + b) * 128 + 32 * (row & 3);
-        _Alignas(32) uint32_t e[NQ];
-        _mm256_store_si256((__m256i *)e, vl_entries(_mm256_loadu_si256((const __m256i *)w), m15));
-        for (int q = 0; q < NQ; q++) ent[q][r] = e[q];
-        if ((row & 1) == 0 && b + 1 < nb) _mm_prefetch((const char *)w + 128, _MM_HINT_T0); /* the next block */
+        const uint8_t *w = row_bytes(packed, nb, b, ra + r);
+        _mm_prefetch((const char *)w + 8 * 128 * (size_t)nb, _MM_HINT_T0); /* 32 rows on */
+        const __m256i e = vl_entries(_mm256_loadu_si256((const __m256i *)w), m15);
+        const __m256i e0 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(e)), e1 = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(e, 1));
+        _mm256_store_si256((__m256i *)ent[r], _mm256_add_epi16(_mm256_slli_epi16(e0, 3), base[0]));
+        _mm256_store_si256((__m256i *)ent[r] + 1, _mm256_add_epi16(_mm256_slli_epi16(e1, 3), base[1]));
     }
 }
 
-enum { FIRST, MIDDLE, LAST }; /* where a table block lies in its 128-weight block */
-
-/* One table block (4 groups, tables at t) over nr rows. */
-static inline __attribute__((always_inline)) void rows_pass(const uint32_t *ent, int nr, const char *t,
-                                                            __m256i (*s16)[2], __m256i (*s32)[4], int mode,
-                                                            int first_block) {
+/* nr rows: s32[r] = (first ? 0 : s32[r]) + the row's 32 entries of the tables at t.  Two
+ * partial sums per half keep two chains of loads in flight; |int16 sum| <= 32 * 512. */
+static inline __attribute__((always_inline)) void rows_pass(const uint16_t (*ent)[32], int nr, const int64_t *t,
+                                                            __m256i (*s32)[4], int first) {
     for (int r = 0; r < nr; r++) {
-        const uint32_t c = ent[r];
-        const char *e0 = t + (size_t)(c & 255) * 64, *e1 = t + GBYTES + (size_t)(c >> 8 & 255) * 64;
-        const char *e2 = t + 2 * GBYTES + (size_t)(c >> 16 & 255) * 64, *e3 = t + 3 * GBYTES + (size_t)(c >> 24) * 64;
-        __m256i lo = _mm256_add_epi16(_mm256_add_epi16(vl_ld(e0), vl_ld(e1)), _mm256_add_epi16(vl_ld(e2), vl_ld(e3)));
-        __m256i hi = _mm256_add_epi16(_mm256_add_epi16(vl_ld(e0 + 32), vl_ld(e1 + 32)),
-                                      _mm256_add_epi16(vl_ld(e2 + 32), vl_ld(e3 + 32)));
-        if (mode != FIRST) lo = _mm256_add_epi16(lo, s16[r][0]), hi = _mm256_add_epi16(hi, s16[r][1]);
-        if (mode != LAST)
-            s16[r][0] = lo, s16[r][1] = hi;
-        else
-            vl_widen_add(s32[r], lo, hi, first_block);
+        const uint16_t *e = ent[r];
+        __m256i lo0 = _mm256_setzero_si256(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+#pragma GCC unroll 4
+        for (int g = 0; g < 32; g += 2) {
+            const int64_t *p0 = t + e[g], *p1 = t + e[g + 1];
+            lo0 = _mm256_add_epi16(lo0, vl_ld((const char *)p0)), hi0 = _mm256_add_epi16(hi0, vl_ld((const char *)(p0 + 4)));
+            lo1 = _mm256_add_epi16(lo1, vl_ld((const char *)p1)), hi1 = _mm256_add_epi16(hi1, vl_ld((const char *)(p1 + 4)));
+        }
+        vl_widen_add(s32[r], _mm256_add_epi16(lo0, lo1), _mm256_add_epi16(hi0, hi1), first);
     }
 }
 
-/* Block b for one token block: the 8 table blocks over nr rows. */
-static void block_pass(const int8_t *qt, int b, uint32_t (*ent)[ROWS], int nr, int16_t *tab, __m256i (*s16)[2],
-                       __m256i (*s32)[4]) {
-    const char *t = (const char *)tab;
-    for (int q = 0; q < NQ; q++) {
-        build(qt, b, q * GRP, tab);
-        if (q == 0)
-            rows_pass(ent[q], nr, t, s16, s32, FIRST, b == 0);
-        else if (q < NQ - 1)
-            rows_pass(ent[q], nr, t, s16, s32, MIDDLE, b == 0);
-        else if (b == 0)
-            rows_pass(ent[q], nr, t, s16, s32, LAST, 1);
+enum { EROWS = 64 }; /* rows whose table offsets are computed ahead of their sweep */
+
+/* Block b of one token block (tables built at tab) over the rows ra..ra+nr-1. */
+static void block_rows(const uint8_t *packed, int nb, int b, int ra, int nr, const int16_t *tab, __m256i (*s32)[4]) {
+    for (int e0 = 0; e0 < nr; e0 += EROWS) {
+        _Alignas(32) uint16_t ent[EROWS][32];
+        const int ne = e0 + EROWS < nr ? EROWS : nr - e0;
+        entries(packed, nb, b, ra + e0, ne, ent);
+        if (b == 0) /* two copies of the sweep: one starts the sums, one adds to them */
+            rows_pass((const uint16_t(*)[32])ent, ne, (const int64_t *)tab, s32 + e0, 1);
         else
-            rows_pass(ent[q], nr, t, s16, s32, LAST, 0);
+            rows_pass((const uint16_t(*)[32])ent, ne, (const int64_t *)tab, s32 + e0, 0);
     }
 }
 
 typedef struct {
-    _Alignas(64) int16_t tab[GRP * ENT * TOK];
-    __m256i s16[ROWS][2];
-    __m256i s32[TBS][ROWS][4];
-    uint32_t ent[NQ][ROWS];
+    _Alignas(64) int16_t tab[32 * ENT * TOK];
+    __m256i s32[ROWS][4]; /* the int32 sums of one token block, per row */
 } scratch;
 
 void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
                         int32_t *acc) {
     const int nb = tb_i2s4_kp(cols) / TB_I2S4_BLOCK, ntb = tb_i2s4v_blocks(n);
-    scratch sc; /* about 330 KiB of stack */
+    scratch sc; /* about 420 KiB of stack */
     for (int ra = r0; ra < r1; ra += ROWS) {
         const int nr = (ra + ROWS < r1 ? ra + ROWS : r1) - ra;
-        for (int tb0 = 0; tb0 < ntb; tb0 += TBS) {
-            const int tbn = tb0 + TBS < ntb ? TBS : ntb - tb0;
+        for (int tb = 0; tb < ntb; tb++) {
             for (int b = 0; b < nb; b++) {
-                entries(packed, nb, b, ra, nr, sc.ent);
-                for (int i = 0; i < tbn; i++)
-                    block_pass(tb_i2s4v_qt(prep, cols, n, tb0 + i), b, sc.ent, nr, sc.tab, sc.s16, sc.s32[i]);
+                build(tb_i2s4v_qt(prep, cols, n, tb), b, sc.tab);
+                block_rows(packed, nb, b, ra, nr, sc.tab, sc.s32);
             }
-            for (int i = 0; i < tbn; i++)
-                for (int r = 0; r < nr; r++)
-                    vl_store_tokens(sc.s32[i][r], acc + (size_t)(tb0 + i) * TOK * rows + ra + r, rows);
+            for (int r = 0; r < nr; r++) vl_store_tokens(sc.s32[r], acc + (size_t)tb * TOK * rows + ra + r, rows);
         }
     }
 }

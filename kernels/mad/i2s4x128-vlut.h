@@ -4,9 +4,9 @@
  * per two vector operations, about 58 per cycle on Zen 3/4; the prefill GEMM reached 38.
  * A lookup table whose LANES ARE TOKENS does 4 ternary multiply-adds for each of 32
  * tokens with one 64-byte entry (two loads, two int16 adds) and no multiply.  Measured on
- * Zen 4 (1 thread, 128 tokens): 332 GOPS at K = 2560 and 355 at K = 6912 against the MAD
- * GEMM's 289 and 220; the entry loads, whose addresses come from loaded bytes, are what
- * limit it (kernels/README.md, "The token-lane LUT GEMM").
+ * Zen 4 (1 thread, 128 tokens, cold weights): 344-373 GOPS against the MAD GEMM's 220-289;
+ * the entry loads, whose addresses come from loaded bytes, run at ~1.1 cycles each and
+ * are what limit it (kernels/README.md, "The token-lane LUT GEMM").
  *
  * How (exact):
  *   A group is the four weights of one i2s4x128 byte: K indices k, k+32, k+64, k+96
@@ -32,9 +32,7 @@
 
 #define TB_I2S4V_TOK 32     /* tokens per table (lanes) */
 #define TB_I2S4V_ENT 81     /* weight patterns per group */
-#define TB_I2S4V_GRP 4      /* groups per table block (4 x 81 x 64 B = 20.25 KiB, L1) */
-#define TB_I2S4V_ROWS 512   /* rows swept per table block */
-#define TB_I2S4V_TOKBLOCKS 4 /* token blocks whose int32 sums are kept (4 x 512 x 128 B) */
+#define TB_I2S4V_ROWS 2048  /* rows swept per table build at most (their int32 sums: 256 KiB) */
 
 /* Whole blocks of 32 tokens that the lookup path takes for n tokens. */
 static inline int tb_i2s4v_blocks(int n) { return n / TB_I2S4V_TOK; }

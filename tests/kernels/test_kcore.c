@@ -163,19 +163,43 @@ TB_TEST(chunk_rows_are_whole_tiles_and_few) {
     for (size_t a = 0; a < sizeof rows_list / sizeof rows_list[0]; a++)
         for (size_t b = 0; b < 3; b++)
             for (int nth = 1; nth <= 7; nth++)
-                for (int n = 1; n <= 2; n++)
-                    for (int br = 0; br <= 512; br += 512) {
-                        const int rows = rows_list[a], tile = tiles[b], want = br ? br : 64;
-                        const int c = tb_gemv_chunk_rows(rows, tile, nth, n, br), chunks = (rows + c - 1) / c;
-                        TB_CHECK(c >= tile && c % tile == 0 && c - tile < rows);
-                        /* the smallest grab: about 8 per thread for decode, never more (whatever
-                         * the kernel's batch_rows); 64 rows or the kernel's batch_rows for a batch */
-                        if (n == 1)
-                            TB_CHECK_MSG(chunks <= 8 * nth, "rows %d tile %d nth %d: %d chunks", rows, tile, nth, chunks);
-                        else
-                            TB_CHECK_MSG(c == (rows < want ? (rows + tile - 1) / tile * tile : (want + tile - 1) / tile * tile),
-                                         "rows %d tile %d nth %d batch_rows %d: batch grab %d", rows, tile, nth, br, c);
-                    }
+                for (int n = 1; n <= 2; n++) {
+                    const int rows = rows_list[a], tile = tiles[b];
+                    const int c = tb_gemv_chunk_rows(rows, tile, nth, n), chunks = (rows + c - 1) / c;
+                    TB_CHECK(c >= tile && c % tile == 0 && c - tile < rows);
+                    /* the smallest grab: about 8 per thread for decode, never more; 64 rows
+                     * for a batch */
+                    if (n == 1)
+                        TB_CHECK_MSG(chunks <= 8 * nth, "rows %d tile %d nth %d: %d chunks", rows, tile, nth, chunks);
+                    else
+                        TB_CHECK_MSG(c == (rows < 64 ? (rows + tile - 1) / tile * tile : (64 + tile - 1) / tile * tile),
+                                     "rows %d tile %d nth %d: batch grab %d", rows, tile, nth, c);
+                }
+}
+
+/* A batch kernel that builds state per call (batch_rows > 0) gets each matrix in equal
+ * calls, a multiple of the threads, each at least batch_rows rows where the matrix has them */
+TB_TEST(even_rows_split_each_matrix_equally) {
+    const int rows_list[] = {1, 5, 37, 640, 2560, 2561, 6912};
+    for (size_t a = 0; a < sizeof rows_list / sizeof rows_list[0]; a++)
+        for (int tile = 1; tile <= 32; tile *= 4)
+            for (int nth = 1; nth <= 4; nth++)
+                for (int br = 64; br <= 1024; br *= 4) {
+                    const int rows = rows_list[a], c = tb_gemv_even_rows(rows, tile, nth, br);
+                    const int calls = (rows + c - 1) / c;
+                    const int want = (rows / (nth * br) > 1 ? rows / (nth * br) : 1) * nth;
+                    TB_CHECK(c >= tile && c % tile == 0);
+                    /* never more calls than the multiple of the threads asked for, and the
+                     * shortest whole-tile length that gives no more */
+                    TB_CHECK_MSG(calls <= want, "rows %d tile %d nth %d br %d: %d calls", rows, tile, nth, br, calls);
+                    TB_CHECK_MSG(c - tile < (rows + want - 1) / want, "rows %d tile %d: calls of %d", rows, tile, c);
+                    /* at least batch_rows per call where the matrix has nth * batch_rows rows */
+                    if (rows >= nth * br) TB_CHECK_MSG(c >= br, "rows %d nth %d batch_rows %d: calls of %d", rows, nth, br, c);
+                }
+    /* 2B4T at 2 threads, batch_rows 1024: o and down in 2 calls, gate and up in 6 */
+    TB_CHECK_EQ_INT(tb_gemv_even_rows(2560, 4, 2, 1024), 1280);
+    TB_CHECK_EQ_INT(tb_gemv_even_rows(6912, 4, 2, 1024), 1152);
+    TB_CHECK_EQ_INT(tb_gemv_even_rows(640, 4, 2, 1024), 320);
 }
 
 /* A fake kernel for the driver's hand-out: counts every (token, row) it is given and
@@ -191,8 +215,8 @@ static int gemv_cover(const void *packed, int rows, int cols, const int8_t *q, c
 
 /* a group of matrices: every row of every matrix computed exactly once, in whole tiles
  * counted from the matrix's own first row, for decode (guided grabs) and batches */
-TB_TEST(gemv_group_covers_every_row_once) {
-    const tb_kernel fake = {.name = "gemv_cover__scalar", .gemv = gemv_cover, .tile_rows = 4};
+static void group_covers_every_row_once(int batch_rows) {
+    const tb_kernel fake = {.name = "gemv_cover__scalar", .gemv = gemv_cover, .tile_rows = 4, .batch_rows = batch_rows};
     const int rows[4] = {2561, 37, 640, 5};
     for (int th = 1; th <= 3; th++) {
         tb_pool *p = NULL;
@@ -206,8 +230,8 @@ TB_TEST(gemv_group_covers_every_row_once) {
                 for (int i = 0; i < count; i++) {
                     int bad = 0;
                     for (int r = 0; r < n * rows[i]; r++) bad += m[i].acc[r] != 1;
-                    TB_CHECK_MSG(bad == 0, "%d threads, %d matrices, n %d: matrix %d has %d rows not done once", th,
-                                 count, n, i, bad);
+                    TB_CHECK_MSG(bad == 0, "%d threads, %d matrices, n %d, batch_rows %d: matrix %d has %d rows not done once",
+                                 th, count, n, batch_rows, i, bad);
                     free(m[i].acc);
                 }
             }
@@ -216,6 +240,11 @@ TB_TEST(gemv_group_covers_every_row_once) {
         TB_CHECK_EQ_INT(tb_gemv_parallel_group(p, &fake, 5, &none, 8, NULL, NULL, 1), TB_KERR_SHAPE);
         tb_pool_free(p);
     }
+}
+
+TB_TEST(gemv_group_covers_every_row_once) {
+    for (int br = 0; br <= 64; br += 64) /* guided grabs; equal calls per matrix */
+        group_covers_every_row_once(br);
 }
 
 /* real kernels: a group gives the bits of one call per matrix (q, k, v-like shapes) */
