@@ -81,13 +81,13 @@ static int build_cases(const tb_check_opts *o, tcase *out) {
         if (!shapes[s].big && shapes[s].rows * shapes[s].cols >= 10000) ADD(s, F_RAND33, 21);
         /* prefill batches: kernels that switch to another method for whole blocks of 32
          * tokens (the i2s token-lane LUT) get two blocks and a remainder, the int16 traps
-         * in one block, and (2560 x 2560) more rows than one of their row sweeps (2048) */
+         * in one block, and (fused 3840 x 2560) more rows than one of their row sweeps (2560) */
         if (!shapes[s].big && shapes[s].rows * shapes[s].cols >= 10000) {
             ADD(s, F_RAND33, 70);
             ADD(s, F_NEG_NEG, 32);
             ADD(s, F_POS_NEG, 32);
         }
-        if (shapes[s].big && shapes[s].rows == 2560 && shapes[s].cols == 2560) ADD(s, F_RAND33, 33);
+        if (shapes[s].big && shapes[s].rows == 3840) ADD(s, F_RAND33, 33);
     }
 #undef ADD
     return c;

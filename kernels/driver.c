@@ -327,3 +327,53 @@ int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int row
     const tb_gemv_mat m = {.packed = packed, .rows = rows, .acc = acc};
     return tb_gemv_parallel_group(p, k, 1, &m, cols, q, prep, n);
 }
+
+void tb_gemv_token_share(int n, int block, int tid, int nth, int *t0, int *t1) {
+    if (block < 1) block = 1;
+    const int blocks = n / block, base = blocks / nth, extra = blocks % nth;
+    const int b0 = tid * base + (tid < extra ? tid : extra), nb = base + (tid < extra);
+    *t0 = b0 * block;
+    *t1 = tid == nth - 1 ? n : (b0 + nb) * block;
+}
+
+typedef struct tokens_job {
+    const tb_kernel *k;
+    const tb_gemv_mat *mats;
+    int count, cols, n;
+    const int8_t *q;
+    void *const *preps;
+    atomic_int rc;
+} tokens_job;
+
+/* Thread tid's tokens: its prep, then every row of every matrix. */
+static void tokens_part(void *arg, int tid, int nth) {
+    tokens_job *j = arg;
+    int t0, t1, rc = 0;
+    tb_gemv_token_share(j->n, j->k->batch_tokens, tid, nth, &t0, &t1);
+    if (t0 >= t1) return;
+    const int8_t *q = j->q + (size_t)t0 * j->cols;
+    void *prep = j->k->needs_prep ? j->preps[tid] : NULL;
+    if (prep) rc = j->k->prep(q, j->cols, t1 - t0, prep);
+    for (int i = 0; !rc && i < j->count; i++) {
+        const tb_gemv_mat *m = &j->mats[i];
+        rc = j->k->gemv(m->packed, m->rows, j->cols, q, prep, t1 - t0, 0, m->rows, m->acc + (size_t)t0 * m->rows);
+    }
+    if (rc) {
+        int zero = 0;
+        atomic_compare_exchange_strong(&j->rc, &zero, rc);
+    }
+}
+
+int tb_gemv_tokens_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
+                         const int8_t *q, int n, void *const *preps) {
+    if (count < 1 || count > TB_GEMV_GROUP_MAX || cols < 1 || n < 1) return TB_KERR_SHAPE;
+    for (int i = 0; i < count; i++)
+        if (mats[i].rows < 1) return TB_KERR_SHAPE;
+    tokens_job j = {.k = k, .mats = mats, .count = count, .cols = cols, .n = n, .q = q, .preps = preps};
+    atomic_init(&j.rc, 0);
+    if (p)
+        tb_pool_run(p, tokens_part, &j);
+    else
+        tokens_part(&j, 0, 1);
+    return atomic_load(&j.rc);
+}

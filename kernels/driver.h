@@ -72,4 +72,20 @@ int tb_gemv_parallel_group(tb_pool *p, const tb_kernel *k, int count, const tb_g
 #ifdef __cplusplus
 }
 #endif
+/* The tokens [*t0, *t1) of thread tid of nth when n tokens are split in whole blocks of
+ * `block` tokens (the last thread also takes the n % block left over): the first
+ * n / block % nth threads get one block more.  Empty ([t, t)) when there are fewer blocks
+ * than threads. */
+void tb_gemv_token_share(int n, int block, int tid, int nth, int *t0, int *t1);
+
+/* For a kernel with batch_tokens > 0 and a batch: every thread takes its token share
+ * (tb_gemv_token_share with k->batch_tokens), runs the kernel's prep on those tokens into
+ * preps[tid] (prep_size(cols, n) bytes each is always enough) and computes every row of
+ * every matrix for them.  A kernel that builds tables per token block then builds each
+ * table once per call instead of once per thread, the prep runs on all threads, and the
+ * shares are equal by construction.  Same bits as tb_gemv_parallel_group.  Returns 0 or the
+ * first kernel error. */
+int tb_gemv_tokens_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
+                         const int8_t *q, int n, void *const *preps);
+
 #endif

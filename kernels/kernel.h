@@ -125,10 +125,14 @@ typedef struct tb_kernel {
     /* On-device kernels (on_device): timer, memory and end-to-end backend; NULL otherwise. */
     const tb_device_hooks *device;
 
-    /* The smallest grab of rows the threaded driver hands this kernel for a batch (n > 1),
-     * a multiple of tile_rows; 0 = the driver's 64.  A kernel that builds tables per call
-     * and sweeps them over its rows (the i2s token-lane LUT) asks for long runs. */
+    /* For a batch (n > 1) on several threads.  batch_rows > 0: each matrix goes out in
+     * equal calls of at least this many rows (tb_gemv_even_rows); 0: guided grabs down to
+     * 64 rows.  batch_tokens > 0: the threads split the tokens instead, in whole blocks of
+     * batch_tokens, each thread running the prep and every row for its own
+     * (tb_gemv_tokens_group); used when n >= 2 * batch_tokens.  A kernel that builds tables
+     * per token block and sweeps them over its rows (the i2s token-lane LUT) asks for it. */
     int batch_rows;
+    int batch_tokens;
 
     /* Added by the registry owner (designated initializers leave these 0). */
     int priority;         /* tb_kernel_best() picks the highest-priority supported exact CPU

@@ -30,6 +30,9 @@ struct tb_runner {
     int (*lm_rows)(void *ctx, const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo);
     void *prep;           /* prep scratch, grown on demand */
     size_t prep_cap;
+    void **preps;         /* one prep scratch per thread for token splits (batch_tokens), or NULL */
+    int npreps;
+    size_t preps_cap;     /* bytes of each */
     tb_backend be;
 };
 
@@ -134,8 +137,35 @@ static int runner_prep(tb_runner *r, const tb_ternary *t, const int8_t *q, int n
     return 0;
 }
 
+/* Per-thread prep scratch of at least need bytes each (token splits). */
+static int runner_preps(tb_runner *r, size_t need, tb_err *e) {
+    const int nth = tb_pool_threads(r->pool);
+    if (r->preps && need <= r->preps_cap) return 0;
+    if (!r->preps) {
+        if (!(r->preps = calloc((size_t)nth, sizeof *r->preps)))
+            return tb_fail(e, "runner: out of memory for %d prep pointers", nth);
+        r->npreps = nth;
+    }
+    for (int i = 0; i < r->npreps; i++) {
+        tb_free(r->preps[i]);
+        if (!(r->preps[i] = tb_alloc(need))) {
+            r->preps_cap = 0;
+            return tb_fail(e, "runner: out of memory for %d x %zu bytes of prep", nth, need);
+        }
+    }
+    r->preps_cap = need;
+    return 0;
+}
+
+/* Whether a batch of n_tok goes out by tokens (tb_gemv_tokens_group) rather than rows. */
+static bool split_tokens(const tb_runner *r, int n_tok) {
+    return r->k->batch_tokens > 0 && r->pool && tb_pool_threads(r->pool) > 1 && !r->k->on_device &&
+           n_tok >= 2 * r->k->batch_tokens;
+}
+
 /* tb_backend.matmul_group (matmul is the group of one): one prep of q, then one parallel
- * hand-out of the rows of all the linears. */
+ * hand-out of the rows of all the linears; or, for a kernel that splits tokens, one
+ * parallel run in which every thread preps and computes its own tokens. */
 static int runner_matmul_group(void *ctx, int layer, const int *which, int count, const int8_t *q, int n_tok,
                                int32_t *const *acc, tb_err *e) {
     tb_runner *r = ctx;
@@ -155,9 +185,15 @@ static int runner_matmul_group(void *ctx, int layer, const int *which, int count
         if (!t0) t0 = t;
         mats[i] = (tb_gemv_mat){.packed = r->packed[layer * TB_LIN_COUNT + which[i]], .rows = t->rows, .acc = acc[i]};
     }
-    const void *prep;
-    if (runner_prep(r, t0, q, n_tok, &prep, e)) return -1;
-    int rc = tb_gemv_parallel_group(r->pool, r->k, count, mats, t0->cols, q, prep, n_tok);
+    int rc;
+    if (split_tokens(r, n_tok)) {
+        if (r->k->needs_prep && runner_preps(r, r->k->prep_size(t0->cols, n_tok), e)) return -1;
+        rc = tb_gemv_tokens_group(r->pool, r->k, count, mats, t0->cols, q, n_tok, r->preps);
+    } else {
+        const void *prep;
+        if (runner_prep(r, t0, q, n_tok, &prep, e)) return -1;
+        rc = tb_gemv_parallel_group(r->pool, r->k, count, mats, t0->cols, q, prep, n_tok);
+    }
     if (rc) return tb_fail(e, "runner: %s gemv failed on %s%s (%d x %d, n=%d): %s", r->k->name,
                            t0->name ? t0->name : "?", count > 1 ? " and the rest of its group" : "", t0->rows,
                            t0->cols, n_tok, kerr_name(rc));
@@ -308,6 +344,8 @@ void tb_runner_free(tb_runner *r) {
     tb_free_huge(r->embd, r->embd_bytes);
     free(r->packed);
     tb_free(r->prep);
+    for (int i = 0; i < r->npreps; i++) tb_free(r->preps[i]);
+    free(r->preps);
     free(r);
 }
 

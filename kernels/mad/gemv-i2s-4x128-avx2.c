@@ -136,4 +136,5 @@ const tb_kernel tb_k_gemv_i2s_4x128__avx2 = {
     .prep_size = tb_i2s4v_prep_size,
     .prep = tb_i2s4v_prep,
     .batch_rows = TB_I2S4V_ROWS / 2, /* its token-lane LUT builds tables per call (i2s4x128-vlut.h) */
+    .batch_tokens = TB_I2S4V_TOK,   /* ... per block of 32 tokens: the threads split those */
 };

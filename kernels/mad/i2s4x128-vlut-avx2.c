@@ -1,6 +1,6 @@
 /* i2s4x128-vlut-avx2.c: the token-lane lookup GEMM (i2s4x128-vlut.h) with AVX2.
  *
- * Loop order, for up to TB_I2S4V_ROWS rows at a time:
+ * Loop order, in equal sweeps of at most TB_I2S4V_ROWS rows:
  *   for each block of 32 tokens:
  *     for each 128-weight block b:
  *       build the tables of its 32 groups (32 x 81 x 64 B = 162 KiB: they live in L2)
@@ -120,9 +120,10 @@ typedef struct {
 void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
                         int32_t *acc) {
     const int nb = tb_i2s4_kp(cols) / TB_I2S4_BLOCK, ntb = tb_i2s4v_blocks(n);
-    scratch sc; /* about 420 KiB of stack */
-    for (int ra = r0; ra < r1; ra += ROWS) {
-        const int nr = (ra + ROWS < r1 ? ra + ROWS : r1) - ra;
+    scratch sc; /* about 490 KiB of stack */
+    const int sweeps = (r1 - r0 + ROWS - 1) / ROWS, per = (r1 - r0 + sweeps - 1) / sweeps; /* equal sweeps */
+    for (int ra = r0; ra < r1; ra += per) {
+        const int nr = (ra + per < r1 ? ra + per : r1) - ra;
         for (int tb = 0; tb < ntb; tb++) {
             for (int b = 0; b < nb; b++) {
                 build(tb_i2s4v_qt(prep, cols, n, tb), b, sc.tab);

@@ -32,7 +32,7 @@
 
 #define TB_I2S4V_TOK 32     /* tokens per table (lanes) */
 #define TB_I2S4V_ENT 81     /* weight patterns per group */
-#define TB_I2S4V_ROWS 2048  /* rows swept per table build at most (their int32 sums: 256 KiB) */
+#define TB_I2S4V_ROWS 2560  /* rows swept per table build at most (their int32 sums: 320 KiB) */
 
 /* Whole blocks of 32 tokens that the lookup path takes for n tokens. */
 static inline int tb_i2s4v_blocks(int n) { return n / TB_I2S4V_TOK; }

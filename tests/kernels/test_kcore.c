@@ -247,6 +247,73 @@ TB_TEST(gemv_group_covers_every_row_once) {
         group_covers_every_row_once(br);
 }
 
+/* token shares: contiguous, in whole blocks, every token once, the last thread also
+ * taking the remainder, no share more than one block longer than another */
+TB_TEST(token_share_is_whole_blocks_and_even) {
+    const int n_list[] = {1, 2, 31, 32, 33, 63, 64, 70, 128, 163, 512};
+    for (size_t a = 0; a < sizeof n_list / sizeof n_list[0]; a++)
+        for (int block = 1; block <= 32; block *= 32)
+            for (int nth = 1; nth <= 5; nth++) {
+                const int n = n_list[a];
+                int next = 0, lo = 1 << 30, hi = 0;
+                for (int tid = 0; tid < nth; tid++) {
+                    int t0, t1;
+                    tb_gemv_token_share(n, block, tid, nth, &t0, &t1);
+                    TB_CHECK_MSG(t0 == next && t1 >= t0 && t0 % block == 0, "n %d block %d nth %d tid %d: [%d, %d)", n,
+                                 block, nth, tid, t0, t1);
+                    if (tid < nth - 1) TB_CHECK(t1 % block == 0);
+                    const int whole = (tid < nth - 1 ? t1 : t1 - n % block) - t0;
+                    lo = whole < lo ? whole : lo, hi = whole > hi ? whole : hi;
+                    next = t1;
+                }
+                TB_CHECK_MSG(next == n && hi - lo <= block, "n %d block %d nth %d: ends at %d, shares %d..%d", n, block,
+                             nth, next, lo, hi);
+            }
+}
+
+/* A fake kernel for the token split: its prep records the activations and count it was
+ * given; its gemv refuses a prep that is not for its own q and n, and counts every (token,
+ * row), so the test sees each thread prep its own tokens and compute them once. */
+typedef struct { const int8_t *q; int n; } fake_prep;
+static size_t prep_size_rec(int cols, int n) { return (void)cols, (void)n, sizeof(fake_prep); }
+static int prep_rec(const int8_t *q, int cols, int n, void *prep) {
+    (void)cols;
+    *(fake_prep *)prep = (fake_prep){q, n};
+    return 0;
+}
+static int gemv_cover_prep(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n, int r0,
+                           int r1, int32_t *acc) {
+    const fake_prep *fp = prep;
+    if (!fp || fp->q != q || fp->n != n || r0 != 0 || r1 != rows) return TB_KERR_SHAPE;
+    return gemv_cover(packed, rows, cols, q, prep, n, r0, r1, acc);
+}
+
+TB_TEST(tokens_group_covers_every_token_once) {
+    const tb_kernel fake = {.name = "gemv_coverp__scalar", .gemv = gemv_cover_prep, .tile_rows = 4, .needs_prep = true,
+                            .prep_size = prep_size_rec, .prep = prep_rec, .batch_tokens = 8};
+    const int rows[2] = {37, 640}, n_list[4] = {1, 9, 16, 70};
+    int8_t q[70 * 8] = {0};
+    for (int th = 1; th <= 3; th++) {
+        tb_pool *p = NULL;
+        TB_CHECK(tb_pool_new(th, false, &p, NULL) == 0);
+        fake_prep preps_mem[3];
+        void *preps[3] = {&preps_mem[0], &preps_mem[1], &preps_mem[2]};
+        for (int ni = 0; ni < 4; ni++) {
+            const int n = n_list[ni];
+            tb_gemv_mat m[2];
+            for (int i = 0; i < 2; i++) m[i] = (tb_gemv_mat){.rows = rows[i], .acc = calloc((size_t)n * rows[i], 4)};
+            TB_CHECK_EQ_INT(tb_gemv_tokens_group(p, &fake, 2, m, 8, q, n, preps), 0);
+            for (int i = 0; i < 2; i++) {
+                int bad = 0;
+                for (int r = 0; r < n * rows[i]; r++) bad += m[i].acc[r] != 1;
+                TB_CHECK_MSG(bad == 0, "%d threads, n %d: matrix %d has %d (token, row)s not done once", th, n, i, bad);
+                free(m[i].acc);
+            }
+        }
+        tb_pool_free(p);
+    }
+}
+
 /* real kernels: a group gives the bits of one call per matrix (q, k, v-like shapes) */
 TB_TEST(gemv_group_equals_one_call_per_matrix) {
     const int cols = 700, rows[3] = {260, 68, 68}, n_list[2] = {1, 5};

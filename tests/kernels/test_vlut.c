@@ -3,7 +3,7 @@
  *   - the byte -> entry map for all 256 bytes (base 3, never outside the table);
  *   - the prep's transposed activations, element by element, with a remainder of tokens;
  *   - the GEMM against the scalar reference for 5 token blocks and 3 tokens left to the MAD
- *     path (n = 163), rows that cross its 2048-row sweeps (2100), K not a multiple of 128,
+ *     path (n = 163), rows in two sweeps (2600 > 2560), K not a multiple of 128,
  *     sub-ranges and the int16 trap (all weights -1, all q = -128: every table entry 512,
  *     one block 16384).
  * The AVX2 parts SKIP on a CPU without AVX2. */
@@ -105,8 +105,8 @@ static void gemm_vs_ref(int rows, int cols, int n, int r0, int r1, int fill) {
 
 TB_TEST(gemm_equals_reference_past_every_blocking) {
     if (!(tb_cpu_features() & TB_ISA_AVX2)) TB_SKIP("no AVX2 on this CPU");
-    gemm_vs_ref(2100, 300, 163, 0, 2100, 0); /* 2 row sweeps, 5 token blocks, 3 tokens MAD */
-    gemm_vs_ref(2100, 300, 163, 4, 2099, 0); /* a sub-range over 2 sweeps, ending inside a tile */
+    gemm_vs_ref(2600, 300, 163, 0, 2600, 0); /* 2 row sweeps, 5 token blocks, 3 tokens MAD */
+    gemm_vs_ref(2600, 300, 163, 4, 2599, 0); /* a sub-range over 2 sweeps, ending inside a tile */
     gemm_vs_ref(37, 128, 32, 5, 36, 0);         /* one block exactly, unaligned r0 */
     gemm_vs_ref(600, 6912, 33, 0, 600, 1);      /* the int16 trap over 54 blocks */
 }
