@@ -335,6 +335,30 @@ done:
 }
 
 /* Returns -1 on out-of-memory, else 0 (failures are recorded in c). */
+/* The token split of a batch kernel (batch_tokens > 0): on the pool's threads, each one
+ * prepping its own tokens into its own scratch (tb_gemv_tokens_group), bit for bit ref. */
+static void check_token_split(ctx *c, const void *packed, int rows, int cols, const int8_t *q, int n, int32_t *acc,
+                              const int32_t *ref, size_t body) {
+    const tb_kernel *k = c->k;
+    const int nth = tb_pool_threads(c->pool);
+    void *preps[TB_POOL_MAX] = {0};
+    char m[200];
+    int rc = 0;
+    for (int i = 0; i < nth && k->needs_prep && !rc; i++)
+        if (!(preps[i] = tb_alloc(k->prep_size(cols, n)))) rc = TB_KERR_NOMEM;
+    poison(acc, body);
+    const tb_gemv_mat mat = {.packed = packed, .rows = rows, .acc = acc + GUARD_WORDS};
+    if (!rc) rc = tb_gemv_tokens_group(c->pool, k, 1, &mat, cols, q, n, preps);
+    if (rc) {
+        snprintf(m, sizeof m, "tb_gemv_tokens_group (%d threads) returned %s (%d)", nth, kerr_str(rc), rc);
+        report(c, m);
+    } else {
+        snprintf(m, sizeof m, "token split %d threads", nth);
+        compare(c, m, acc, ref, rows, cols, n, 0, rows);
+    }
+    for (int i = 0; i < nth; i++) tb_free(preps[i]);
+}
+
 static int run_case(ctx *c, tb_rng *rng) {
     const tb_kernel *k = c->k;
     const shape *s = &shapes[c->tc->shape];
@@ -480,6 +504,9 @@ static int run_case(ctx *c, tb_rng *rng) {
         snprintf(m, sizeof m, "driver %d threads", tb_pool_threads(c->pool));
         compare(c, m, acc, ref, rows, cols, n, 0, rows);
     }
+    /* 4. the token split, for a kernel that asks for it and a batch it takes */
+    if (c->pool && !c->failed && k->batch_tokens > 0 && n >= 2 * k->batch_tokens)
+        check_token_split(c, packed, rows, cols, q, n, acc, ref, body);
 done:
     free(w);
     free(q);
