@@ -237,6 +237,7 @@ typedef struct bench_case {
     uint8_t *copies; /* (n_copies, psz) rotated packed weights, huge pages like the runner's */
     size_t copies_bytes;
     void *prep;
+    void **preps;    /* the token split (batch_tokens): one prep scratch per thread, else NULL */
     int32_t *acc;    /* (n_tok, rows) */
     int idx;
     void *dev;       /* on-device kernels: their benchmark state (tb_device_hooks) */
@@ -251,12 +252,20 @@ static void case_release(bench_case *c) {
     c->dev = NULL;
     tb_free_huge(c->copies, c->copies_bytes);
     tb_free(c->prep);
+    for (int i = 0; c->preps && i < c->threads; i++) tb_free(c->preps[i]);
+    free(c->preps);
     free(c->acc);
     c->copies = NULL;
     c->prep = NULL;
+    c->preps = NULL;
     c->acc = NULL;
     c->ready = false;
     if (g_current == c) g_current = NULL;
+}
+
+/* A batch the runner hands out by tokens (kernels/README.md, batch_tokens): timed that way. */
+static bool splits_tokens(const tb_kernel *k, int threads, int n) {
+    return k->batch_tokens > 0 && threads > 1 && !k->on_device && n >= 2 * k->batch_tokens;
 }
 
 static int case_prepare(bench_case *c, tb_err *e) {
@@ -287,7 +296,10 @@ static int case_prepare(bench_case *c, tb_err *e) {
     size_t prsz = k->needs_prep && k->prep_size ? k->prep_size(cols, n) : 0;
     c->prep = prsz ? tb_alloc(prsz) : NULL;
     c->acc = malloc((size_t)n * rows * sizeof *c->acc);
-    if (!c->copies || !c->acc || (prsz && !c->prep)) {
+    bool preps_ok = true;
+    if (splits_tokens(k, c->threads, n) && (c->preps = calloc((size_t)c->threads, sizeof *c->preps)) != NULL)
+        for (int i = 0; i < c->threads && prsz; i++) preps_ok = preps_ok && (c->preps[i] = tb_alloc(prsz)) != NULL;
+    if (!c->copies || !c->acc || (prsz && !c->prep) || (splits_tokens(k, c->threads, n) && (!c->preps || !preps_ok))) {
         case_release(c);
         return tb_fail(e, "%s: out of memory for %d cold copies of %zu bytes", c->name, copies, c->psz);
     }
@@ -328,6 +340,20 @@ static int case_iter(void *ctx, tb_gb_iter *it, char *why, size_t why_n) {
     size_t stride = (c->psz + 63) & ~(size_t)63;
     c->idx = (c->idx + 1) % c->n_copies;
     const void *w = c->copies + stride * (size_t)c->idx;
+    if (c->preps) { /* the token split: every thread preps its own tokens inside the call */
+        tb_gemv_mat m = {.packed = w, .rows = rows, .acc = c->acc};
+        double prep_s[TB_POOL_MAX];
+        const double t0 = tb_now();
+        int rc = tb_gemv_tokens_group(c->pl->p[c->threads], k, 1, &m, cols, c->d->q, n, c->preps, prep_s);
+        it->seconds = tb_now() - t0;
+        if (rc) {
+            snprintf(why, why_n, "%s: gemv returned %d", c->name, rc);
+            return -1;
+        }
+        it->prep_seconds = 0; /* the longest thread's prep: the part of the call it delays */
+        for (int i = 0; i < c->threads; i++) it->prep_seconds = prep_s[i] > it->prep_seconds ? prep_s[i] : it->prep_seconds;
+        return 0;
+    }
     double t0 = tb_now();
     if (k->needs_prep) {
         int rc = k->prep(c->d->q, cols, n, c->prep);

@@ -348,7 +348,7 @@ static void check_token_split(ctx *c, const void *packed, int rows, int cols, co
         if (!(preps[i] = tb_alloc(k->prep_size(cols, n)))) rc = TB_KERR_NOMEM;
     poison(acc, body);
     const tb_gemv_mat mat = {.packed = packed, .rows = rows, .acc = acc + GUARD_WORDS};
-    if (!rc) rc = tb_gemv_tokens_group(c->pool, k, 1, &mat, cols, q, n, preps);
+    if (!rc) rc = tb_gemv_tokens_group(c->pool, k, 1, &mat, cols, q, n, preps, NULL);
     if (rc) {
         snprintf(m, sizeof m, "tb_gemv_tokens_group (%d threads) returned %s (%d)", nth, kerr_str(rc), rc);
         report(c, m);

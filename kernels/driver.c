@@ -342,6 +342,7 @@ typedef struct tokens_job {
     int count, cols, n;
     const int8_t *q;
     void *const *preps;
+    double *prep_s;
     atomic_int rc;
 } tokens_job;
 
@@ -350,10 +351,13 @@ static void tokens_part(void *arg, int tid, int nth) {
     tokens_job *j = arg;
     int t0, t1, rc = 0;
     tb_gemv_token_share(j->n, j->k->batch_tokens, tid, nth, &t0, &t1);
+    if (j->prep_s) j->prep_s[tid] = 0;
     if (t0 >= t1) return;
     const int8_t *q = j->q + (size_t)t0 * j->cols;
     void *prep = j->k->needs_prep ? j->preps[tid] : NULL;
+    const double p0 = tb_now();
     if (prep) rc = j->k->prep(q, j->cols, t1 - t0, prep);
+    if (j->prep_s) j->prep_s[tid] = tb_now() - p0;
     for (int i = 0; !rc && i < j->count; i++) {
         const tb_gemv_mat *m = &j->mats[i];
         rc = j->k->gemv(m->packed, m->rows, j->cols, q, prep, t1 - t0, 0, m->rows, m->acc + (size_t)t0 * m->rows);
@@ -365,11 +369,12 @@ static void tokens_part(void *arg, int tid, int nth) {
 }
 
 int tb_gemv_tokens_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
-                         const int8_t *q, int n, void *const *preps) {
+                         const int8_t *q, int n, void *const *preps, double *prep_s) {
     if (count < 1 || count > TB_GEMV_GROUP_MAX || cols < 1 || n < 1) return TB_KERR_SHAPE;
     for (int i = 0; i < count; i++)
         if (mats[i].rows < 1) return TB_KERR_SHAPE;
-    tokens_job j = {.k = k, .mats = mats, .count = count, .cols = cols, .n = n, .q = q, .preps = preps};
+    tokens_job j = {.k = k, .mats = mats, .count = count, .cols = cols, .n = n, .q = q, .preps = preps,
+                    .prep_s = prep_s};
     atomic_init(&j.rc, 0);
     if (p)
         tb_pool_run(p, tokens_part, &j);

@@ -83,9 +83,10 @@ void tb_gemv_token_share(int n, int block, int tid, int nth, int *t0, int *t1);
  * preps[tid] (prep_size(cols, n) bytes each is always enough) and computes every row of
  * every matrix for them.  A kernel that builds tables per token block then builds each
  * table once per call instead of once per thread, the prep runs on all threads, and the
- * shares are equal by construction.  Same bits as tb_gemv_parallel_group.  Returns 0 or the
- * first kernel error. */
+ * shares are equal by construction.  Same bits as tb_gemv_parallel_group.  prep_s, when not
+ * NULL, gets each thread's prep seconds (prep_s[tid], 0 for a thread without tokens).
+ * Returns 0 or the first kernel error. */
 int tb_gemv_tokens_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
-                         const int8_t *q, int n, void *const *preps);
+                         const int8_t *q, int n, void *const *preps, double *prep_s);
 
 #endif

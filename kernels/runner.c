@@ -188,7 +188,7 @@ static int runner_matmul_group(void *ctx, int layer, const int *which, int count
     int rc;
     if (split_tokens(r, n_tok)) {
         if (r->k->needs_prep && runner_preps(r, r->k->prep_size(t0->cols, n_tok), e)) return -1;
-        rc = tb_gemv_tokens_group(r->pool, r->k, count, mats, t0->cols, q, n_tok, r->preps);
+        rc = tb_gemv_tokens_group(r->pool, r->k, count, mats, t0->cols, q, n_tok, r->preps, NULL);
     } else {
         const void *prep;
         if (runner_prep(r, t0, q, n_tok, &prep, e)) return -1;

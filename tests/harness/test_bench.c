@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -273,6 +274,42 @@ TB_TEST(roofline_times_every_batch) {
         TB_CHECK_NEAR(rows[i].gops, 2.0 * 64 * 256 * rows[i].n_tok / rows[i].seconds / 1e9, 1e-9 * rows[i].gops);
         TB_CHECK(rows[i].reps == 2 && rows[i].seconds_sd >= 0);
     }
+    free(rows);
+}
+
+/* A kernel that asks for the token split (batch_tokens 8) and counts the calls it gets for
+ * half of a 512-token batch: only the split makes them (256 tokens per thread at 2
+ * threads, each thread prepping its own), as the runner hands the batch out. */
+static atomic_int half_calls;
+static int split_gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n, int r0, int r1,
+                      int32_t *acc) {
+    if (n == 256) atomic_fetch_add(&half_calls, 1);
+    return base_kernel()->gemv(packed, rows, cols, q, prep, n, r0, r1, acc);
+}
+
+TB_TEST(token_split_batches_are_timed_split) {
+    tb_kernel split = make_good();
+    split.name = "gemv_split_test__scalar";
+    split.gemv = split_gemv;
+    split.batch_tokens = 8;
+    const tb_kernel *ks[] = {&split};
+    int two = 2;
+    tb_bench_config c;
+    tiny_config(&c, ks, 1, &two, 1);
+    c.use_gbench = false;
+    tb_bench_row *rows = NULL;
+    int n = 0;
+    tb_err e = {{0}};
+    TB_CHECK_MSG(tb_roofline_run(&c, &tiny_shapes[0], ks, 1, 2, &rows, &n, &e) == 0, "%s", e.msg);
+    TB_CHECK_EQ_INT(n, TB_ROOFLINE_NB);
+    for (int i = 0; i < n && rows; i++) {
+        TB_CHECK_MSG(rows[i].timed, "n=%d not timed: %s", rows[i].n_tok, rows[i].why);
+        TB_CHECK_NEAR(rows[i].gops, 2.0 * 64 * 256 * rows[i].n_tok / rows[i].seconds / 1e9, 1e-9 * rows[i].gops);
+        /* the prep part: the longest thread's, inside the timed call */
+        TB_CHECK(rows[i].prep_seconds >= 0 && rows[i].prep_seconds <= rows[i].seconds);
+    }
+    /* the 512-token batch went out by tokens: only its split makes 256-token calls */
+    TB_CHECK_MSG(atomic_load(&half_calls) > 0, "no 256-token call: the 512-token batch was not split");
     free(rows);
 }
 

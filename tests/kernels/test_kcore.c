@@ -302,7 +302,9 @@ TB_TEST(tokens_group_covers_every_token_once) {
             const int n = n_list[ni];
             tb_gemv_mat m[2];
             for (int i = 0; i < 2; i++) m[i] = (tb_gemv_mat){.rows = rows[i], .acc = calloc((size_t)n * rows[i], 4)};
-            TB_CHECK_EQ_INT(tb_gemv_tokens_group(p, &fake, 2, m, 8, q, n, preps), 0);
+            double prep_s[3] = {-1, -1, -1};
+            TB_CHECK_EQ_INT(tb_gemv_tokens_group(p, &fake, 2, m, 8, q, n, preps, prep_s), 0);
+            for (int tid = 0; tid < th; tid++) TB_CHECK(prep_s[tid] >= 0 && prep_s[tid] < 1); /* every thread wrote its own */
             for (int i = 0; i < 2; i++) {
                 int bad = 0;
                 for (int r = 0; r < n * rows[i]; r++) bad += m[i].acc[r] != 1;
