@@ -253,27 +253,35 @@ TB_TEST(shapes_parse) {
     TB_CHECK(n == 1 && th[0] == 1);
 }
 
-/* The roofline's batch sweep: one timed row per n = 1, 8, 32, 128, 512, each with the
- * operations of its own n; the caller's checker verdict is trusted (checked). */
-TB_TEST(roofline_times_every_batch) {
-    tb_kernel good = make_good();
-    const tb_kernel *ks[] = {&good};
-    int one = 1;
+/* The roofline's batch sweep of kernel k on the tiny shape at `threads` threads, reps
+ * repetitions: one timed row per n = 1, 8, 32, 128, 512, each with the operations of its
+ * own n and its prep part inside its time; the caller's checker verdict is trusted
+ * (checked).  The rows (NULL on failure), *n set. */
+static tb_bench_row *roofline_rows(const tb_kernel *k, int threads, int reps, int *n) {
+    const tb_kernel *ks[] = {k};
     tb_bench_config c;
-    tiny_config(&c, ks, 1, &one, 1);
+    tiny_config(&c, ks, 1, &threads, 1);
     c.use_gbench = false;
-    c.reps = 2;
+    c.reps = reps;
     tb_bench_row *rows = NULL;
-    int n = 0;
     tb_err e = {{0}};
-    TB_CHECK_MSG(tb_roofline_run(&c, &tiny_shapes[0], ks, 1, 1, &rows, &n, &e) == 0, "%s", e.msg);
-    TB_CHECK_EQ_INT(n, TB_ROOFLINE_NB);
-    for (int i = 0; i < n && rows; i++) {
+    *n = 0;
+    TB_CHECK_MSG(tb_roofline_run(&c, &tiny_shapes[0], ks, 1, threads, &rows, n, &e) == 0, "%s", e.msg);
+    TB_CHECK_EQ_INT(*n, TB_ROOFLINE_NB);
+    for (int i = 0; i < *n && rows; i++) {
         TB_CHECK_EQ_INT(rows[i].n_tok, tb_roofline_batches[i]);
         TB_CHECK_MSG(rows[i].timed, "n=%d not timed: %s", rows[i].n_tok, rows[i].why);
         TB_CHECK_NEAR(rows[i].gops, 2.0 * 64 * 256 * rows[i].n_tok / rows[i].seconds / 1e9, 1e-9 * rows[i].gops);
-        TB_CHECK(rows[i].reps == 2 && rows[i].seconds_sd >= 0);
+        TB_CHECK(rows[i].reps == reps && rows[i].prep_seconds >= 0 && rows[i].prep_seconds <= rows[i].seconds);
     }
+    return rows;
+}
+
+TB_TEST(roofline_times_every_batch) {
+    tb_kernel good = make_good();
+    int n;
+    tb_bench_row *rows = roofline_rows(&good, 1, 2, &n);
+    for (int i = 0; i < n && rows; i++) TB_CHECK(rows[i].seconds_sd >= 0);
     free(rows);
 }
 
@@ -292,22 +300,8 @@ TB_TEST(token_split_batches_are_timed_split) {
     split.name = "gemv_split_test__scalar";
     split.gemv = split_gemv;
     split.batch_tokens = 8;
-    const tb_kernel *ks[] = {&split};
-    int two = 2;
-    tb_bench_config c;
-    tiny_config(&c, ks, 1, &two, 1);
-    c.use_gbench = false;
-    tb_bench_row *rows = NULL;
-    int n = 0;
-    tb_err e = {{0}};
-    TB_CHECK_MSG(tb_roofline_run(&c, &tiny_shapes[0], ks, 1, 2, &rows, &n, &e) == 0, "%s", e.msg);
-    TB_CHECK_EQ_INT(n, TB_ROOFLINE_NB);
-    for (int i = 0; i < n && rows; i++) {
-        TB_CHECK_MSG(rows[i].timed, "n=%d not timed: %s", rows[i].n_tok, rows[i].why);
-        TB_CHECK_NEAR(rows[i].gops, 2.0 * 64 * 256 * rows[i].n_tok / rows[i].seconds / 1e9, 1e-9 * rows[i].gops);
-        /* the prep part: the longest thread's, inside the timed call */
-        TB_CHECK(rows[i].prep_seconds >= 0 && rows[i].prep_seconds <= rows[i].seconds);
-    }
+    int n;
+    tb_bench_row *rows = roofline_rows(&split, 2, 1, &n); /* prep part: the longest thread's */
     /* the 512-token batch went out by tokens: only its split makes 256-token calls */
     TB_CHECK_MSG(atomic_load(&half_calls) > 0, "no 256-token call: the 512-token batch was not split");
     free(rows);
