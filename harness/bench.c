@@ -252,7 +252,7 @@ static void case_release(bench_case *c) {
     c->dev = NULL;
     tb_free_huge(c->copies, c->copies_bytes);
     tb_free(c->prep);
-    for (int i = 0; c->preps && i < c->threads; i++) tb_free(c->preps[i]);
+    tb_gemv_preps_free(c->preps, c->threads);
     free(c->preps);
     free(c->acc);
     c->copies = NULL;
@@ -261,11 +261,6 @@ static void case_release(bench_case *c) {
     c->acc = NULL;
     c->ready = false;
     if (g_current == c) g_current = NULL;
-}
-
-/* A batch the runner hands out by tokens (kernels/README.md, batch_tokens): timed that way. */
-static bool splits_tokens(const tb_kernel *k, int threads, int n) {
-    return k->batch_tokens > 0 && threads > 1 && !k->on_device && n >= 2 * k->batch_tokens;
 }
 
 static int case_prepare(bench_case *c, tb_err *e) {
@@ -296,10 +291,14 @@ static int case_prepare(bench_case *c, tb_err *e) {
     size_t prsz = k->needs_prep && k->prep_size ? k->prep_size(cols, n) : 0;
     c->prep = prsz ? tb_alloc(prsz) : NULL;
     c->acc = malloc((size_t)n * rows * sizeof *c->acc);
-    bool preps_ok = true;
-    if (splits_tokens(k, c->threads, n) && (c->preps = calloc((size_t)c->threads, sizeof *c->preps)) != NULL)
-        for (int i = 0; i < c->threads && prsz; i++) preps_ok = preps_ok && (c->preps[i] = tb_alloc(prsz)) != NULL;
-    if (!c->copies || !c->acc || (prsz && !c->prep) || (splits_tokens(k, c->threads, n) && (!c->preps || !preps_ok))) {
+    /* a batch the runner hands out by tokens (kernels/README.md, batch_tokens) is timed that way */
+    const bool split = tb_gemv_splits_tokens(k, c->threads, n);
+    if (split && (c->preps = calloc((size_t)c->threads, sizeof *c->preps)) != NULL &&
+        tb_gemv_preps_alloc(c->preps, c->threads, prsz) < 0) {
+        free(c->preps);
+        c->preps = NULL;
+    }
+    if (!c->copies || !c->acc || (prsz && !c->prep) || (split && !c->preps)) {
         case_release(c);
         return tb_fail(e, "%s: out of memory for %d cold copies of %zu bytes", c->name, copies, c->psz);
     }

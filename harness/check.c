@@ -334,7 +334,6 @@ done:
     return ret;
 }
 
-/* Returns -1 on out-of-memory, else 0 (failures are recorded in c). */
 /* The token split of a batch kernel (batch_tokens > 0): on the pool's threads, each one
  * prepping its own tokens into its own scratch (tb_gemv_tokens_group), bit for bit ref. */
 static void check_token_split(ctx *c, const void *packed, int rows, int cols, const int8_t *q, int n, int32_t *acc,
@@ -343,9 +342,7 @@ static void check_token_split(ctx *c, const void *packed, int rows, int cols, co
     const int nth = tb_pool_threads(c->pool);
     void *preps[TB_POOL_MAX] = {0};
     char m[200];
-    int rc = 0;
-    for (int i = 0; i < nth && k->needs_prep && !rc; i++)
-        if (!(preps[i] = tb_alloc(k->prep_size(cols, n)))) rc = TB_KERR_NOMEM;
+    int rc = tb_gemv_preps_alloc(preps, nth, k->needs_prep ? k->prep_size(cols, n) : 0) < 0 ? TB_KERR_NOMEM : 0;
     poison(acc, body);
     const tb_gemv_mat mat = {.packed = packed, .rows = rows, .acc = acc + GUARD_WORDS};
     if (!rc) rc = tb_gemv_tokens_group(c->pool, k, 1, &mat, cols, q, n, preps, NULL);
@@ -356,9 +353,10 @@ static void check_token_split(ctx *c, const void *packed, int rows, int cols, co
         snprintf(m, sizeof m, "token split %d threads", nth);
         compare(c, m, acc, ref, rows, cols, n, 0, rows);
     }
-    for (int i = 0; i < nth; i++) tb_free(preps[i]);
+    tb_gemv_preps_free(preps, nth);
 }
 
+/* Returns -1 on out-of-memory, else 0 (failures are recorded in c). */
 static int run_case(ctx *c, tb_rng *rng) {
     const tb_kernel *k = c->k;
     const shape *s = &shapes[c->tc->shape];
@@ -505,7 +503,7 @@ static int run_case(ctx *c, tb_rng *rng) {
         compare(c, m, acc, ref, rows, cols, n, 0, rows);
     }
     /* 4. the token split, for a kernel that asks for it and a batch it takes */
-    if (c->pool && !c->failed && k->batch_tokens > 0 && n >= 2 * k->batch_tokens)
+    if (c->pool && !c->failed && tb_gemv_splits_tokens(k, tb_pool_threads(c->pool), n))
         check_token_split(c, packed, rows, cols, q, n, acc, ref, body);
 done:
     free(w);

@@ -251,6 +251,12 @@ static bool grab_rows(gemv_job *j, int *mi, int *r0, int *r1) {
     }
 }
 
+/* Keeps the first kernel error any thread reports (0 = none). */
+static void keep_first_error(atomic_int *first, int rc) {
+    int zero = 0;
+    if (rc) atomic_compare_exchange_strong(first, &zero, rc);
+}
+
 /* Threads take rows from a shared counter until none is left: a thread that runs
  * slower (a busier core, a slower memory channel) takes fewer rows instead of holding
  * the others at the end.  Which thread computes a row never changes its bits. */
@@ -261,11 +267,7 @@ static void gemv_part(void *arg, int tid, int nth) {
     int i, r0, r1;
     while (grab_rows(j, &i, &r0, &r1)) {
         const tb_gemv_mat *m = &j->m[i];
-        int rc = j->k->gemv(m->packed, m->rows, j->cols, j->q, j->prep, j->n, r0, r1, m->acc);
-        if (rc) {
-            int zero = 0;
-            atomic_compare_exchange_strong(&j->rc, &zero, rc);
-        }
+        keep_first_error(&j->rc, j->k->gemv(m->packed, m->rows, j->cols, j->q, j->prep, j->n, r0, r1, m->acc));
     }
 }
 
@@ -289,11 +291,18 @@ int tb_gemv_even_rows(int rows, int tile, int nth, int batch_rows) {
     return c < all ? c : all;
 }
 
+/* Whether a group call's shape is one the hand-outs take: 1..TB_GEMV_GROUP_MAX matrices
+ * of at least one row, cols >= 1, n >= 1. */
+static bool group_shape_ok(int count, const tb_gemv_mat *mats, int cols, int n) {
+    if (count < 1 || count > TB_GEMV_GROUP_MAX || cols < 1 || n < 1) return false;
+    for (int i = 0; i < count; i++)
+        if (mats[i].rows < 1) return false;
+    return true;
+}
+
 int tb_gemv_parallel_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
                            const int8_t *q, const void *prep, int n) {
-    if (count < 1 || count > TB_GEMV_GROUP_MAX || cols < 1 || n < 1) return TB_KERR_SHAPE;
-    for (int i = 0; i < count; i++)
-        if (mats[i].rows < 1) return TB_KERR_SHAPE;
+    if (!group_shape_ok(count, mats, cols, n)) return TB_KERR_SHAPE;
     /* one thread, or a device kernel (it parallelizes on the device): one call per matrix */
     if (!p || p->n == 1 || k->on_device) {
         for (int i = 0; i < count; i++) {
@@ -362,17 +371,12 @@ static void tokens_part(void *arg, int tid, int nth) {
         const tb_gemv_mat *m = &j->mats[i];
         rc = j->k->gemv(m->packed, m->rows, j->cols, q, prep, t1 - t0, 0, m->rows, m->acc + (size_t)t0 * m->rows);
     }
-    if (rc) {
-        int zero = 0;
-        atomic_compare_exchange_strong(&j->rc, &zero, rc);
-    }
+    keep_first_error(&j->rc, rc);
 }
 
 int tb_gemv_tokens_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
                          const int8_t *q, int n, void *const *preps, double *prep_s) {
-    if (count < 1 || count > TB_GEMV_GROUP_MAX || cols < 1 || n < 1) return TB_KERR_SHAPE;
-    for (int i = 0; i < count; i++)
-        if (mats[i].rows < 1) return TB_KERR_SHAPE;
+    if (!group_shape_ok(count, mats, cols, n)) return TB_KERR_SHAPE;
     tokens_job j = {.k = k, .mats = mats, .count = count, .cols = cols, .n = n, .q = q, .preps = preps,
                     .prep_s = prep_s};
     atomic_init(&j.rc, 0);
@@ -381,4 +385,26 @@ int tb_gemv_tokens_group(tb_pool *p, const tb_kernel *k, int count, const tb_gem
     else
         tokens_part(&j, 0, 1);
     return atomic_load(&j.rc);
+}
+
+bool tb_gemv_splits_tokens(const tb_kernel *k, int threads, int n) {
+    return k->batch_tokens > 0 && threads > 1 && !k->on_device && n >= 2 * k->batch_tokens;
+}
+
+int tb_gemv_preps_alloc(void **preps, int nth, size_t bytes) {
+    int ok = 1;
+    for (int i = 0; i < nth; i++) {
+        tb_free(preps[i]);
+        preps[i] = bytes && ok ? tb_alloc(bytes) : NULL;
+        ok = ok && (preps[i] || !bytes);
+    }
+    if (!ok) tb_gemv_preps_free(preps, nth);
+    return ok ? 0 : -1;
+}
+
+void tb_gemv_preps_free(void **preps, int nth) {
+    for (int i = 0; preps && i < nth; i++) {
+        tb_free(preps[i]);
+        preps[i] = NULL;
+    }
 }

@@ -89,4 +89,15 @@ void tb_gemv_token_share(int n, int block, int tid, int nth, int *t0, int *t1);
 int tb_gemv_tokens_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
                          const int8_t *q, int n, void *const *preps, double *prep_s);
 
+/* Whether a batch of n tokens on `threads` threads goes out by tokens (tb_gemv_tokens_group):
+ * a CPU kernel with batch_tokens > 0, more than one thread, n >= 2 * batch_tokens.  The one
+ * rule the runner, `bench` and `check` all follow. */
+bool tb_gemv_splits_tokens(const tb_kernel *k, int threads, int n);
+
+/* The per-thread prep scratch of a token split: preps[0..nth) (re)allocated to `bytes`
+ * each (NULL when bytes is 0), whatever they held freed first.  0, or -1 with all of them
+ * freed and NULL when memory runs out. */
+int tb_gemv_preps_alloc(void **preps, int nth, size_t bytes);
+void tb_gemv_preps_free(void **preps, int nth);
+
 #endif

@@ -146,21 +146,11 @@ static int runner_preps(tb_runner *r, size_t need, tb_err *e) {
             return tb_fail(e, "runner: out of memory for %d prep pointers", nth);
         r->npreps = nth;
     }
-    for (int i = 0; i < r->npreps; i++) {
-        tb_free(r->preps[i]);
-        if (!(r->preps[i] = tb_alloc(need))) {
-            r->preps_cap = 0;
-            return tb_fail(e, "runner: out of memory for %d x %zu bytes of prep", nth, need);
-        }
-    }
+    r->preps_cap = 0;
+    if (tb_gemv_preps_alloc(r->preps, r->npreps, need) < 0)
+        return tb_fail(e, "runner: out of memory for %d x %zu bytes of prep", nth, need);
     r->preps_cap = need;
     return 0;
-}
-
-/* Whether a batch of n_tok goes out by tokens (tb_gemv_tokens_group) rather than rows. */
-static bool split_tokens(const tb_runner *r, int n_tok) {
-    return r->k->batch_tokens > 0 && r->pool && tb_pool_threads(r->pool) > 1 && !r->k->on_device &&
-           n_tok >= 2 * r->k->batch_tokens;
 }
 
 /* tb_backend.matmul_group (matmul is the group of one): one prep of q, then one parallel
@@ -186,7 +176,7 @@ static int runner_matmul_group(void *ctx, int layer, const int *which, int count
         mats[i] = (tb_gemv_mat){.packed = r->packed[layer * TB_LIN_COUNT + which[i]], .rows = t->rows, .acc = acc[i]};
     }
     int rc;
-    if (split_tokens(r, n_tok)) {
+    if (r->pool && tb_gemv_splits_tokens(r->k, tb_pool_threads(r->pool), n_tok)) {
         if (r->k->needs_prep && runner_preps(r, r->k->prep_size(t0->cols, n_tok), e)) return -1;
         rc = tb_gemv_tokens_group(r->pool, r->k, count, mats, t0->cols, q, n_tok, r->preps, NULL);
     } else {
@@ -344,7 +334,7 @@ void tb_runner_free(tb_runner *r) {
     tb_free_huge(r->embd, r->embd_bytes);
     free(r->packed);
     tb_free(r->prep);
-    for (int i = 0; i < r->npreps; i++) tb_free(r->preps[i]);
+    tb_gemv_preps_free(r->preps, r->npreps);
     free(r->preps);
     free(r);
 }
