@@ -26,7 +26,7 @@
 #endif
 
 /* How long an idle worker spins before it sleeps.  Long enough to bridge the caller's
- * serial work between two runs of a prefill (activation prep, RoPE: ~0.1 ms), whose
+ * serial work between two runs of a prefill (activation prep: ~0.1 ms), whose
  * futex wake-ups cost 10-50 us each in a VM; short enough that a pool idle between
  * decode steps sleeps almost at once.  Checked against the clock every 256 pauses. */
 #define SPIN_SECONDS 200e-6

@@ -474,22 +474,30 @@ void tb_embed_row(const tb_model *m, const float *f16, int tok, float *out) {
 }
 
 /* ---- per-token row work, split over the backend's threads in a batch -----------
- * RMSNorm + quantization, the BitLinear epilogue, residual adds and the FFN activation
- * are independent per token row.  A batch (prefill) splits its rows across the
- * backend's threads; each row is computed by the same code either way, so the split
- * never changes a bit.  One token (decode) runs inline: no hand-off for microseconds. */
-typedef enum { ROW_NORM_QUANT, ROW_EPILOGUE, ROW_ADD, ROW_FFN_ACT } row_kind;
+ * RMSNorm + quantization, the BitLinear epilogues with what follows them (residual
+ * add, FFN activation) and RoPE are independent per token row.  A batch (prefill)
+ * splits its rows across the backend's threads, one hand-out per step; each row is
+ * computed by the same code either way, so the split never changes a bit.  One token
+ * (decode) runs inline: no hand-off for microseconds. */
+typedef enum { ROW_NORM_QUANT, ROW_EPILOGUE, ROW_ROPE_KV } row_kind;
+
+/* what an epilogue row does after its linears' outputs are written */
+typedef enum { THEN_NONE, THEN_ADD, THEN_FFN_ACT } row_then;
 
 typedef struct row_op {
     tb_state *st;
     const tb_rowops *ro; /* the backend's row operations, or the reference's */
     row_kind kind;
-    int n, cols;        /* token rows; elements per row */
-    const float *in;    /* NORM_QUANT: input rows; ADD: rows added to st->x; FFN_ACT: up */
+    int n, cols;        /* token rows; NORM_QUANT: elements per row */
+    const float *in;    /* NORM_QUANT: input rows */
     const float *w;     /* NORM_QUANT: norm weight */
-    float *out;         /* EPILOGUE: output rows; FFN_ACT: gate (in place) */
-    const int32_t *acc; /* EPILOGUE: the integer results (n, cols) */
-    float scale;        /* EPILOGUE: the tensor scale */
+    int layer, pos0;    /* ROPE_KV */
+    /* EPILOGUE: count (1..4) linears, linear i with rows[i] outputs per token */
+    int count, rows[4];
+    const int32_t *acc[4]; /* the integer results (n, rows[i]) */
+    float *out[4];         /* the outputs (n, rows[i]) */
+    float scale[4];        /* the tensor scales */
+    row_then then;         /* THEN_ADD: st->x += out[0]; THEN_FFN_ACT: out[0] = act(out[0]) * out[1] */
 } row_op;
 
 /* RMSNorm of in into st->xb, then quantized to st->qa / st->qs (rows t0..t1). */
@@ -505,38 +513,43 @@ static void norm_quant_rows(const row_op *o, int t0, int t1) {
     }
 }
 
-static void epilogue_rows(const row_op *o, int t0, int t1) {
-    const tb_state *st = o->st;
-    for (int t = t0; t < t1; t++)
-        o->ro->epilogue(o->acc + (size_t)t * o->cols, o->cols, st->qs[t], o->scale, o->out + (size_t)t * o->cols);
-}
-
-static void ffn_act_rows(const row_op *o, int t0, int t1) {
-    const size_t a = (size_t)t0 * o->cols, b = (size_t)t1 * o->cols;
-    float *gate = o->out;
-    const float *up = o->in;
+/* gate = act(gate) * up for one row of n */
+static void ffn_act_row(const row_op *o, float *gate, const float *up, size_t n) {
     if (o->st->m->cfg.ffn_act == TB_ACT_SILU) {
         /* llama.cpp arch "bitnet": m = silu(g) * u, silu in double rounded to float, product in f32 */
-        for (size_t i = a; i < b; i++) {
+        for (size_t i = 0; i < n; i++) {
             const double g = gate[i];
             gate[i] = (float)(g / (1.0 + exp(-g))) * up[i];
         }
     } else {
         /* 2B4T: squared ReLU on the gate branch only: m = relu(g)^2 * u, kept in f32 */
-        o->ro->relu2_mul(gate + a, up + a, b - a);
+        o->ro->relu2_mul(gate, up, n);
     }
 }
+
+/* Each token row: the epilogue of every linear of the group, then o->then on it. */
+static void epilogue_rows(const row_op *o, int t0, int t1) {
+    const tb_state *st = o->st;
+    const size_t H = (size_t)st->m->cfg.hidden;
+    for (int t = t0; t < t1; t++) {
+        for (int i = 0; i < o->count; i++) {
+            const size_t at = (size_t)t * (size_t)o->rows[i];
+            o->ro->epilogue(o->acc[i] + at, o->rows[i], st->qs[t], o->scale[i], o->out[i] + at);
+        }
+        if (o->then == THEN_ADD)
+            o->ro->add(st->x + t * H, o->out[0] + t * H, H);
+        else if (o->then == THEN_FFN_ACT)
+            ffn_act_row(o, o->out[0] + (size_t)t * o->rows[0], o->out[1] + (size_t)t * o->rows[1], (size_t)o->rows[0]);
+    }
+}
+
+static void rope_kv_rows(const row_op *o, int t0, int t1); /* below, with the KV cache */
 
 static void row_op_run(const row_op *o, int t0, int t1) {
     switch (o->kind) {
     case ROW_NORM_QUANT: norm_quant_rows(o, t0, t1); break;
     case ROW_EPILOGUE: epilogue_rows(o, t0, t1); break;
-    case ROW_FFN_ACT: ffn_act_rows(o, t0, t1); break;
-    case ROW_ADD: {
-        const size_t a = (size_t)t0 * o->cols;
-        o->ro->add(o->st->x + a, o->in + a, (size_t)(t1 - t0) * o->cols);
-        break;
-    }
+    case ROW_ROPE_KV: rope_kv_rows(o, t0, t1); break;
     }
 }
 
@@ -561,12 +574,6 @@ static void norm_quant(tb_state *st, const tb_backend *be, const float *in, cons
     rows_do(be, &o);
 }
 
-/* st->x += add for n rows */
-static void residual_add(tb_state *st, const tb_backend *be, const float *add, int n) {
-    row_op o = {.st = st, .kind = ROW_ADD, .n = n, .cols = st->m->cfg.hidden, .in = add};
-    rows_do(be, &o);
-}
-
 /* acc (n, rows) = the integer matmul of linear `which` with st->qa, by the backend or the reference. */
 static int matmul_one(tb_state *st, const tb_backend *be, int layer, int which, int n, int32_t *acc, tb_err *e) {
     const tb_ternary *w = &st->m->layer[layer].lin[which];
@@ -583,9 +590,11 @@ static int matmul_one(tb_state *st, const tb_backend *be, int layer, int which, 
 
 /* out[i] (n, rows of which[i]) = BitLinear which[i] of the activations quantized last
  * (st->qa, st->qs), for count (1..4) linears that share that input: one backend call for
- * all of them when it offers matmul_group, else one each.  Same bits either way. */
+ * all of them when it offers matmul_group, else one each.  Same bits either way.  Then,
+ * per token row in the same hand-out as the epilogues: st->x += out[0] (THEN_ADD) or
+ * out[0] = act(out[0]) * out[1] (THEN_FFN_ACT). */
 static int bitlinear_group(tb_state *st, const tb_backend *be, int layer, const int *which, int count, int n,
-                           float *const *out, tb_err *e) {
+                           float *const *out, row_then then, tb_err *e) {
     const tb_layer *L = &st->m->layer[layer];
     int32_t *acc[4];
     size_t off = 0;
@@ -604,19 +613,14 @@ static int bitlinear_group(tb_state *st, const tb_backend *be, int layer, const 
             if (matmul_one(st, be, layer, which[i], n, acc[i], e)) return -1;
     }
     lap(st, TB_PROF_TERNARY);
+    row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .count = count, .then = then};
     for (int i = 0; i < count; i++) {
         const tb_ternary *w = &L->lin[which[i]];
-        row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .cols = w->rows, .out = out[i], .acc = acc[i],
-                    .scale = w->scale};
-        rows_do(be, &o);
+        o.rows[i] = w->rows, o.acc[i] = acc[i], o.out[i] = out[i], o.scale[i] = w->scale;
     }
+    rows_do(be, &o);
     lap(st, TB_PROF_NORM_QUANT);
     return 0;
-}
-
-/* out (n, rows) = BitLinear of the activations quantized last (st->qa, st->qs). */
-static int bitlinear(tb_state *st, const tb_backend *be, int layer, int which, int n, float *out, tb_err *e) {
-    return bitlinear_group(st, be, layer, &which, 1, n, &out, e);
 }
 
 void tb_attn_softmax(float *score, int n, float scale) {
@@ -728,6 +732,21 @@ static void kv_store(tb_state *st, int l, int pos, const float *kt, const float 
     }
 }
 
+/* RoPE on the q and k rows of tokens t0..t1 of the batch, their K/V into layer o->layer's
+ * cache, and (tb_state_set_emulate_f16) q rounded to f16 as ggml does for Q.K. */
+static void rope_kv_rows(const row_op *o, int t0, int t1) {
+    tb_state *st = o->st;
+    const tb_config *c = &st->m->cfg;
+    for (int t = t0; t < t1; t++) {
+        float *qt = st->q + (size_t)t * st->q_dim, *kt = st->k + (size_t)t * st->kv_dim, *vt = st->v + (size_t)t * st->kv_dim;
+        const double *cs = st->rope + (size_t)t * c->head_dim; /* this position's angles */
+        rope_apply(qt, c->heads, c->head_dim, cs);
+        rope_apply(kt, c->kv_heads, c->head_dim, cs);
+        kv_store(st, o->layer, o->pos0 + t, kt, vt);
+        if (st->emulate_f16) round_f16_all(qt, (size_t)st->q_dim);
+    }
+}
+
 /* softmax(q.K^T / sqrt(head_dim) + causal) . V for one query head of one token at pos
  * (tb_ref_attn_head, or the backend's version of it).  GQA: query head h reads KV head
  * h / (heads / kv_heads).  score: scratch of pos+1 floats. */
@@ -800,22 +819,15 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
     norm_quant(st, be, st->x, L->attn_norm, n, H); /* one quantization shared by q, k, v */
     lap(st, TB_PROF_NORM_QUANT);
     static const int qkv[3] = {TB_LIN_Q, TB_LIN_K, TB_LIN_V};
-    if (bitlinear_group(st, be, l, qkv, 3, n, (float *const[]){st->q, st->k, st->v}, e)) return -1;
+    if (bitlinear_group(st, be, l, qkv, 3, n, (float *const[]){st->q, st->k, st->v}, THEN_NONE, e)) return -1;
 
     /* RoPE on q and k, then K/V of the whole batch into the cache before any attention
      * (token t attends to positions <= pos0 + t, some of them from this batch) */
-    for (int t = 0; t < n; t++) {
-        const int pos = pos0 + t;
-        float *kt = st->k + (size_t)t * st->kv_dim, *vt = st->v + (size_t)t * st->kv_dim;
-        const double *cs = st->rope + (size_t)t * c->head_dim; /* this position's angles */
-        rope_apply(st->q + (size_t)t * st->q_dim, c->heads, c->head_dim, cs);
-        rope_apply(kt, c->kv_heads, c->head_dim, cs);
-        kv_store(st, l, pos, kt, vt);
-    }
+    row_op rope = {.st = st, .kind = ROW_ROPE_KV, .n = n, .layer = l, .pos0 = pos0};
+    rows_do(be, &rope);
     trace_rows(st, "q", l, pos0, st->q, n, st->q_dim);
     trace_rows(st, "k", l, pos0, st->k, n, st->kv_dim);
     trace_rows(st, "v", l, pos0, st->v, n, st->kv_dim);
-    if (st->emulate_f16) round_f16_all(st->q, (size_t)n * st->q_dim); /* ggml: Q to f16 for Q.K with f16 K */
     lap(st, TB_PROF_ROPE);
 
     attn_job job = {.st = st, .be = be, .layer = l, .n = n, .pos0 = pos0};
@@ -826,10 +838,8 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
 
     norm_quant(st, be, st->att, L->attn_sub_norm, n, H);
     lap(st, TB_PROF_NORM_QUANT);
-    if (bitlinear(st, be, l, TB_LIN_O, n, st->proj, e)) return -1;
-    residual_add(st, be, st->proj, n);
-    lap(st, TB_PROF_NORM_QUANT);
-    return 0;
+    static const int o_proj[1] = {TB_LIN_O};
+    return bitlinear_group(st, be, l, o_proj, 1, n, (float *const[]){st->proj}, THEN_ADD, e); /* x += o */
 }
 
 /* x += down(ffn_sub_norm(act(gate(h)) * up(h))), h = ffn_norm(x); act = relu^2 (2B4T) or SiLU. */
@@ -843,18 +853,14 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     trace_rows(st, "ffn_in", l, pos0, st->xb, n, H);
     lap(st, TB_PROF_NORM_QUANT);
     static const int gate_up[2] = {TB_LIN_GATE, TB_LIN_UP};
-    if (bitlinear_group(st, be, l, gate_up, 2, n, (float *const[]){st->gate, st->up}, e)) return -1;
-
-    row_op act = {.st = st, .kind = ROW_FFN_ACT, .n = n, .cols = F, .in = st->up, .out = st->gate};
-    rows_do(be, &act); /* gate = act(gate) * up, per cfg.ffn_act */
+    if (bitlinear_group(st, be, l, gate_up, 2, n, (float *const[]){st->gate, st->up}, THEN_FFN_ACT, e))
+        return -1; /* gate = act(gate) * up, per cfg.ffn_act */
     trace_rows(st, "ffn_mid", l, pos0, st->gate, n, F);
 
     norm_quant(st, be, st->gate, L->ffn_sub_norm, n, F);
     lap(st, TB_PROF_NORM_QUANT);
-    if (bitlinear(st, be, l, TB_LIN_DOWN, n, st->proj, e)) return -1;
-    residual_add(st, be, st->proj, n);
-    lap(st, TB_PROF_NORM_QUANT);
-    return 0;
+    static const int down[1] = {TB_LIN_DOWN};
+    return bitlinear_group(st, be, l, down, 1, n, (float *const[]){st->proj}, THEN_ADD, e); /* x += down */
 }
 
 /* The LM head over vocabulary rows [v0, v1) (tb_ref_lm_rows); f16 as in tb_embed_row.
