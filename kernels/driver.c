@@ -32,6 +32,10 @@
 #define SPIN_SECONDS 200e-6
 enum { SPIN_ITERS = 4000 }; /* the caller's wait for the others */
 
+/* Kernels keep their scratch on the stack (the AVX2 token-lane GEMM: ~960 KiB), so every
+ * worker gets at least the usual 8 MiB whatever RLIMIT_STACK makes the default. */
+#define TB_POOL_STACK ((size_t)8 << 20)
+
 typedef struct worker {
     struct tb_pool *pool;
     int tid;
@@ -155,13 +159,20 @@ int tb_pool_new(int threads, bool pin, tb_pool **out, tb_err *e) {
         p->w[i].pool = p;
         p->w[i].tid = i;
     }
+    pthread_attr_t attr;
+    const bool have_attr = pthread_attr_init(&attr) == 0;
+    size_t stack = 0;
+    if (have_attr && pthread_attr_getstacksize(&attr, &stack) == 0 && stack < TB_POOL_STACK)
+        pthread_attr_setstacksize(&attr, TB_POOL_STACK); /* best effort: else the default */
     for (int i = 1; i < threads; i++) {
-        if (pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i]) != 0) {
+        if (pthread_create(&p->w[i].th, have_attr ? &attr : NULL, worker_main, &p->w[i]) != 0) {
+            if (have_attr) pthread_attr_destroy(&attr);
             tb_pool_free(p);
             return tb_fail(e, "cannot start worker thread %d of %d", i, threads);
         }
         p->started++;
     }
+    if (have_attr) pthread_attr_destroy(&attr);
     *out = p;
     return 0;
 }

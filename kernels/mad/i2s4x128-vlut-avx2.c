@@ -1,12 +1,14 @@
 /* i2s4x128-vlut-avx2.c: the token-lane lookup GEMM (i2s4x128-vlut.h) with AVX2.
  *
  * Loop order, in equal sweeps of at most TB_I2S4V_ROWS rows:
- *   for each block of 32 tokens:
+ *   for each pair of token blocks (32 tokens each):
  *     for each 128-weight block b:
- *       build the tables of its 32 groups (32 x 81 x 64 B = 162 KiB: they live in L2)
- *       for every row: its 32 bytes become table offsets (two vpshufb, 64 rows ahead of
- *       their use), it adds its 32 entries in registers (int16, 2 x 16 tokens), and the
- *       int16 sums go to the row's int32 sums
+ *       for each token block of the pair:
+ *         build the tables of its 32 groups (32 x 81 x 64 B = 162 KiB: they live in L2)
+ *         for every row: its 32 bytes become table offsets (two vpshufb, 64 rows ahead
+ *         of their use; the second token block reuses the first one's), it adds its 32
+ *         entries in registers (int16, 2 x 16 tokens), and the int16 sums go to the
+ *         row's int32 sums of that token block
  *     the int32 sums go to acc
  * A table is built once per (token block, block) and call and swept by all the call's
  * rows: the more rows per call, the cheaper (the kernel's batch_rows asks the driver for
@@ -97,39 +99,48 @@ static inline __attribute__((always_inline)) void rows_pass(const uint16_t (*ent
     }
 }
 
-enum { EROWS = 64 }; /* rows whose table offsets are computed ahead of their sweep */
+enum { EROWS = 64, PAIR = 2 }; /* EROWS: rows whose offsets are computed ahead of their sweep */
 
-/* Block b of one token block (tables built at tab) over the rows ra..ra+nr-1. */
-static void block_rows(const uint8_t *packed, int nb, int b, int ra, int nr, const int16_t *tab, __m256i (*s32)[4]) {
-    for (int e0 = 0; e0 < nr; e0 += EROWS) {
-        _Alignas(32) uint16_t ent[EROWS][32];
-        const int ne = e0 + EROWS < nr ? EROWS : nr - e0;
-        entries(packed, nb, b, ra + e0, ne, ent);
-        if (b == 0) /* two copies of the sweep: one starts the sums, one adds to them */
-            rows_pass((const uint16_t(*)[32])ent, ne, (const int64_t *)tab, s32 + e0, 1);
-        else
-            rows_pass((const uint16_t(*)[32])ent, ne, (const int64_t *)tab, s32 + e0, 0);
+/* Block b of the nt (1..PAIR) token blocks whose activations are qt[] over the rows
+ * ra..ra+nr-1 (tables built at tab): the first token block computes the rows' table
+ * offsets into ent, 64 rows ahead of their sweep, and the others reuse them. */
+static void block_rows(const uint8_t *packed, int nb, int b, int ra, int nr, const int8_t *const *qt, int nt,
+                       int16_t *tab, uint16_t (*ent)[32], __m256i (*const *s32)[4]) {
+    for (int i = 0; i < nt; i++) {
+        build(qt[i], b, tab);
+        for (int e0 = 0; e0 < nr; e0 += EROWS) {
+            const int ne = e0 + EROWS < nr ? EROWS : nr - e0;
+            if (i == 0) entries(packed, nb, b, ra + e0, ne, ent + e0);
+            if (b == 0) /* two copies of the sweep: one starts the sums, one adds to them */
+                rows_pass((const uint16_t(*)[32])(ent + e0), ne, (const int64_t *)tab, s32[i] + e0, 1);
+            else
+                rows_pass((const uint16_t(*)[32])(ent + e0), ne, (const int64_t *)tab, s32[i] + e0, 0);
+        }
     }
 }
 
 typedef struct {
     _Alignas(64) int16_t tab[32 * ENT * TOK];
-    __m256i s32[ROWS][4]; /* the int32 sums of one token block, per row */
+    _Alignas(32) uint16_t ent[ROWS][32]; /* the sweep's table offsets of one block (160 KiB) */
+    __m256i s32[PAIR][ROWS][4];         /* the int32 sums of each token block, per row (2 x 320 KiB) */
 } scratch;
 
 void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
                         int32_t *acc) {
     const int nb = tb_i2s4_kp(cols) / TB_I2S4_BLOCK, ntb = tb_i2s4v_blocks(n);
-    scratch sc; /* about 490 KiB of stack */
+    scratch sc; /* about 960 KiB of stack (the pool's threads get TB_POOL_STACK) */
+    __m256i(*const s32[PAIR])[4] = {sc.s32[0], sc.s32[1]};
     const int sweeps = (r1 - r0 + ROWS - 1) / ROWS, per = (r1 - r0 + sweeps - 1) / sweeps; /* equal sweeps */
     for (int ra = r0; ra < r1; ra += per) {
         const int nr = (ra + per < r1 ? ra + per : r1) - ra;
-        for (int tb = 0; tb < ntb; tb++) {
-            for (int b = 0; b < nb; b++) {
-                build(tb_i2s4v_qt(prep, cols, n, tb), b, sc.tab);
-                block_rows(packed, nb, b, ra, nr, sc.tab, sc.s32);
-            }
-            for (int r = 0; r < nr; r++) vl_store_tokens(sc.s32[r], acc + (size_t)tb * TOK * rows + ra + r, rows);
+        for (int tb = 0; tb < ntb; tb += PAIR) {
+            const int nt = ntb - tb < PAIR ? ntb - tb : PAIR;
+            const int8_t *qt[PAIR];
+            for (int i = 0; i < nt; i++) qt[i] = tb_i2s4v_qt(prep, cols, n, tb + i);
+            for (int b = 0; b < nb; b++) block_rows(packed, nb, b, ra, nr, qt, nt, sc.tab, sc.ent, s32);
+            for (int i = 0; i < nt; i++)
+                for (int r = 0; r < nr; r++)
+                    vl_store_tokens(sc.s32[i][r], acc + (size_t)(tb + i) * TOK * rows + ra + r, rows);
         }
     }
 }
