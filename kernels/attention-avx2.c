@@ -1,12 +1,16 @@
-/* attention-avx2.c: one attention head with AVX2 + FMA (tb_backend.attn_head; TB_ISA_AVX2).
+/* attention-avx2.c: the attention heads that share one KV head, with AVX2 + FMA
+ * (tb_backend.attn_heads; TB_ISA_AVX2).
  *
- * Computes what tb_ref_attn_head (reference/forward.c) computes, bit for bit:
+ * Computes what tb_ref_attn_head (reference/forward.c) computes for each head, bit for bit:
  *   - scores: q.k_j in the reference's 16 float lanes (two ymm accumulators, vmulps then
- *     vaddps per element, the reference tree in registers), four keys at a time for
- *     independent chains (the scale is applied by the softmax);
+ *     vaddps per element, the reference tree in registers), eight accumulators (four heads
+ *     x one key, two x two, one x four); each key row is loaded once for up to four query
+ *     heads (GQA: 2B4T's 20 query heads read 5 KV heads), so the
+ *     keys stream from L2 once per group instead of once per head;
  *   - softmax: tb_attn_softmax, the reference's own code (scalar expf calls, double sum);
  *   - the weighted sum of V: out[i] += a_j * v_j[i] (vmulps, vaddps), positions in order,
- *     dimensions in blocks of 64 (eight ymm accumulators held across all j).
+ *     eight ymm accumulators held across all j (16 dimensions of four heads per pass, 32
+ *     of two, 64 of one), each value row's slice loaded once for the group.
  * head_dim must be a multiple of 16 (2B4T: 128); otherwise the reference runs.
  */
 #include <immintrin.h>
@@ -17,79 +21,72 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* s[0..3] = q.k for the 4 keys k, k + stride, ... (hd a multiple of 16). */
-static void dot_x4(const float *q, const float *k, size_t stride, int hd, float *s) {
-    const float *k1 = k + stride, *k2 = k1 + stride, *k3 = k2 + stride;
-    __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+/* s[h * n + c] = q_h . k_c for the G heads q_h = q + h * hd and the KS keys k_c = k + c *
+ * stride (hd a multiple of 16; G * KS <= 4: eight ymm accumulators). */
+ALWAYS_INLINE void dots(const float *q, int G, int hd, const float *k, size_t stride, int KS, float *s, int n) {
+    __m256 a[4], b[4];
+    for (int u = 0; u < G * KS; u++) a[u] = b[u] = _mm256_setzero_ps();
     for (int i = 0; i < hd; i += 16) {
-        const __m256 x0 = _mm256_loadu_ps(q + i), x1 = _mm256_loadu_ps(q + i + 8);
-        a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(k + i), x0));
-        b0 = _mm256_add_ps(b0, _mm256_mul_ps(_mm256_loadu_ps(k + i + 8), x1));
-        a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(k1 + i), x0));
-        b1 = _mm256_add_ps(b1, _mm256_mul_ps(_mm256_loadu_ps(k1 + i + 8), x1));
-        a2 = _mm256_add_ps(a2, _mm256_mul_ps(_mm256_loadu_ps(k2 + i), x0));
-        b2 = _mm256_add_ps(b2, _mm256_mul_ps(_mm256_loadu_ps(k2 + i + 8), x1));
-        a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_loadu_ps(k3 + i), x0));
-        b3 = _mm256_add_ps(b3, _mm256_mul_ps(_mm256_loadu_ps(k3 + i + 8), x1));
+        for (int c = 0; c < KS; c++) {
+            const __m256 k0 = _mm256_loadu_ps(k + c * stride + i), k1 = _mm256_loadu_ps(k + c * stride + i + 8);
+            for (int h = 0; h < G; h++) {
+                const float *qh = q + (size_t)h * hd;
+                a[h * KS + c] = _mm256_add_ps(a[h * KS + c], _mm256_mul_ps(k0, _mm256_loadu_ps(qh + i)));
+                b[h * KS + c] = _mm256_add_ps(b[h * KS + c], _mm256_mul_ps(k1, _mm256_loadu_ps(qh + i + 8)));
+            }
+        }
     }
-    s[0] = tb_tree16_avx2(a0, b0);
-    s[1] = tb_tree16_avx2(a1, b1);
-    s[2] = tb_tree16_avx2(a2, b2);
-    s[3] = tb_tree16_avx2(a3, b3);
+    for (int h = 0; h < G; h++)
+        for (int c = 0; c < KS; c++) s[(size_t)h * n + c] = tb_tree16_avx2(a[h * KS + c], b[h * KS + c]);
 }
 
-static float dot_x1(const float *q, const float *k, int hd) {
-    __m256 a = _mm256_setzero_ps(), b = a;
-    for (int i = 0; i < hd; i += 16) {
-        a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(k + i), _mm256_loadu_ps(q + i)));
-        b = _mm256_add_ps(b, _mm256_mul_ps(_mm256_loadu_ps(k + i + 8), _mm256_loadu_ps(q + i + 8)));
-    }
-    return tb_tree16_avx2(a, b);
-}
-
-/* out[i0..i0+64) = sum_j a_j * v_j[i] in j order (a: n weights). */
-static void wsum_64(const float *a, const float *v, size_t stride, int n, float *out) {
+/* out_h[i0..i0+8 W) = sum_j a_h[j] * v_j[i] in j order for the G heads (a_h = a + h * n,
+ * out_h = out + h * hd), W ymm of dimensions (G * W <= 8 accumulators). */
+ALWAYS_INLINE void wsum(const float *a, int G, int W, int n, const float *v, size_t stride, int hd, float *out) {
     __m256 o[8];
-    for (int r = 0; r < 8; r++) o[r] = _mm256_setzero_ps();
+    for (int u = 0; u < G * W; u++) o[u] = _mm256_setzero_ps();
     for (int j = 0; j < n; j++) {
-        const __m256 w = _mm256_broadcast_ss(a + j);
         const float *vj = v + (size_t)j * stride;
-        o[0] = _mm256_add_ps(o[0], _mm256_mul_ps(w, _mm256_loadu_ps(vj)));
-        o[1] = _mm256_add_ps(o[1], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 8)));
-        o[2] = _mm256_add_ps(o[2], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 16)));
-        o[3] = _mm256_add_ps(o[3], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 24)));
-        o[4] = _mm256_add_ps(o[4], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 32)));
-        o[5] = _mm256_add_ps(o[5], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 40)));
-        o[6] = _mm256_add_ps(o[6], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 48)));
-        o[7] = _mm256_add_ps(o[7], _mm256_mul_ps(w, _mm256_loadu_ps(vj + 56)));
+        __m256 x[8];
+        for (int w = 0; w < W; w++) x[w] = _mm256_loadu_ps(vj + 8 * w);
+        for (int h = 0; h < G; h++) {
+            const __m256 c = _mm256_broadcast_ss(a + (size_t)h * n + j);
+            for (int w = 0; w < W; w++) o[h * W + w] = _mm256_add_ps(o[h * W + w], _mm256_mul_ps(c, x[w]));
+        }
     }
-    for (int r = 0; r < 8; r++) _mm256_storeu_ps(out + 8 * r, o[r]);
+    for (int h = 0; h < G; h++)
+        for (int w = 0; w < W; w++) _mm256_storeu_ps(out + (size_t)h * hd + 8 * w, o[h * W + w]);
 }
 
-/* the same for 16 dimensions (the head_dim mod 64 rest) */
-static void wsum_16(const float *a, const float *v, size_t stride, int n, float *out) {
-    __m256 o0 = _mm256_setzero_ps(), o1 = o0;
-    for (int j = 0; j < n; j++) {
-        const __m256 w = _mm256_broadcast_ss(a + j);
-        const float *vj = v + (size_t)j * stride;
-        o0 = _mm256_add_ps(o0, _mm256_mul_ps(w, _mm256_loadu_ps(vj)));
-        o1 = _mm256_add_ps(o1, _mm256_mul_ps(w, _mm256_loadu_ps(vj + 8)));
-    }
-    _mm256_storeu_ps(out, o0);
-    _mm256_storeu_ps(out + 8, o1);
+/* G (1..4, a constant once inlined) heads of one KV head */
+ALWAYS_INLINE void heads(const float *q, int G, const float *k, const float *v, size_t stride, int n, int hd,
+                         float scale, float *out, float *score) {
+    const int KS = 4 / G; /* keys per step: eight accumulators */
+    int j = 0;
+    for (; j + KS <= n; j += KS) dots(q, G, hd, k + (size_t)j * stride, stride, KS, score + j, n);
+    for (; j < n; j++) dots(q, G, hd, k + (size_t)j * stride, stride, 1, score + j, n);
+    for (int h = 0; h < G; h++) tb_attn_softmax(score + (size_t)h * n, n, scale); /* a_h[j] */
+    const int W = 8 / G; /* ymm of dimensions per pass: eight accumulators */
+    int i = 0;
+    for (; i + 8 * W <= hd; i += 8 * W) wsum(score, G, W, n, v + i, stride, hd, out + i);
+    for (; i < hd; i += 16) wsum(score, G, 2, n, v + i, stride, hd, out + i);
 }
 
-void tb_attn_head_avx2(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
-                       float *out, float *score) {
+void tb_attn_heads_avx2(const float *q, int g, const float *k, const float *v, size_t stride, int n, int hd,
+                        float scale, float *out, float *score) {
     if (hd % 16) {
-        tb_ref_attn_head(q, k, v, stride, n, hd, scale, out, score);
+        for (int h = 0; h < g; h++)
+            tb_ref_attn_head(q + (size_t)h * hd, k, v, stride, n, hd, scale, out + (size_t)h * hd, score);
         return;
     }
-    int j = 0;
-    for (; j + 4 <= n; j += 4) dot_x4(q, k + (size_t)j * stride, stride, hd, score + j);
-    for (; j < n; j++) score[j] = dot_x1(q, k + (size_t)j * stride, hd);
-    tb_attn_softmax(score, n, scale); /* score[j] = a_j */
-    int i = 0;
-    for (; i + 64 <= hd; i += 64) wsum_64(score, v + i, stride, n, out + i);
-    for (; i < hd; i += 16) wsum_16(score, v + i, stride, n, out + i);
+    for (int h = 0; h < g; h += 4) {
+        const float *qh = q + (size_t)h * hd;
+        float *oh = out + (size_t)h * hd;
+        switch (g - h < 4 ? g - h : 4) {
+        case 1: heads(qh, 1, k, v, stride, n, hd, scale, oh, score); break;
+        case 2: heads(qh, 2, k, v, stride, n, hd, scale, oh, score); break;
+        case 3: heads(qh, 3, k, v, stride, n, hd, scale, oh, score); break;
+        default: heads(qh, 4, k, v, stride, n, hd, scale, oh, score); break;
+        }
+    }
 }

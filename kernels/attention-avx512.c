@@ -1,12 +1,15 @@
-/* attention-avx512.c: one attention head with AVX-512F (tb_backend.attn_head; TB_ISA_AVX512).
+/* attention-avx512.c: the attention heads that share one KV head, with AVX-512F
+ * (tb_backend.attn_heads; TB_ISA_AVX512).
  *
  * The AVX2 version's scheme (attention-avx2.c) on zmm, giving tb_ref_attn_head's bits:
- *   - scores: the reference's 16 float lanes are exactly one zmm per key (vmulps, vaddps
- *     per element), four keys at a time, the reference tree on the two ymm halves;
+ *   - scores: the reference's 16 float lanes are exactly one zmm per (head, key) (vmulps,
+ *     vaddps per element), eight accumulators (four heads x two keys ... one head x eight
+ *     keys), each key loaded once for up to four heads, the reference tree on the two ymm
+ *     halves;
  *   - softmax: tb_attn_softmax, the reference's own code (scalar expf calls, double sum);
- *   - the weighted sum of V: blocks of 128 dimensions held in eight zmm accumulators
- *     across all positions (mul, then add).
- * head_dim must be a multiple of 16; a rest below 128 dimensions goes 16 at a time.
+ *   - the weighted sum of V: eight zmm accumulators across all positions (mul, then add):
+ *     32 dimensions of four heads per pass ... 128 of one, each value slice loaded once.
+ * head_dim must be a multiple of 16; a rest goes 16 dimensions at a time.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -23,59 +26,69 @@ ALWAYS_INLINE float tree16(__m512 a) {
     return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
 }
 
-/* s[0..3] = q.k for the 4 keys k, k + stride, ... (hd a multiple of 16). */
-static void dot_x4(const float *q, const float *k, size_t stride, int hd, float *s) {
-    const float *k1 = k + stride, *k2 = k1 + stride, *k3 = k2 + stride;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+/* s[h * n + c] = q_h . k_c for the G heads q_h = q + h * hd and the KS keys k_c = k + c *
+ * stride (hd a multiple of 16; G * KS <= 8 zmm accumulators). */
+ALWAYS_INLINE void dots(const float *q, int G, int hd, const float *k, size_t stride, int KS, float *s, int n) {
+    __m512 a[8];
+    for (int u = 0; u < G * KS; u++) a[u] = _mm512_setzero_ps();
     for (int i = 0; i < hd; i += 16) {
-        const __m512 x = _mm512_loadu_ps(q + i);
-        a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_loadu_ps(k + i), x));
-        a1 = _mm512_add_ps(a1, _mm512_mul_ps(_mm512_loadu_ps(k1 + i), x));
-        a2 = _mm512_add_ps(a2, _mm512_mul_ps(_mm512_loadu_ps(k2 + i), x));
-        a3 = _mm512_add_ps(a3, _mm512_mul_ps(_mm512_loadu_ps(k3 + i), x));
+        __m512 x[4];
+        for (int h = 0; h < G; h++) x[h] = _mm512_loadu_ps(q + (size_t)h * hd + i);
+        for (int c = 0; c < KS; c++) {
+            const __m512 kc = _mm512_loadu_ps(k + c * stride + i);
+            for (int h = 0; h < G; h++) a[h * KS + c] = _mm512_add_ps(a[h * KS + c], _mm512_mul_ps(kc, x[h]));
+        }
     }
-    s[0] = tree16(a0);
-    s[1] = tree16(a1);
-    s[2] = tree16(a2);
-    s[3] = tree16(a3);
+    for (int h = 0; h < G; h++)
+        for (int c = 0; c < KS; c++) s[(size_t)h * n + c] = tree16(a[h * KS + c]);
 }
 
-static float dot_x1(const float *q, const float *k, int hd) {
-    __m512 a = _mm512_setzero_ps();
-    for (int i = 0; i < hd; i += 16) a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_loadu_ps(k + i), _mm512_loadu_ps(q + i)));
-    return tree16(a);
-}
-
-/* out[0..128) = sum_j a_j * v_j[i] in j order */
-static void wsum_128(const float *a, const float *v, size_t stride, int n, float *out) {
+/* out_h[0..16 W) = sum_j a_h[j] * v_j[i] in j order for the G heads (a_h = a + h * n,
+ * out_h = out + h * hd), W zmm of dimensions (G * W <= 8 accumulators). */
+ALWAYS_INLINE void wsum(const float *a, int G, int W, int n, const float *v, size_t stride, int hd, float *out) {
     __m512 o[8];
-    for (int r = 0; r < 8; r++) o[r] = _mm512_setzero_ps();
+    for (int u = 0; u < G * W; u++) o[u] = _mm512_setzero_ps();
     for (int j = 0; j < n; j++) {
-        const __m512 w = _mm512_set1_ps(a[j]);
         const float *vj = v + (size_t)j * stride;
-        for (int r = 0; r < 8; r++) o[r] = _mm512_add_ps(o[r], _mm512_mul_ps(w, _mm512_loadu_ps(vj + 16 * r)));
+        __m512 x[8];
+        for (int w = 0; w < W; w++) x[w] = _mm512_loadu_ps(vj + 16 * w);
+        for (int h = 0; h < G; h++) {
+            const __m512 c = _mm512_set1_ps(a[(size_t)h * n + j]);
+            for (int w = 0; w < W; w++) o[h * W + w] = _mm512_add_ps(o[h * W + w], _mm512_mul_ps(c, x[w]));
+        }
     }
-    for (int r = 0; r < 8; r++) _mm512_storeu_ps(out + 16 * r, o[r]);
+    for (int h = 0; h < G; h++)
+        for (int w = 0; w < W; w++) _mm512_storeu_ps(out + (size_t)h * hd + 16 * w, o[h * W + w]);
 }
 
-/* the same for 16 dimensions */
-static void wsum_16(const float *a, const float *v, size_t stride, int n, float *out) {
-    __m512 o = _mm512_setzero_ps();
-    for (int j = 0; j < n; j++) o = _mm512_add_ps(o, _mm512_mul_ps(_mm512_set1_ps(a[j]), _mm512_loadu_ps(v + (size_t)j * stride)));
-    _mm512_storeu_ps(out, o);
+/* G (1..4, a constant once inlined) heads of one KV head */
+ALWAYS_INLINE void heads(const float *q, int G, const float *k, const float *v, size_t stride, int n, int hd,
+                         float scale, float *out, float *score) {
+    const int KS = 8 / G, W = 8 / G; /* keys per step, zmm of dimensions per pass: eight accumulators */
+    int j = 0;
+    for (; j + KS <= n; j += KS) dots(q, G, hd, k + (size_t)j * stride, stride, KS, score + j, n);
+    for (; j < n; j++) dots(q, G, hd, k + (size_t)j * stride, stride, 1, score + j, n);
+    for (int h = 0; h < G; h++) tb_attn_softmax(score + (size_t)h * n, n, scale); /* a_h[j] */
+    int i = 0;
+    for (; i + 16 * W <= hd; i += 16 * W) wsum(score, G, W, n, v + i, stride, hd, out + i);
+    for (; i < hd; i += 16) wsum(score, G, 1, n, v + i, stride, hd, out + i);
 }
 
-void tb_attn_head_avx512(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
-                         float *out, float *score) {
+void tb_attn_heads_avx512(const float *q, int g, const float *k, const float *v, size_t stride, int n, int hd,
+                          float scale, float *out, float *score) {
     if (hd % 16) {
-        tb_ref_attn_head(q, k, v, stride, n, hd, scale, out, score);
+        for (int h = 0; h < g; h++)
+            tb_ref_attn_head(q + (size_t)h * hd, k, v, stride, n, hd, scale, out + (size_t)h * hd, score);
         return;
     }
-    int j = 0;
-    for (; j + 4 <= n; j += 4) dot_x4(q, k + (size_t)j * stride, stride, hd, score + j);
-    for (; j < n; j++) score[j] = dot_x1(q, k + (size_t)j * stride, hd);
-    tb_attn_softmax(score, n, scale); /* score[j] = a_j */
-    int i = 0;
-    for (; i + 128 <= hd; i += 128) wsum_128(score, v + i, stride, n, out + i);
-    for (; i < hd; i += 16) wsum_16(score, v + i, stride, n, out + i);
+    for (int h = 0; h < g; h += 4) {
+        const float *qh = q + (size_t)h * hd;
+        float *oh = out + (size_t)h * hd;
+        switch (g - h < 4 ? g - h : 4) {
+        case 1: heads(qh, 1, k, v, stride, n, hd, scale, oh, score); break;
+        case 2: heads(qh, 2, k, v, stride, n, hd, scale, oh, score); break;
+        case 3: heads(qh, 3, k, v, stride, n, hd, scale, oh, score); break;
+        default: heads(qh, 4, k, v, stride, n, hd, scale, oh, score); break;
+        }
+    }
 }

@@ -347,7 +347,7 @@ void tb_runner_limit_isa(tb_runner *r, unsigned isa_mask) {
     r->be.lm_rows = r->lm_rows ? runner_lm_rows : NULL;
     if (r->lm_rows && !r->embd) copy_embedding(r);
     const bool avx512 = (tb_cpu_features() & isa_mask & TB_ISA_AVX512) != 0;
-    r->be.attn_head = avx512 ? tb_attn_head_avx512 : avx2 ? tb_attn_head_avx2 : NULL;
+    r->be.attn_heads = avx512 ? tb_attn_heads_avx512 : avx2 ? tb_attn_heads_avx2 : NULL;
     r->be.attn_head_kv = avx2 ? tb_attn_head_kv_avx2 : NULL; /* compressed caches (approximate numerics) */
     r->be.qhead_rows = tb_qhead_rows_best(tb_cpu_features() & isa_mask); /* quantized heads (approximate numerics) */
     r->be.rowops = avx2 ? &tb_rowops_avx2 : NULL;

@@ -100,10 +100,12 @@ typedef struct tb_backend {
      * Returns 0, TB_LM_UNHANDLED when it does not handle this embedding type (tb_forward
      * then runs the plain C loop), or -1 when out of memory. */
     int (*lm_rows)(void *ctx, const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo);
-    /* Optional (NULL = plain C): one attention head, same contract and the same bits as
-     * tb_ref_attn_head (called concurrently from tb_forward's parallel split). */
-    void (*attn_head)(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
-                      float *out, float *score);
+    /* Optional (NULL = plain C): g >= 1 consecutive query heads that read the same K/V
+     * (GQA: heads of one KV head), for each head h < g exactly tb_ref_attn_head(q + h*hd, k, v, stride, n, hd,
+     * scale, out + h*hd, .): the same bits; score is scratch of g*n floats.  Called
+     * concurrently from tb_forward's parallel split. */
+    void (*attn_heads)(const float *q, int g, const float *k, const float *v, size_t stride, int n, int hd,
+                       float scale, float *out, float *score);
     /* Optional (NULL = tb_ref_rowops()): SIMD versions of the row operations, same bits. */
     const tb_rowops *rowops;
     /* Optional (NULL = tb_ref_attn_head_kv): one attention head over a compressed (F16 or
@@ -200,7 +202,7 @@ void tb_ref_rope_neox(float *vec, int n_heads, int head_dim, int pos, float thet
  * l[j] = l[j] + (float)(e[i] * x[i]) from 0 (not fused); lanes combined l[j] += l[j+16],
  * then +8, +4, +2, +1, in float.  Returns 0, or -1 when out of memory. */
 int tb_ref_lm_rows(const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo);
-/* The reference attention for one query head (what tb_backend.attn_head must match bit
+/* The reference attention for one query head (what tb_backend.attn_heads must match bit
  * for bit): q (hd); keys k + j*stride and values v + j*stride (hd each) for j < n;
  * out (hd) = softmax_j(scale * q.k_j) . v_j; score: scratch of n floats.  The order
  * (forward.c): s_j = dot(q, k_j) * scale with dot in 16 float lanes (i mod 16, product

@@ -6,9 +6,10 @@
  *    returned scales) for lengths 1..70, 2560 and 6912 on: N(0,1) rows, wide dynamic
  *    range, rows with NaN, +-inf, +-0, subnormals, all-zero rows (the 1e-5 floor), values
  *    that land exactly on .5 after scaling (ties to even), and huge int32 accumulators;
- *  - tb_attn_head_avx2 (and tb_attn_head_avx512 where the CPU has AVX-512) equal
- *    tb_ref_attn_head bit for bit for 1..70 keys, strided K/V, head_dim 16..256, and
- *    fall back to the reference for head_dim % 16 != 0.
+ *  - tb_attn_heads_avx2 (and tb_attn_heads_avx512 where the CPU has AVX-512) for 1..5
+ *    query heads sharing one K/V equal tb_ref_attn_head on each head bit for bit, for
+ *    1..70 keys, strided K/V, head_dim 16..256, and fall back to the reference for
+ *    head_dim % 16 != 0.
  * The AVX2 parts skip (exit 77) on a CPU without AVX2.
  */
 #include <math.h>
@@ -144,21 +145,23 @@ TB_TEST(avx2_attention_bit_identical) {
     for (size_t h = 0; h < sizeof hds / sizeof hds[0]; h++) {
         const int hd = hds[h];
         const size_t stride = (size_t)hd * 3 + 5; /* K/V rows interleaved with other heads */
-        for (int n = 1; n <= 70; n += (n < 10 ? 1 : 7), cases++) {
-            float *q = malloc(sizeof(float) * hd), *kv = malloc(sizeof(float) * stride * n * 2);
-            float *oa = malloc(sizeof(float) * hd), *ob = malloc(sizeof(float) * hd);
-            float *sa = malloc(sizeof(float) * n), *sb = malloc(sizeof(float) * n);
-            fill(&r, VALS_NORMAL, q, hd);
+        for (int n = 1; n <= 70; n += (n < 10 ? 1 : 7)) {
+            const int g = 1 + (n + (int)h) % 5; /* 1..5 heads: 5 takes a group of 4 and one of 1 */
+            float *q = malloc(sizeof(float) * hd * g), *kv = malloc(sizeof(float) * stride * n * 2);
+            float *oa = malloc(sizeof(float) * hd * g), *ob = malloc(sizeof(float) * hd * g);
+            float *sa = malloc(sizeof(float) * n), *sb = malloc(sizeof(float) * n * g);
+            fill(&r, VALS_NORMAL, q, hd * g);
             fill(&r, n % 3 ? VALS_NORMAL : VALS_WIDE, kv, (int)(stride * n * 2));
             const float *k = kv, *v = kv + stride * n;
             const float scale = (float)(1.0 / sqrt((double)hd));
-            tb_ref_attn_head(q, k, v, stride, n, hd, scale, oa, sa);
-            tb_attn_head_avx2(q, k, v, stride, n, hd, scale, ob, sb);
-            TB_CHECK_MSG(same_bits(oa, ob, hd), "attention hd %d n %d", hd, n);
+            for (int i = 0; i < g; i++) tb_ref_attn_head(q + i * hd, k, v, stride, n, hd, scale, oa + i * hd, sa);
+            tb_attn_heads_avx2(q, g, k, v, stride, n, hd, scale, ob, sb);
+            TB_CHECK_MSG(same_bits(oa, ob, hd * g), "attention hd %d n %d heads %d", hd, n, g);
+            cases += g;
             if (tb_cpu_features() & TB_ISA_AVX512) {
-                tb_attn_head_avx512(q, k, v, stride, n, hd, scale, ob, sb);
-                TB_CHECK_MSG(same_bits(oa, ob, hd), "attention avx512 hd %d n %d", hd, n);
-                avx512_cases++;
+                tb_attn_heads_avx512(q, g, k, v, stride, n, hd, scale, ob, sb);
+                TB_CHECK_MSG(same_bits(oa, ob, hd * g), "attention avx512 hd %d n %d heads %d", hd, n, g);
+                avx512_cases += g;
             }
             free(q), free(kv), free(oa), free(ob), free(sa), free(sb);
         }
