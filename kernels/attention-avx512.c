@@ -77,8 +77,7 @@ ALWAYS_INLINE void heads(const float *q, int G, const float *k, const float *v, 
 void tb_attn_heads_avx512(const float *q, int g, const float *k, const float *v, size_t stride, int n, int hd,
                           float scale, float *out, float *score) {
     if (hd % 16) {
-        for (int h = 0; h < g; h++)
-            tb_ref_attn_head(q + (size_t)h * hd, k, v, stride, n, hd, scale, out + (size_t)h * hd, score);
+        tb_ref_attn_heads(q, g, k, v, stride, n, hd, scale, out, score);
         return;
     }
     for (int h = 0; h < g; h += 4) {

@@ -702,6 +702,12 @@ void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t str
     }
 }
 
+void tb_ref_attn_heads(const float *q, int g, const float *k, const float *v, size_t stride, int n, int hd,
+                       float scale, float *out, float *score) {
+    for (int h = 0; h < g; h++)
+        tb_ref_attn_head(q + (size_t)h * hd, k, v, stride, n, hd, scale, out + (size_t)h * hd, score);
+}
+
 /* K and V of one position into layer l's cache, in the state's KV format. */
 static void kv_store(tb_state *st, int l, int pos, const float *kt, const float *vt) {
     const size_t row = (size_t)l * st->max_ctx + (size_t)pos, at = row * st->kv_dim, D = (size_t)st->kv_dim;
@@ -772,12 +778,8 @@ static void attention_heads(const tb_state *st, const tb_backend *be, int layer,
         return;
     }
     const float *k = (const float *)st->key_cache + base, *v = (const float *)st->value_cache + base;
-    if (be && be->attn_heads) { /* causal: positions 0..pos */
-        be->attn_heads(q, g, k, v, (size_t)st->kv_dim, pos + 1, hd, scale, out, score);
-        return;
-    }
-    for (int i = 0; i < g; i++)
-        tb_ref_attn_head(q + (size_t)i * hd, k, v, (size_t)st->kv_dim, pos + 1, hd, scale, out + (size_t)i * hd, score);
+    (be && be->attn_heads ? be->attn_heads : tb_ref_attn_heads)(q, g, k, v, (size_t)st->kv_dim, pos + 1, hd, scale,
+                                                                 out, score); /* causal: positions 0..pos */
 }
 
 /* The (token, head) pairs of one layer, split across threads: every pair is computed by

@@ -100,10 +100,10 @@ typedef struct tb_backend {
      * Returns 0, TB_LM_UNHANDLED when it does not handle this embedding type (tb_forward
      * then runs the plain C loop), or -1 when out of memory. */
     int (*lm_rows)(void *ctx, const tb_model *m, int v0, int v1, const float *x, int n, float *out, size_t ldo);
-    /* Optional (NULL = plain C): g >= 1 consecutive query heads that read the same K/V
-     * (GQA: heads of one KV head), for each head h < g exactly tb_ref_attn_head(q + h*hd, k, v, stride, n, hd,
-     * scale, out + h*hd, .): the same bits; score is scratch of g*n floats.  Called
-     * concurrently from tb_forward's parallel split. */
+    /* Optional (NULL = tb_ref_attn_heads): g >= 1 consecutive query heads that read the
+     * same K/V (GQA: heads of one KV head), for each head h < g exactly
+     * tb_ref_attn_head(q + h*hd, k, v, stride, n, hd, scale, out + h*hd, .): the same bits;
+     * score is scratch of g*n floats.  Called concurrently from tb_forward's parallel split. */
     void (*attn_heads)(const float *q, int g, const float *k, const float *v, size_t stride, int n, int hd,
                        float scale, float *out, float *score);
     /* Optional (NULL = tb_ref_rowops()): SIMD versions of the row operations, same bits. */
@@ -228,6 +228,10 @@ float tb_ref_dot16(const float *a, const float *b, int n);
 
 void tb_ref_attn_head(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float scale,
                       float *out, float *score);
+/* tb_backend.attn_heads' definition: tb_ref_attn_head for each of the g heads q + h*hd
+ * (outputs out + h*hd), one after the other; score: scratch of n floats. */
+void tb_ref_attn_heads(const float *q, int g, const float *k, const float *v, size_t stride, int n, int hd,
+                       float scale, float *out, float *score);
 
 #ifdef __cplusplus
 }

@@ -12,20 +12,14 @@
 #include "attention.h"
 #include "rowops.h"
 
-static void ref_heads(const float *q, int g, const float *k, const float *v, size_t stride, int n, int hd,
-                      float scale, float *out, float *score) {
-    for (int h = 0; h < g; h++)
-        tb_ref_attn_head(q + (size_t)h * hd, k, v, stride, n, hd, scale, out + (size_t)h * hd, score);
-}
-
 void tb_attn_heads_avx2(const float *q, int g, const float *k, const float *v, size_t stride, int n, int hd,
                         float scale, float *out, float *score) {
-    ref_heads(q, g, k, v, stride, n, hd, scale, out, score);
+    tb_ref_attn_heads(q, g, k, v, stride, n, hd, scale, out, score);
 }
 
 void tb_attn_heads_avx512(const float *q, int g, const float *k, const float *v, size_t stride, int n, int hd,
                           float scale, float *out, float *score) {
-    ref_heads(q, g, k, v, stride, n, hd, scale, out, score);
+    tb_ref_attn_heads(q, g, k, v, stride, n, hd, scale, out, score);
 }
 
 const tb_rowops tb_rowops_avx2 = {0};

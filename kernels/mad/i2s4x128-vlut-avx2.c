@@ -105,7 +105,7 @@ enum { EROWS = 64, PAIR = 2 }; /* EROWS: rows whose offsets are computed ahead o
  * ra..ra+nr-1 (tables built at tab): the first token block computes the rows' table
  * offsets into ent, 64 rows ahead of their sweep, and the others reuse them. */
 static void block_rows(const uint8_t *packed, int nb, int b, int ra, int nr, const int8_t *const *qt, int nt,
-                       int16_t *tab, uint16_t (*ent)[32], __m256i (*const *s32)[4]) {
+                       int16_t *tab, uint16_t (*ent)[32], __m256i (*s32)[ROWS][4]) {
     for (int i = 0; i < nt; i++) {
         build(qt[i], b, tab);
         for (int e0 = 0; e0 < nr; e0 += EROWS) {
@@ -129,7 +129,6 @@ void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep
                         int32_t *acc) {
     const int nb = tb_i2s4_kp(cols) / TB_I2S4_BLOCK, ntb = tb_i2s4v_blocks(n);
     scratch sc; /* about 960 KiB of stack (the pool's threads get TB_POOL_STACK) */
-    __m256i(*const s32[PAIR])[4] = {sc.s32[0], sc.s32[1]};
     const int sweeps = (r1 - r0 + ROWS - 1) / ROWS, per = (r1 - r0 + sweeps - 1) / sweeps; /* equal sweeps */
     for (int ra = r0; ra < r1; ra += per) {
         const int nr = (ra + per < r1 ? ra + per : r1) - ra;
@@ -137,7 +136,7 @@ void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep
             const int nt = ntb - tb < PAIR ? ntb - tb : PAIR;
             const int8_t *qt[PAIR];
             for (int i = 0; i < nt; i++) qt[i] = tb_i2s4v_qt(prep, cols, n, tb + i);
-            for (int b = 0; b < nb; b++) block_rows(packed, nb, b, ra, nr, qt, nt, sc.tab, sc.ent, s32);
+            for (int b = 0; b < nb; b++) block_rows(packed, nb, b, ra, nr, qt, nt, sc.tab, sc.ent, sc.s32);
             for (int i = 0; i < nt; i++)
                 for (int r = 0; r < nr; r++)
                     vl_store_tokens(sc.s32[i][r], acc + (size_t)(tb + i) * TOK * rows + ra + r, rows);
