@@ -9,7 +9,7 @@
  *         of their use; the second token block reuses the first one's), it adds its 32
  *         entries in registers (int16, 2 x 16 tokens), and the int16 sums go to the
  *         row's int32 sums of that token block
- *     the int32 sums go to acc
+ *     the int32 sums go to acc, eight rows at a time transposed to token-major
  * A table is built once per (token block, block) and call and swept by all the call's
  * rows: the more rows per call, the cheaper (the kernel's batch_rows asks the driver for
  * long calls).  A row's running sums never leave registers inside a block. */
@@ -137,9 +137,7 @@ void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep
             const int8_t *qt[PAIR];
             for (int i = 0; i < nt; i++) qt[i] = tb_i2s4v_qt(prep, cols, n, tb + i);
             for (int b = 0; b < nb; b++) block_rows(packed, nb, b, ra, nr, qt, nt, sc.tab, sc.ent, sc.s32);
-            for (int i = 0; i < nt; i++)
-                for (int r = 0; r < nr; r++)
-                    vl_store_tokens(sc.s32[i][r], acc + (size_t)(tb + i) * TOK * rows + ra + r, rows);
+            for (int i = 0; i < nt; i++) vl_store_sums(sc.s32[i], nr, acc + (size_t)(tb + i) * TOK * rows + ra, rows);
         }
     }
 }

@@ -4,7 +4,8 @@
  *   - the prep's transposed activations, element by element, with a remainder of tokens;
  *   - the GEMM against the scalar reference for 5 token blocks and 3 tokens left to the MAD
  *     path (n = 163), rows in two sweeps (2600 > 2560), K not a multiple of 128,
- *     sub-ranges and the int16 trap (all weights -1, all q = -128: every table entry 512,
+ *     sub-ranges (their row counts leave 1..7 rows past the eight-row transposed stores)
+ *     and the int16 trap (all weights -1, all q = -128: every table entry 512,
  *     one block 16384).
  * The AVX2 parts SKIP on a CPU without AVX2. */
 #include <immintrin.h>
