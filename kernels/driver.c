@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "driver.h"
@@ -363,22 +364,30 @@ typedef struct tokens_job {
     const int8_t *q;
     void *const *preps;
     double *prep_s;
+    tb_gemv_team *team;    /* for a kernel with gemv_team, else NULL */
+    tb_gemv_share *share;  /* (threads) the team's shares */
     atomic_int rc;
 } tokens_job;
 
-/* Thread tid's tokens: its prep, then every row of every matrix. */
+/* Thread tid's tokens: its prep, then every row of every matrix (one gemv_team call, or a
+ * gemv per matrix). */
 static void tokens_part(void *arg, int tid, int nth) {
     tokens_job *j = arg;
     int t0, t1, rc = 0;
     tb_gemv_token_share(j->n, j->k->batch_tokens, tid, nth, &t0, &t1);
     if (j->prep_s) j->prep_s[tid] = 0;
-    if (t0 >= t1) return;
     const int8_t *q = j->q + (size_t)t0 * j->cols;
-    void *prep = j->k->needs_prep ? j->preps[tid] : NULL;
+    void *prep = j->k->needs_prep && t0 < t1 ? j->preps[tid] : NULL;
     const double p0 = tb_now();
     if (prep) rc = j->k->prep(q, j->cols, t1 - t0, prep);
     if (j->prep_s) j->prep_s[tid] = tb_now() - p0;
-    for (int i = 0; !rc && i < j->count; i++) {
+    if (j->team) { /* every thread calls it, with or without tokens of its own */
+        j->share[tid] = (tb_gemv_share){.q = q, .prep = prep, .n = rc ? 0 : t1 - t0, .t0 = t0};
+        const int trc = j->k->gemv_team(j->team, tid);
+        keep_first_error(&j->rc, rc ? rc : trc);
+        return;
+    }
+    for (int i = 0; !rc && t0 < t1 && i < j->count; i++) {
         const tb_gemv_mat *m = &j->mats[i];
         rc = j->k->gemv(m->packed, m->rows, j->cols, q, prep, t1 - t0, 0, m->rows, m->acc + (size_t)t0 * m->rows);
     }
@@ -388,13 +397,24 @@ static void tokens_part(void *arg, int tid, int nth) {
 int tb_gemv_tokens_group(tb_pool *p, const tb_kernel *k, int count, const tb_gemv_mat *mats, int cols,
                          const int8_t *q, int n, void *const *preps, double *prep_s) {
     if (!group_shape_ok(count, mats, cols, n)) return TB_KERR_SHAPE;
+    const int nth = p ? p->n : 1;
     tokens_job j = {.k = k, .mats = mats, .count = count, .cols = cols, .n = n, .q = q, .preps = preps,
                     .prep_s = prep_s};
+    tb_gemv_team team = {.mats = mats, .count = count, .cols = cols, .nth = nth};
+    void *state = NULL;
+    if (k->gemv_team && (state = tb_alloc((size_t)nth * TB_TEAM_STATE_BYTES + sizeof(tb_gemv_share) * nth))) {
+        memset(state, 0, (size_t)nth * TB_TEAM_STATE_BYTES);
+        team.state = state;
+        j.share = (tb_gemv_share *)((char *)state + (size_t)nth * TB_TEAM_STATE_BYTES);
+        team.share = j.share;
+        j.team = &team;
+    } /* no memory for the team: one gemv per matrix, the same bits */
     atomic_init(&j.rc, 0);
     if (p)
         tb_pool_run(p, tokens_part, &j);
     else
         tokens_part(&j, 0, 1);
+    tb_free(state);
     return atomic_load(&j.rc);
 }
 

@@ -53,13 +53,6 @@ int tb_gemv_even_rows(int rows, int tile, int nth, int batch_rows);
 int tb_gemv_parallel(tb_pool *p, const tb_kernel *k, const void *packed, int rows, int cols,
                      const int8_t *q, const void *prep, int n, int32_t *acc);
 
-/* One matrix of a group: packed weights, its rows, where its results go. */
-typedef struct tb_gemv_mat {
-    const void *packed;
-    int rows;
-    int32_t *acc; /* (n, rows) */
-} tb_gemv_mat;
-
 enum { TB_GEMV_GROUP_MAX = 4 }; /* matrices in one tb_gemv_parallel_group call */
 
 /* tb_gemv_parallel over up to TB_GEMV_GROUP_MAX matrices of the same cols that share the activations q

@@ -88,6 +88,33 @@ typedef struct tb_device_hooks {
     int (*bandwidth)(double *gbps, char *why, size_t why_n);
 } tb_device_hooks;
 
+/* One matrix of a group call: acc (n, rows) of the packed weights. */
+typedef struct tb_gemv_mat {
+    const void *packed;
+    int rows;
+    int32_t *acc; /* (n, rows) */
+} tb_gemv_mat;
+
+/* A token-split batch as one call per thread (tb_gemv_tokens_group with a kernel that has
+ * gemv_team).  share[i]: thread i's tokens [t0, t0 + n) (n may be 0), q pointing at token
+ * t0 and prep holding the kernel's prep of them, done by thread i before its call.  Every
+ * thread calls gemv_team(team, tid) once: it computes its own share for every matrix
+ * (acc rows t0.. of each) and may also take over part of another share's work (the
+ * results must be the same bits whoever computes them), coordinating through state:
+ * TB_TEAM_STATE_BYTES per thread, zeroed and 64-byte aligned, shared by all. */
+enum { TB_TEAM_STATE_BYTES = 256 };
+typedef struct tb_gemv_share {
+    const int8_t *q;
+    const void *prep;
+    int n, t0;
+} tb_gemv_share;
+typedef struct tb_gemv_team {
+    const tb_gemv_mat *mats;
+    int count, cols, nth;
+    const tb_gemv_share *share; /* (nth) */
+    void *state;                /* (nth * TB_TEAM_STATE_BYTES) */
+} tb_gemv_team;
+
 typedef struct tb_kernel {
     const char *name;     /* gemv_<layout>_<tile>__<isa> */
     const char *family;   /* "mad", "lut", "bitserial", "cuda" */
@@ -133,6 +160,10 @@ typedef struct tb_kernel {
      * per token block and sweeps them over its rows (the i2s token-lane LUT) asks for it. */
     int batch_rows;
     int batch_tokens;
+    /* Optional, with batch_tokens: the token split as one cooperative call per thread
+     * (tb_gemv_team above), so that a thread done with its own share can take on the end of
+     * a slower one's; returns 0 or a TB_KERR_* code.  NULL: one gemv per matrix and thread. */
+    int (*gemv_team)(const tb_gemv_team *team, int tid);
 
     /* Added by the registry owner (designated initializers leave these 0). */
     int priority;         /* tb_kernel_best() picks the highest-priority supported exact CPU

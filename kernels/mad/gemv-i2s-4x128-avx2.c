@@ -60,18 +60,13 @@ static inline __m128i row_tokens4(const uint8_t *wrow, int nb, const int8_t *q0,
     return hsum4(a[0], a[1], a[2], a[3]);
 }
 
-static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
-                int r0, int r1, int32_t *acc) {
-    (void)q;
-    int rc = tb_i2s4_check_args(rows, cols, prep, n, r0, r1);
-    if (rc) return rc;
+/* Tokens nv..n-1 (those past the whole blocks of 32) with multiply-add. */
+static void mad_tokens(const void *packed, int rows, int cols, const void *prep, int n, int nv, int r0, int r1,
+                       int32_t *acc) {
     const int kp = tb_i2s4_kp(cols), nb = kp / TB_I2S4_BLOCK;
     const int32_t *qsum = prep;
     const int8_t *qpad = (const int8_t *)prep + tb_i2s4_sums_bytes(n);
     const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-    /* whole blocks of 32 tokens (prefill): the token-lane lookup GEMM */
-    const int nv = tb_i2s4v_blocks(n) * TB_I2S4V_TOK;
-    if (nv) tb_i2s4v_gemm_avx2(packed, rows, cols, prep, n, r0, r1, acc);
     /* tokens in chunks of TB_I2S4_TOKCHUNK: their activations stay in L1 while the
      * chunk sweeps the weight tiles (prefill); n = 1 is one chunk */
     for (int tc = nv; tc < n; tc += TB_I2S4_TOKCHUNK) {
@@ -122,7 +117,45 @@ static int gemv(const void *packed, int rows, int cols, const int8_t *q, const v
             }
         }
     }
+}
+
+static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
+                int r0, int r1, int32_t *acc) {
+    (void)q;
+    int rc = tb_i2s4_check_args(rows, cols, prep, n, r0, r1);
+    if (rc) return rc;
+    /* whole blocks of 32 tokens (prefill): the token-lane lookup GEMM; the rest: MAD */
+    const int nv = tb_i2s4v_blocks(n) * TB_I2S4V_TOK;
+    if (nv) tb_i2s4v_gemm_avx2(packed, rows, cols, prep, n, r0, r1, acc);
+    mad_tokens(packed, rows, cols, prep, n, nv, r0, r1, acc);
     return 0;
+}
+
+/* The token split as a team (tb_gemv_team): this thread's share of every matrix, the one
+ * with the most rows last with its MAD tokens first, so that its last lookup sweep is the
+ * last work of the share and open to the others; then help the others with theirs. */
+static int gemv_team(const tb_gemv_team *tm, int tid) {
+    const tb_gemv_share *s = &tm->share[tid];
+    void *st = (char *)tm->state + (size_t)tid * TB_TEAM_STATE_BYTES;
+    int rc = 0, last = 0;
+    for (int i = 1; i < tm->count; i++)
+        if (tm->mats[i].rows >= tm->mats[last].rows) last = i;
+    for (int i = 0; s->n > 0 && !rc && i < tm->count; i++)
+        rc = tb_i2s4_check_args(tm->mats[i].rows, tm->cols, s->prep, s->n, 0, tm->mats[i].rows);
+    for (int i = 0; s->n > 0 && !rc && i < tm->count; i++) {
+        const tb_gemv_mat *m = &tm->mats[i == tm->count - 1 ? last : i < last ? i : i + 1];
+        int32_t *acc = m->acc + (size_t)s->t0 * m->rows;
+        if (i < tm->count - 1) {
+            gemv(m->packed, m->rows, tm->cols, s->q, s->prep, s->n, 0, m->rows, acc);
+            continue;
+        }
+        const int nv = tb_i2s4v_blocks(s->n) * TB_I2S4V_TOK;
+        mad_tokens(m->packed, m->rows, tm->cols, s->prep, s->n, nv, 0, m->rows, acc);
+        if (nv) tb_i2s4v_gemm_open_avx2(m->packed, m->rows, tm->cols, s->prep, s->n, 0, m->rows, acc, st);
+    }
+    tb_i2s4v_team_done(st);
+    tb_i2s4v_team_help_avx2(tm, tid, TB_TEAM_STATE_BYTES);
+    return rc;
 }
 
 const tb_kernel tb_k_gemv_i2s_4x128__avx2 = {
@@ -137,4 +170,5 @@ const tb_kernel tb_k_gemv_i2s_4x128__avx2 = {
     .prep = tb_i2s4v_prep,
     .batch_rows = TB_I2S4V_ROWS / 2, /* its token-lane LUT builds tables per call (i2s4x128-vlut.h) */
     .batch_tokens = TB_I2S4V_TOK,   /* ... per block of 32 tokens: the threads split those */
+    .gemv_team = gemv_team,         /* ... and take over the end of a slower thread's share */
 };

@@ -14,6 +14,7 @@
  * rows: the more rows per call, the cheaper (the kernel's batch_rows asks the driver for
  * long calls).  A row's running sums never leave registers inside a block. */
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "i2s4x128-vlut.h"
@@ -101,23 +102,13 @@ static inline __attribute__((always_inline)) void rows_pass(const uint16_t (*ent
 
 enum { EROWS = 64, PAIR = 2 }; /* EROWS: rows whose offsets are computed ahead of their sweep */
 
-/* Block b of the nt (1..PAIR) token blocks whose activations are qt[] over the rows
- * ra..ra+nr-1 (tables built at tab): the first token block computes the rows' table
- * offsets into ent, 64 rows ahead of their sweep, and the others reuse them. */
-static void block_rows(const uint8_t *packed, int nb, int b, int ra, int nr, const int8_t *const *qt, int nt,
-                       int16_t *tab, uint16_t (*ent)[32], __m256i (*s32)[ROWS][4]) {
-    for (int i = 0; i < nt; i++) {
-        build(qt[i], b, tab);
-        for (int e0 = 0; e0 < nr; e0 += EROWS) {
-            const int ne = e0 + EROWS < nr ? EROWS : nr - e0;
-            if (i == 0) entries(packed, nb, b, ra + e0, ne, ent + e0);
-            if (b == 0) /* two copies of the sweep: one starts the sums, one adds to them */
-                rows_pass((const uint16_t(*)[32])(ent + e0), ne, (const int64_t *)tab, s32[i] + e0, 1);
-            else
-                rows_pass((const uint16_t(*)[32])(ent + e0), ne, (const int64_t *)tab, s32[i] + e0, 0);
-        }
-    }
-}
+/* The work between two stores of int32 sums: rows ra..ra+nr-1 of packed (nb blocks of
+ * 128 weights) against the token blocks whose activations are qt[0..nt). */
+typedef struct {
+    const uint8_t *packed;
+    int nb, ra, nr, nt;
+    const int8_t *qt[PAIR];
+} unit;
 
 typedef struct {
     _Alignas(64) int16_t tab[32 * ENT * TOK];
@@ -125,19 +116,138 @@ typedef struct {
     __m256i s32[PAIR][ROWS][4];         /* the int32 sums of each token block, per row (2 x 320 KiB) */
 } scratch;
 
-void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
-                        int32_t *acc) {
+/* Block b of unit u into sc->s32 (first: the sums start at this block): per token block,
+ * the tables, then the rows' offsets (computed by the first token block, 64 rows ahead of
+ * their sweep, reused by the others) and the sweep. */
+static void unit_block(const unit *u, int b, int first, scratch *sc) {
+    for (int i = 0; i < u->nt; i++) {
+        build(u->qt[i], b, sc->tab);
+        for (int e0 = 0; e0 < u->nr; e0 += EROWS) {
+            const int ne = e0 + EROWS < u->nr ? EROWS : u->nr - e0;
+            const uint16_t(*ent)[32] = (const uint16_t(*)[32])(sc->ent + e0);
+            if (i == 0) entries(u->packed, u->nb, b, u->ra + e0, ne, sc->ent + e0);
+            if (first) /* two copies of the sweep: one starts the sums, one adds to them */
+                rows_pass(ent, ne, (const int64_t *)sc->tab, sc->s32[i] + e0, 1);
+            else
+                rows_pass(ent, ne, (const int64_t *)sc->tab, sc->s32[i] + e0, 0);
+        }
+    }
+}
+
+/* ---- a token split as a team (tb_gemv_team): the end of a slow share is taken over ----
+ *
+ * A thread's last unit is open to the others: its blocks are claimed one at a time, the
+ * owner from the front, a helper (a thread done with its own share) from the back into
+ * its own int32 sums, which the owner adds to its own before storing.  Integer sums in
+ * any split: the same bits.  The state word packs the next block from the front, the end
+ * of the blocks left (back), the helper's blocks in flight and the phase. */
+enum { PH_WORK = 0, PH_OPEN = 1, PH_DONE = 2 };
+typedef struct {
+    _Atomic uint64_t word;  /* front | back << 16 | in flight << 32 | phase << 48 */
+    atomic_int helper;      /* 1 + tid of the one helper, 0 = none yet */
+    atomic_int merged;      /* the owner has added the helper's sums: the helper may leave */
+    int helped;             /* blocks the helper computed (tests, reports) */
+    const __m256i (*sums)[ROWS][4]; /* the helper's sums (written before its first claim) */
+    unit u;                 /* the open unit (written before the phase turns open) */
+} team_state;
+_Static_assert(sizeof(team_state) <= TB_TEAM_STATE_BYTES, "team_state outgrows its slot");
+
+#define W_FRONT(w) ((int)((w) & 0xffff))
+#define W_BACK(w) ((int)(((w) >> 16) & 0xffff))
+#define W_FLIGHT(w) ((int)(((w) >> 32) & 0xffff))
+#define W_PHASE(w) ((int)((w) >> 48))
+static inline uint64_t w_make(int front, int back, int flight, int phase) {
+    return (uint64_t)front | (uint64_t)back << 16 | (uint64_t)flight << 32 | (uint64_t)phase << 48;
+}
+
+/* The owner's last unit, open to a helper. */
+static void unit_open(team_state *st, const unit *u, scratch *sc) {
+    st->u = *u;
+    atomic_store(&st->word, w_make(0, u->nb, 0, PH_OPEN));
+    for (;;) {
+        uint64_t w = atomic_load(&st->word);
+        do
+            if (W_FRONT(w) >= W_BACK(w)) goto claimed;
+        while (!atomic_compare_exchange_weak(&st->word, &w, w + 1));
+        unit_block(u, W_FRONT(w), W_FRONT(w) == 0, sc);
+    }
+claimed:;
+    uint64_t w;
+    while (W_FLIGHT(w = atomic_load(&st->word)) > 0) _mm_pause(); /* the helper's last block */
+    if (W_BACK(w) < u->nb) /* add the helper's sums of blocks [back, nb) */
+        for (int i = 0; i < u->nt; i++)
+            for (int r = 0; r < u->nr; r++)
+                for (int j = 0; j < 4; j++) sc->s32[i][r][j] = _mm256_add_epi32(sc->s32[i][r][j], st->sums[i][r][j]);
+    atomic_store(&st->word, w_make(0, 0, 0, PH_DONE));
+    atomic_store(&st->merged, 1);
+}
+
+/* The owner has nothing (more) to open: helpers stop waiting for it. */
+void tb_i2s4v_team_done(void *state) {
+    team_state *st = state;
+    if (W_PHASE(atomic_load(&st->word)) == PH_WORK) atomic_store(&st->word, w_make(0, 0, 0, PH_DONE));
+}
+
+int tb_i2s4v_team_helped(const void *state) { return ((const team_state *)state)->helped; }
+
+/* Take blocks of owner st's open unit from the back while it has two or more unclaimed
+ * (the owner always keeps the one it is about to take); wait for it to add them. */
+static void help_one(team_state *st, int tid, scratch *sc) {
+    uint64_t w;
+    while (W_PHASE(w = atomic_load(&st->word)) == PH_WORK) _mm_pause();
+    int none = 0;
+    if (W_PHASE(w) != PH_OPEN || !atomic_compare_exchange_strong(&st->helper, &none, tid + 1)) return;
+    st->sums = (const __m256i(*)[ROWS][4])sc->s32;
+    int taken = 0;
+    for (;;) {
+        w = atomic_load(&st->word);
+        do
+            if (W_PHASE(w) != PH_OPEN || W_BACK(w) - W_FRONT(w) < 2) goto out;
+        while (!atomic_compare_exchange_weak(&st->word, &w, w - ((uint64_t)1 << 16) + ((uint64_t)1 << 32)));
+        unit_block(&st->u, W_BACK(w) - 1, taken == 0, sc);
+        taken++;
+        atomic_fetch_sub(&st->word, (uint64_t)1 << 32);
+    }
+out:
+    st->helped = taken;
+    if (taken)
+        while (!atomic_load(&st->merged)) _mm_pause();
+}
+
+void tb_i2s4v_team_help_avx2(const tb_gemv_team *team, int tid, size_t state_stride) {
+    scratch sc; /* its own, like a share's */
+    for (int k = 1; k < team->nth; k++) {
+        const int v = (tid + k) % team->nth;
+        help_one((team_state *)((char *)team->state + (size_t)v * state_stride), tid, &sc);
+    }
+}
+
+/* Rows [r0, r1) of every whole token block; with state, the last unit is open to helpers. */
+static void gemm(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1, int32_t *acc,
+                 team_state *st) {
     const int nb = tb_i2s4_kp(cols) / TB_I2S4_BLOCK, ntb = tb_i2s4v_blocks(n);
     scratch sc; /* about 960 KiB of stack (the pool's threads get TB_POOL_STACK) */
     const int sweeps = (r1 - r0 + ROWS - 1) / ROWS, per = (r1 - r0 + sweeps - 1) / sweeps; /* equal sweeps */
     for (int ra = r0; ra < r1; ra += per) {
-        const int nr = (ra + per < r1 ? ra + per : r1) - ra;
         for (int tb = 0; tb < ntb; tb += PAIR) {
-            const int nt = ntb - tb < PAIR ? ntb - tb : PAIR;
-            const int8_t *qt[PAIR];
-            for (int i = 0; i < nt; i++) qt[i] = tb_i2s4v_qt(prep, cols, n, tb + i);
-            for (int b = 0; b < nb; b++) block_rows(packed, nb, b, ra, nr, qt, nt, sc.tab, sc.ent, sc.s32);
-            for (int i = 0; i < nt; i++) vl_store_sums(sc.s32[i], nr, acc + (size_t)(tb + i) * TOK * rows + ra, rows);
+            unit u = {.packed = packed, .nb = nb, .ra = ra, .nr = (ra + per < r1 ? ra + per : r1) - ra,
+                      .nt = ntb - tb < PAIR ? ntb - tb : PAIR};
+            for (int i = 0; i < u.nt; i++) u.qt[i] = tb_i2s4v_qt(prep, cols, n, tb + i);
+            if (st && ra + per >= r1 && tb + PAIR >= ntb)
+                unit_open(st, &u, &sc);
+            else
+                for (int b = 0; b < nb; b++) unit_block(&u, b, b == 0, &sc);
+            for (int i = 0; i < u.nt; i++) vl_store_sums(sc.s32[i], u.nr, acc + (size_t)(tb + i) * TOK * rows + ra, rows);
         }
     }
+}
+
+void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
+                        int32_t *acc) {
+    gemm(packed, rows, cols, prep, n, r0, r1, acc, NULL);
+}
+
+void tb_i2s4v_gemm_open_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
+                             int32_t *acc, void *state) {
+    gemm(packed, rows, cols, prep, n, r0, r1, acc, state);
 }

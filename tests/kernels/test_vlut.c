@@ -6,9 +6,12 @@
  *     path (n = 163), rows in two sweeps (2600 > 2560), K not a multiple of 128,
  *     sub-ranges (their row counts leave 1..7 rows past the eight-row transposed stores)
  *     and the int16 trap (all weights -1, all q = -128: every table entry 512,
- *     one block 16384).
+ *     one block 16384);
+ *   - the token split as a team (gemv_team): a thread done with its own share takes blocks
+ *     from the end of another's, and every output stays the reference's.
  * The AVX2 parts SKIP on a CPU without AVX2. */
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +113,90 @@ TB_TEST(gemm_equals_reference_past_every_blocking) {
     gemm_vs_ref(2600, 300, 163, 4, 2599, 0); /* a sub-range over 2 sweeps, ending inside a tile */
     gemm_vs_ref(37, 128, 32, 5, 36, 0);         /* one block exactly, unaligned r0 */
     gemm_vs_ref(600, 6912, 33, 0, 600, 1);      /* the int16 trap over 54 blocks */
+}
+
+typedef struct {
+    const tb_kernel *k;
+    const tb_gemv_team *team;
+    int tid, rc;
+} team_arg;
+
+static void *team_thread(void *a) {
+    team_arg *x = a;
+    x->rc = x->k->gemv_team(x->team, x->tid);
+    return NULL;
+}
+
+/* Matrices of 700, 37 and 300 rows x 1280 as a team of two threads owning n[0] and n[1]
+ * tokens (each share prepped apart, as tb_gemv_tokens_group does), against tb_matmul_ref.
+ * Returns the blocks of each share's open unit that the other thread computed. */
+static void team_vs_ref(const int n[2], int helped[2]) {
+    enum { M = 3, COLS = 1280 };
+    const int rows[M] = {700, 37, 300}, ntok = n[0] + n[1];
+    const tb_kernel *k = tb_kernel_find("gemv_i2s_4x128__avx2");
+    TB_CHECK(k != NULL && k->gemv_team != NULL);
+    if (!k || !k->gemv_team) return;
+    tb_rng r;
+    tb_rng_seed(&r, 11);
+    int8_t *q = malloc((size_t)ntok * COLS), *row = malloc(COLS);
+    for (size_t i = 0; i < (size_t)ntok * COLS; i++) q[i] = (int8_t)((int)tb_rng_below(&r, 256) - 128);
+    tb_gemv_mat mats[M];
+    int8_t *w[M];
+    int32_t *ref[M];
+    for (int m = 0; m < M; m++) {
+        w[m] = malloc((size_t)rows[m] * COLS);
+        for (size_t i = 0; i < (size_t)rows[m] * COLS; i++) w[m][i] = (int8_t)((int)tb_rng_below(&r, 3) - 1);
+        tb_ternary t = {.name = "w", .rows = rows[m], .cols = COLS, .scale = 1, .layout = TB_TERN_CODES,
+                        .data = (const uint8_t *)w[m]};
+        ref[m] = malloc(sizeof(int32_t) * (size_t)ntok * rows[m]);
+        tb_matmul_ref(&t, q, ntok, ref[m], row);
+        mats[m] = (tb_gemv_mat){.packed = tb_alloc(k->packed_size(rows[m], COLS)), .rows = rows[m],
+                                .acc = malloc(sizeof(int32_t) * (size_t)ntok * rows[m])};
+        TB_CHECK_EQ_INT(k->pack(&t, (void *)mats[m].packed), 0);
+        memset(mats[m].acc, 0x5A, sizeof(int32_t) * (size_t)ntok * rows[m]);
+    }
+    tb_gemv_share share[2];
+    void *prep[2] = {NULL, NULL};
+    for (int i = 0, t0 = 0; i < 2; t0 += n[i], i++) {
+        share[i] = (tb_gemv_share){.q = q + (size_t)t0 * COLS, .n = n[i], .t0 = t0};
+        if (!n[i]) continue;
+        prep[i] = tb_alloc(k->prep_size(COLS, n[i]));
+        TB_CHECK_EQ_INT(k->prep(share[i].q, COLS, n[i], prep[i]), 0);
+        share[i].prep = prep[i];
+    }
+    void *state = tb_alloc(2 * TB_TEAM_STATE_BYTES);
+    memset(state, 0, 2 * TB_TEAM_STATE_BYTES);
+    const tb_gemv_team team = {.mats = mats, .count = M, .cols = COLS, .nth = 2, .share = share, .state = state};
+    team_arg a[2] = {{k, &team, 0, -1}, {k, &team, 1, -1}};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (size_t)8 << 20); /* the kernel's scratch: ~1 MiB of stack */
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) TB_CHECK_EQ_INT(pthread_create(&th[i], &attr, team_thread, &a[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    pthread_attr_destroy(&attr);
+    int bad = 0;
+    for (int m = 0; m < M; m++)
+        for (size_t i = 0; i < (size_t)ntok * rows[m]; i++) bad += mats[m].acc[i] != ref[m][i];
+    TB_CHECK_MSG(a[0].rc == 0 && a[1].rc == 0, "gemv_team returned %d, %d", a[0].rc, a[1].rc);
+    TB_CHECK_MSG(bad == 0, "team of %d + %d tokens: %d outputs differ from the reference", n[0], n[1], bad);
+    for (int i = 0; i < 2; i++) helped[i] = tb_i2s4v_team_helped((char *)state + (size_t)i * TB_TEAM_STATE_BYTES);
+    for (int m = 0; m < M; m++) tb_free((void *)mats[m].packed), free(mats[m].acc), free(w[m]), free(ref[m]);
+    tb_free(prep[0]), tb_free(prep[1]), tb_free(state);
+    free(q), free(row);
+}
+
+TB_TEST(team_takes_over_the_end_of_a_share_with_the_same_bits) {
+    if (!(tb_cpu_features() & TB_ISA_AVX2)) TB_SKIP("no AVX2 on this CPU");
+    /* thread 0 has no tokens, so it waits for thread 1's open unit (the 700-row matrix,
+     * moved last; 10 blocks) and takes blocks from its end: tries until it has (each try
+     * checked bit for bit), since whether it gets one is up to the scheduler */
+    int helped[2] = {0, 0}, tries = 0;
+    while (helped[1] == 0 && tries++ < 20) team_vs_ref((const int[2]){0, 69}, helped);
+    TB_CHECK_MSG(helped[1] > 0, "no block taken over in %d tries", tries - 1);
+    TB_CHECK_EQ_INT(helped[0], 0); /* thread 0 never opened a unit */
+    /* both with tokens: 2 blocks and 2 blocks + 5 MAD tokens, whoever helps whom */
+    for (int i = 0; i < 3; i++) team_vs_ref((const int[2]){64, 69}, helped);
 }
 
 int main(int argc, char **argv) { return tb_test_run(argc, argv); }
