@@ -14,6 +14,7 @@
  * rows: the more rows per call, the cheaper (the kernel's batch_rows asks the driver for
  * long calls).  A row's running sums never leave registers inside a block. */
 #include <immintrin.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -160,6 +161,15 @@ static inline uint64_t w_make(int front, int back, int flight, int phase) {
     return (uint64_t)front | (uint64_t)back << 16 | (uint64_t)flight << 32 | (uint64_t)phase << 48;
 }
 
+/* One turn of a wait on another thread: pause, and after a while give the core away
+ * (with more threads than cores the one waited for may need it). */
+static inline void team_pause(int *spins) {
+    if (++*spins < 4096)
+        _mm_pause();
+    else
+        sched_yield();
+}
+
 /* The owner's last unit, open to a helper. */
 static void unit_open(team_state *st, const unit *u, scratch *sc) {
     st->u = *u;
@@ -173,7 +183,7 @@ static void unit_open(team_state *st, const unit *u, scratch *sc) {
     }
 claimed:;
     uint64_t w;
-    while (W_FLIGHT(w = atomic_load(&st->word)) > 0) _mm_pause(); /* the helper's last block */
+    for (int spins = 0; W_FLIGHT(w = atomic_load(&st->word)) > 0;) team_pause(&spins); /* the helper's last block */
     if (W_BACK(w) < u->nb) /* add the helper's sums of blocks [back, nb) */
         for (int i = 0; i < u->nt; i++)
             for (int r = 0; r < u->nr; r++)
@@ -194,7 +204,7 @@ int tb_i2s4v_team_helped(const void *state) { return ((const team_state *)state)
  * (the owner always keeps the one it is about to take); wait for it to add them. */
 static void help_one(team_state *st, int tid, scratch *sc) {
     uint64_t w;
-    while (W_PHASE(w = atomic_load(&st->word)) == PH_WORK) _mm_pause();
+    for (int spins = 0; W_PHASE(w = atomic_load(&st->word)) == PH_WORK;) team_pause(&spins);
     int none = 0;
     if (W_PHASE(w) != PH_OPEN || !atomic_compare_exchange_strong(&st->helper, &none, tid + 1)) return;
     st->sums = (const __m256i(*)[ROWS][4])sc->s32;
@@ -210,8 +220,7 @@ static void help_one(team_state *st, int tid, scratch *sc) {
     }
 out:
     st->helped = taken;
-    if (taken)
-        while (!atomic_load(&st->merged)) _mm_pause();
+    for (int spins = 0; taken && !atomic_load(&st->merged);) team_pause(&spins);
 }
 
 void tb_i2s4v_team_help_avx2(const tb_gemv_team *team, int tid, size_t state_stride) {
@@ -233,7 +242,7 @@ static void gemm(const void *packed, int rows, int cols, const void *prep, int n
             unit u = {.packed = packed, .nb = nb, .ra = ra, .nr = (ra + per < r1 ? ra + per : r1) - ra,
                       .nt = ntb - tb < PAIR ? ntb - tb : PAIR};
             for (int i = 0; i < u.nt; i++) u.qt[i] = tb_i2s4v_qt(prep, cols, n, tb + i);
-            if (st && ra + per >= r1 && tb + PAIR >= ntb)
+            if (st && ra + per >= r1 && tb + PAIR >= ntb && nb < 0xffff) /* (the state word's 16 bits) */
                 unit_open(st, &u, &sc);
             else
                 for (int b = 0; b < nb; b++) unit_block(&u, b, b == 0, &sc);
