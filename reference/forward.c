@@ -475,10 +475,13 @@ void tb_embed_row(const tb_model *m, const float *f16, int tok, float *out) {
 
 /* ---- per-token row work, split over the backend's threads in a batch -----------
  * RMSNorm + quantization, the BitLinear epilogues with what follows them (residual
- * add, FFN activation) and RoPE are independent per token row.  A batch (prefill)
- * splits its rows across the backend's threads, one hand-out per step; each row is
- * computed by the same code either way, so the split never changes a bit.  One token
- * (decode) runs inline: no hand-off for microseconds. */
+ * add, FFN activation, and the next BitLinear's norm + quantization of that row) and
+ * RoPE are independent per token row.  A batch (prefill) splits its rows across the
+ * backend's threads, one hand-out per step (per layer: the q/k/v epilogues, RoPE + K/V,
+ * attention, the sub-norm, the o epilogue + add + ffn_norm, the gate/up epilogues +
+ * activation + ffn_sub_norm, the down epilogue + add + the next layer's attn_norm);
+ * each row is computed by the same code either way, so the split never changes a bit.
+ * One token (decode) runs inline: no hand-off for microseconds. */
 typedef enum { ROW_NORM_QUANT, ROW_EPILOGUE, ROW_ROPE_KV } row_kind;
 
 /* what an epilogue row does after its linears' outputs are written */
@@ -498,19 +501,24 @@ typedef struct row_op {
     float *out[4];         /* the outputs (n, rows[i]) */
     float scale[4];        /* the tensor scales */
     row_then then;         /* THEN_ADD: st->x += out[0]; THEN_FFN_ACT: out[0] = act(out[0]) * out[1] */
+    const float *next_norm; /* EPILOGUE, not NULL: then that row (x, or out[0]) normed with it and
+                             * quantized for the next BitLinear (norm_quant_row) */
 } row_op;
 
-/* RMSNorm of in into st->xb, then quantized to st->qa / st->qs (rows t0..t1). */
+/* RMSNorm of token row t (in: that row, cols long) into st->xb, then quantized to
+ * st->qa / st->qs. */
+static void norm_quant_row(tb_state *st, const tb_rowops *ro, const float *in, const float *w, int cols, int t) {
+    const size_t C = (size_t)cols;
+    ro->rmsnorm(st->xb + t * C, in, w, cols, st->m->cfg.norm_eps);
+    if (st->nx.act_bits == 4)
+        st->qs[t] = (ro->quantize4 ? ro->quantize4 : tb_quantize_act4)(st->xb + t * C, cols, st->qa + t * C);
+    else
+        st->qs[t] = ro->quantize(st->xb + t * C, cols, st->qa + t * C);
+}
+
+/* norm_quant_row of rows t0..t1 of o->in */
 static void norm_quant_rows(const row_op *o, int t0, int t1) {
-    tb_state *st = o->st;
-    const size_t C = (size_t)o->cols;
-    for (int t = t0; t < t1; t++) {
-        o->ro->rmsnorm(st->xb + t * C, o->in + t * C, o->w, o->cols, st->m->cfg.norm_eps);
-        if (st->nx.act_bits == 4)
-            st->qs[t] = (o->ro->quantize4 ? o->ro->quantize4 : tb_quantize_act4)(st->xb + t * C, o->cols, st->qa + t * C);
-        else
-            st->qs[t] = o->ro->quantize(st->xb + t * C, o->cols, st->qa + t * C);
-    }
+    for (int t = t0; t < t1; t++) norm_quant_row(o->st, o->ro, o->in + (size_t)t * o->cols, o->w, o->cols, t);
 }
 
 /* gate = act(gate) * up for one row of n */
@@ -527,9 +535,10 @@ static void ffn_act_row(const row_op *o, float *gate, const float *up, size_t n)
     }
 }
 
-/* Each token row: the epilogue of every linear of the group, then o->then on it. */
+/* Each token row: the epilogue of every linear of the group, then o->then on it, then
+ * (o->next_norm) the next BitLinear's input from it, while the row is in cache. */
 static void epilogue_rows(const row_op *o, int t0, int t1) {
-    const tb_state *st = o->st;
+    tb_state *st = o->st;
     const size_t H = (size_t)st->m->cfg.hidden;
     for (int t = t0; t < t1; t++) {
         for (int i = 0; i < o->count; i++) {
@@ -540,6 +549,10 @@ static void epilogue_rows(const row_op *o, int t0, int t1) {
             o->ro->add(st->x + t * H, o->out[0] + t * H, H);
         else if (o->then == THEN_FFN_ACT)
             ffn_act_row(o, o->out[0] + (size_t)t * o->rows[0], o->out[1] + (size_t)t * o->rows[1], (size_t)o->rows[0]);
+        if (o->next_norm && o->then == THEN_ADD)
+            norm_quant_row(st, o->ro, st->x + t * H, o->next_norm, (int)H, t);
+        else if (o->next_norm)
+            norm_quant_row(st, o->ro, o->out[0] + (size_t)t * o->rows[0], o->next_norm, o->rows[0], t);
     }
 }
 
@@ -592,9 +605,11 @@ static int matmul_one(tb_state *st, const tb_backend *be, int layer, int which, 
  * (st->qa, st->qs), for count (1..4) linears that share that input: one backend call for
  * all of them when it offers matmul_group, else one each.  Same bits either way.  Then,
  * per token row in the same hand-out as the epilogues: st->x += out[0] (THEN_ADD) or
- * out[0] = act(out[0]) * out[1] (THEN_FFN_ACT). */
+ * out[0] = act(out[0]) * out[1] (THEN_FFN_ACT), and with next_norm, that row (x or out[0])
+ * RMSNorm'ed and quantized into st->xb / qa / qs: the next BitLinear's input, as
+ * norm_quant would give it. */
 static int bitlinear_group(tb_state *st, const tb_backend *be, int layer, const int *which, int count, int n,
-                           float *const *out, row_then then, tb_err *e) {
+                           float *const *out, row_then then, const float *next_norm, tb_err *e) {
     const tb_layer *L = &st->m->layer[layer];
     int32_t *acc[4];
     size_t off = 0;
@@ -613,7 +628,7 @@ static int bitlinear_group(tb_state *st, const tb_backend *be, int layer, const 
             if (matmul_one(st, be, layer, which[i], n, acc[i], e)) return -1;
     }
     lap(st, TB_PROF_TERNARY);
-    row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .count = count, .then = then};
+    row_op o = {.st = st, .kind = ROW_EPILOGUE, .n = n, .count = count, .then = then, .next_norm = next_norm};
     for (int i = 0; i < count; i++) {
         const tb_ternary *w = &L->lin[which[i]];
         o.rows[i] = w->rows, o.acc[i] = acc[i], o.out[i] = out[i], o.scale[i] = w->scale;
@@ -832,10 +847,13 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
     const tb_layer *L = &m->layer[l];
     const int H = c->hidden;
 
-    norm_quant(st, be, st->x, L->attn_norm, n, H); /* one quantization shared by q, k, v */
-    lap(st, TB_PROF_NORM_QUANT);
+    if (l == 0) { /* later layers: the previous one's last hand-out normed x (ffn_block) */
+        norm_quant(st, be, st->x, L->attn_norm, n, H); /* one quantization shared by q, k, v */
+        lap(st, TB_PROF_NORM_QUANT);
+    }
     static const int qkv[3] = {TB_LIN_Q, TB_LIN_K, TB_LIN_V};
-    if (bitlinear_group(st, be, l, qkv, 3, n, (float *const[]){st->q, st->k, st->v}, THEN_NONE, e)) return -1;
+    if (bitlinear_group(st, be, l, qkv, 3, n, (float *const[]){st->q, st->k, st->v}, THEN_NONE, NULL, e))
+        return -1;
 
     /* RoPE on q and k, then K/V of the whole batch into the cache before any attention
      * (token t attends to positions <= pos0 + t, some of them from this batch) */
@@ -855,7 +873,8 @@ static int attention_block(tb_state *st, const tb_backend *be, int l, int n, int
     norm_quant(st, be, st->att, L->attn_sub_norm, n, H);
     lap(st, TB_PROF_NORM_QUANT);
     static const int o_proj[1] = {TB_LIN_O};
-    return bitlinear_group(st, be, l, o_proj, 1, n, (float *const[]){st->proj}, THEN_ADD, e); /* x += o */
+    /* x += o, then ffn_norm(x) quantized: the FFN's input */
+    return bitlinear_group(st, be, l, o_proj, 1, n, (float *const[]){st->proj}, THEN_ADD, L->ffn_norm, e);
 }
 
 /* x += down(ffn_sub_norm(act(gate(h)) * up(h))), h = ffn_norm(x); act = relu^2 (2B4T) or SiLU. */
@@ -865,18 +884,17 @@ static int ffn_block(tb_state *st, const tb_backend *be, int l, int n, int pos0,
     const tb_layer *L = &m->layer[l];
     const int H = c->hidden, F = c->ffn;
 
-    norm_quant(st, be, st->x, L->ffn_norm, n, H); /* one quantization shared by gate and up */
+    /* ffn_norm(x), quantized once for gate and up: by attention_block's last hand-out */
     trace_rows(st, "ffn_in", l, pos0, st->xb, n, H);
-    lap(st, TB_PROF_NORM_QUANT);
     static const int gate_up[2] = {TB_LIN_GATE, TB_LIN_UP};
-    if (bitlinear_group(st, be, l, gate_up, 2, n, (float *const[]){st->gate, st->up}, THEN_FFN_ACT, e))
-        return -1; /* gate = act(gate) * up, per cfg.ffn_act */
+    if (bitlinear_group(st, be, l, gate_up, 2, n, (float *const[]){st->gate, st->up}, THEN_FFN_ACT,
+                        L->ffn_sub_norm, e))
+        return -1; /* gate = act(gate) * up, per cfg.ffn_act; then ffn_sub_norm(gate) quantized */
     trace_rows(st, "ffn_mid", l, pos0, st->gate, n, F);
 
-    norm_quant(st, be, st->gate, L->ffn_sub_norm, n, F);
-    lap(st, TB_PROF_NORM_QUANT);
     static const int down[1] = {TB_LIN_DOWN};
-    return bitlinear_group(st, be, l, down, 1, n, (float *const[]){st->proj}, THEN_ADD, e); /* x += down */
+    const float *next = l + 1 < c->layers ? m->layer[l + 1].attn_norm : NULL; /* the next layer's input */
+    return bitlinear_group(st, be, l, down, 1, n, (float *const[]){st->proj}, THEN_ADD, next, e); /* x += down */
 }
 
 /* The LM head over vocabulary rows [v0, v1) (tb_ref_lm_rows); f16 as in tb_embed_row.
