@@ -97,10 +97,11 @@ typedef struct tb_gemv_mat {
 
 /* A token-split batch as one call per thread (tb_gemv_tokens_group with a kernel that has
  * gemv_team).  share[i]: thread i's tokens [t0, t0 + n) (n may be 0), q pointing at token
- * t0 and prep holding the kernel's prep of them, done by thread i before its call.  Every
- * thread calls gemv_team(team, tid) once: it computes its own share for every matrix
- * (acc rows t0.. of each) and may also take over part of another share's work (the
- * results must be the same bits whoever computes them), coordinating through state:
+ * t0 and prep holding the kernel's prep of them, both written by thread i just before its
+ * call (another thread may read them only after synchronizing with thread i through
+ * state).  Every thread calls gemv_team(team, tid) once: it computes its own share for
+ * every matrix (acc rows t0.. of each) and may also take over part of another share's work
+ * (the results must be the same bits whoever computes them), coordinating through state:
  * TB_TEAM_STATE_BYTES per thread, zeroed and 64-byte aligned, shared by all. */
 enum { TB_TEAM_STATE_BYTES = 256 };
 typedef struct tb_gemv_share {
