@@ -119,42 +119,43 @@ static void mad_tokens(const void *packed, int rows, int cols, const void *prep,
     }
 }
 
+/* Checked arguments: the tokens past the whole blocks of 32 with multiply-add, then the
+ * whole blocks (prefill) with the token-lane lookup GEMM, which may open its last unit to
+ * a team (team_slot, tb_i2s4v_gemm_avx2): it is then the last work of the call. */
+static void compute(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1, int32_t *acc,
+                    void *team_slot) {
+    const int nv = tb_i2s4v_blocks(n) * TB_I2S4V_TOK;
+    mad_tokens(packed, rows, cols, prep, n, nv, r0, r1, acc);
+    if (nv) tb_i2s4v_gemm_avx2(packed, rows, cols, prep, n, r0, r1, acc, team_slot);
+}
+
 static int gemv(const void *packed, int rows, int cols, const int8_t *q, const void *prep, int n,
                 int r0, int r1, int32_t *acc) {
     (void)q;
     int rc = tb_i2s4_check_args(rows, cols, prep, n, r0, r1);
-    if (rc) return rc;
-    /* whole blocks of 32 tokens (prefill): the token-lane lookup GEMM; the rest: MAD */
-    const int nv = tb_i2s4v_blocks(n) * TB_I2S4V_TOK;
-    if (nv) tb_i2s4v_gemm_avx2(packed, rows, cols, prep, n, r0, r1, acc);
-    mad_tokens(packed, rows, cols, prep, n, nv, r0, r1, acc);
-    return 0;
+    if (!rc) compute(packed, rows, cols, prep, n, r0, r1, acc, NULL);
+    return rc;
 }
 
 /* The token split as a team (tb_gemv_team): this thread's share of every matrix, the one
- * with the most rows last with its MAD tokens first, so that its last lookup sweep is the
- * last work of the share and open to the others; then help the others with theirs. */
+ * with the most rows last, whose last lookup sweep is then the last work of the share and
+ * open to the others; then help the others with theirs. */
 static int gemv_team(const tb_gemv_team *tm, int tid) {
     const tb_gemv_share *s = &tm->share[tid];
-    void *st = (char *)tm->state + (size_t)tid * TB_TEAM_STATE_BYTES;
+    void *slot = (char *)tm->state + (size_t)tid * TB_TEAM_STATE_BYTES;
     int rc = 0, last = 0;
     for (int i = 1; i < tm->count; i++)
         if (tm->mats[i].rows >= tm->mats[last].rows) last = i;
     for (int i = 0; s->n > 0 && !rc && i < tm->count; i++)
         rc = tb_i2s4_check_args(tm->mats[i].rows, tm->cols, s->prep, s->n, 0, tm->mats[i].rows);
     for (int i = 0; s->n > 0 && !rc && i < tm->count; i++) {
-        const tb_gemv_mat *m = &tm->mats[i == tm->count - 1 ? last : i < last ? i : i + 1];
-        int32_t *acc = m->acc + (size_t)s->t0 * m->rows;
-        if (i < tm->count - 1) {
-            gemv(m->packed, m->rows, tm->cols, s->q, s->prep, s->n, 0, m->rows, acc);
-            continue;
-        }
-        const int nv = tb_i2s4v_blocks(s->n) * TB_I2S4V_TOK;
-        mad_tokens(m->packed, m->rows, tm->cols, s->prep, s->n, nv, 0, m->rows, acc);
-        if (nv) tb_i2s4v_gemm_open_avx2(m->packed, m->rows, tm->cols, s->prep, s->n, 0, m->rows, acc, st);
+        const int mi = i == tm->count - 1 ? last : i < last ? i : i + 1; /* `last` moved to the end */
+        const tb_gemv_mat *m = &tm->mats[mi];
+        compute(m->packed, m->rows, tm->cols, s->prep, s->n, 0, m->rows, m->acc + (size_t)s->t0 * m->rows,
+                mi == last ? slot : NULL);
     }
-    tb_i2s4v_team_done(st);
-    tb_i2s4v_team_help_avx2(tm, tid, TB_TEAM_STATE_BYTES);
+    tb_i2s4v_team_done(slot);
+    tb_i2s4v_team_help_avx2(tm, tid);
     return rc;
 }
 

@@ -193,8 +193,8 @@ claimed:;
 }
 
 /* The owner has nothing (more) to open: helpers stop waiting for it. */
-void tb_i2s4v_team_done(void *state) {
-    team_state *st = state;
+void tb_i2s4v_team_done(void *team_slot) {
+    team_state *st = team_slot;
     if (W_PHASE(atomic_load(&st->word)) == PH_WORK) atomic_store(&st->word, w_make(0, 0, 0, PH_DONE));
 }
 
@@ -223,17 +223,17 @@ out:
     for (int spins = 0; taken && !atomic_load(&st->merged);) team_pause(&spins);
 }
 
-void tb_i2s4v_team_help_avx2(const tb_gemv_team *team, int tid, size_t state_stride) {
+void tb_i2s4v_team_help_avx2(const tb_gemv_team *team, int tid) {
     scratch sc; /* its own, like a share's */
     for (int k = 1; k < team->nth; k++) {
         const int v = (tid + k) % team->nth;
-        help_one((team_state *)((char *)team->state + (size_t)v * state_stride), tid, &sc);
+        help_one((team_state *)((char *)team->state + (size_t)v * TB_TEAM_STATE_BYTES), tid, &sc);
     }
 }
 
-/* Rows [r0, r1) of every whole token block; with state, the last unit is open to helpers. */
-static void gemm(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1, int32_t *acc,
-                 team_state *st) {
+void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
+                        int32_t *acc, void *team_slot) {
+    team_state *st = team_slot;
     const int nb = tb_i2s4_kp(cols) / TB_I2S4_BLOCK, ntb = tb_i2s4v_blocks(n);
     scratch sc; /* about 960 KiB of stack (the pool's threads get TB_POOL_STACK) */
     const int sweeps = (r1 - r0 + ROWS - 1) / ROWS, per = (r1 - r0 + sweeps - 1) / sweeps; /* equal sweeps */
@@ -249,14 +249,4 @@ static void gemm(const void *packed, int rows, int cols, const void *prep, int n
             for (int i = 0; i < u.nt; i++) vl_store_sums(sc.s32[i], u.nr, acc + (size_t)(tb + i) * TOK * rows + ra, rows);
         }
     }
-}
-
-void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
-                        int32_t *acc) {
-    gemm(packed, rows, cols, prep, n, r0, r1, acc, NULL);
-}
-
-void tb_i2s4v_gemm_open_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
-                             int32_t *acc, void *state) {
-    gemm(packed, rows, cols, prep, n, r0, r1, acc, state);
 }

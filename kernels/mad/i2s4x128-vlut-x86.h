@@ -72,21 +72,18 @@ static inline void vl_store_sums(const __m256i (*s)[4], int nr, int32_t *out, in
 }
 
 /* acc[t * rows + r] for rows [r0, r1) and the tokens of the whole blocks of 32 in n, from
- * tb_i2s4v_prep's prep; the caller (the kernel's gemv) has checked the arguments.  Cannot fail. */
+ * tb_i2s4v_prep's prep; the caller (the kernel's gemv) has checked the arguments.  Cannot
+ * fail.  team_slot NULL: alone.  Else this thread's TB_TEAM_STATE_BYTES slot of a team's
+ * state (tb_gemv_team): the call's last unit of work (the last row sweep of its last pair
+ * of token blocks) is open to the other threads, and the slot must then see
+ * tb_i2s4v_team_done once this thread has nothing more to open (also when it had no
+ * token blocks at all). */
 void tb_i2s4v_gemm_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
-                        int32_t *acc);
-
-/* The same, one share of a team (tb_gemv_team): its last unit of work (the last row sweep
- * of its last pair of token blocks) is open to the other threads through state (this
- * thread's TB_TEAM_STATE_BYTES slot), which must then see tb_i2s4v_team_done once this
- * thread has nothing more to open (also when it had no token blocks at all). */
-void tb_i2s4v_gemm_open_avx2(const void *packed, int rows, int cols, const void *prep, int n, int r0, int r1,
-                             int32_t *acc, void *state);
-void tb_i2s4v_team_done(void *state);
+                        int32_t *acc, void *team_slot);
+void tb_i2s4v_team_done(void *team_slot);
 /* A thread done with its own share: takes blocks of the others' open units from their
- * ends, in its own scratch, and waits until each owner has added them.  The slots are
- * state_stride bytes apart. */
-void tb_i2s4v_team_help_avx2(const tb_gemv_team *team, int tid, size_t state_stride);
+ * ends, in its own scratch, and waits until each owner has added them. */
+void tb_i2s4v_team_help_avx2(const tb_gemv_team *team, int tid);
 /* Blocks another thread computed of the open unit of this slot (0 if none): tests, reports. */
 int tb_i2s4v_team_helped(const void *state);
 
