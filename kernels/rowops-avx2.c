@@ -4,9 +4,11 @@
  *   - rmsnorm: the 8 double lanes of the sum of squares in two ymm (lanes 0..3, 4..7);
  *     x*x is exact in double, so a fused multiply-add rounds exactly as the reference's
  *     multiply then add; the tail goes to its lane in scalar code; the same tree;
- *   - quantize (and quantize4, the same steps with 7 / -8 for 127 / -128): max |x| (exact in any order; maxps drops NaN as the reference's compare
- *     does), then min(127, v) / max(-128, v) with the operand order that keeps NaN like
- *     the reference's compares, the same 1.5 * 2^23 rounding, NaN -> 0, packed to int8;
+ *   - quantize (and quantize4, the same steps with 7 / -8 for 127 / -128): max |x|, exact
+ *     in any order, so in four chains (maxps drops NaN as the reference's compare does,
+ *     so no chain holds one); then min(127, v) / max(-128, v) with the operand order that
+ *     keeps NaN like the reference's compares, the same 1.5 * 2^23 rounding, NaN -> 0,
+ *     packed to int8;
  *   - epilogue: cvtdq2ps, divps, mulps: the same IEEE operations as the C expression;
  *   - relu2_mul: max(g, 0) as the reference's compare (NaN -> 0), (r * r) * u;
  *   - add: addps.
@@ -47,9 +49,12 @@ static inline void store8(int8_t *q, __m256 v) {
 
 static inline __attribute__((always_inline)) float quantize_absmax(const float *x, int n, int8_t *q, float qhi, float qlo) {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    __m256 m8 = _mm256_setzero_ps();
+    __m256 m[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     int i = 0;
-    for (; i + 8 <= n; i += 8) m8 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), absmask), m8);
+    for (; i + 32 <= n; i += 32) /* four chains: the max is the same in any order */
+        for (int j = 0; j < 4; j++) m[j] = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i + 8 * j), absmask), m[j]);
+    for (; i + 8 <= n; i += 8) m[0] = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), absmask), m[0]);
+    const __m256 m8 = _mm256_max_ps(_mm256_max_ps(m[0], m[1]), _mm256_max_ps(m[2], m[3]));
     float lanes[8], mxf = 0.0f;
     _mm256_storeu_ps(lanes, m8);
     for (int j = 0; j < 8; j++) mxf = lanes[j] > mxf ? lanes[j] : mxf;

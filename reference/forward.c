@@ -503,6 +503,7 @@ typedef struct row_op {
     row_then then;         /* THEN_ADD: st->x += out[0]; THEN_FFN_ACT: out[0] = act(out[0]) * out[1] */
     const float *next_norm; /* EPILOGUE, not NULL: then that row (x, or out[0]) normed with it and
                              * quantized for the next BitLinear (norm_quant_row) */
+    tb_shares shares;       /* a batch: the threads' rows, owner first (split.h) */
 } row_op;
 
 /* RMSNorm of token row t (in: that row, cols long) into st->xb, then quantized to
@@ -566,10 +567,21 @@ static void row_op_run(const row_op *o, int t0, int t1) {
     }
 }
 
+/* Thread tid's contiguous share of the rows, then what is left of the others' (split.h):
+ * the rows a thread's token split just wrote mostly stay with it. */
 static void row_op_part(void *arg, int tid, int nth) {
-    const row_op *o = arg;
-    const int t0 = (int)((int64_t)o->n * tid / nth), t1 = (int)((int64_t)o->n * (tid + 1) / nth);
-    if (t0 < t1) row_op_run(o, t0, t1);
+    row_op *o = arg;
+    enum { CHUNK = 2 };
+    if (nth > TB_SHARES_MAX) {
+        const int t0 = (int)((int64_t)o->n * tid / nth), t1 = (int)((int64_t)o->n * (tid + 1) / nth);
+        if (t0 < t1) row_op_run(o, t0, t1);
+        return;
+    }
+    for (int d = 0; d < nth; d++) {
+        const int v = (tid + d) % nth, b0 = (int)((int64_t)o->n * v / nth);
+        const int size = (int)((int64_t)o->n * (v + 1) / nth) - b0;
+        for (int k, end; (k = tb_share_claim(&o->shares, v, size, CHUNK, &end)) >= 0;) row_op_run(o, b0 + k, b0 + end);
+    }
 }
 
 static void rows_do(const tb_backend *be, row_op *o) {
@@ -804,39 +816,51 @@ typedef struct attn_job {
     const tb_backend *be;
     int layer, n, pos0;
     atomic_int failed;
+    tb_shares shares; /* a batch: the threads' dealt tokens, owner first (split.h) */
 } attn_job;
 
+/* The heads h .. h + g - 1 of token t (one KV head's, or fewer) */
+static void attention_unit(const attn_job *j, int t, int h, int g, float *score) {
+    const size_t off = (size_t)t * j->st->q_dim + (size_t)h * j->st->m->cfg.head_dim;
+    attention_heads(j->st, j->be, j->layer, h, g, j->pos0 + t, j->st->q + off, j->st->att + off, score);
+}
+
+/* A batch: tokens dealt round-robin (causal work grows with the position, so contiguous
+ * blocks of tokens would leave one thread with most of it), each thread's from the last
+ * (the costliest) down, then what is left of the others' (split.h), one token at a time.
+ * A token's heads go in runs that read one KV head, whose K/V rows (in L2) a SIMD
+ * attn_heads loads once for all of them (prefill attention -22%). */
+static void attention_dealt(attn_job *j, int tid, int nth, float *score) {
+    const tb_config *c = &j->st->m->cfg;
+    const int per_kv = c->heads / c->kv_heads;
+    for (int d = 0; d < nth; d++) {
+        const int v = (tid + d) % nth, size = (j->n - v + nth - 1) / nth;
+        for (int k, end; (k = tb_share_claim(&j->shares, v, size, 1, &end)) >= 0;)
+            for (int h = 0; h < c->heads; h += per_kv) attention_unit(j, v + (size - 1 - k) * nth, h, per_kv, score);
+    }
+}
+
+/* The (token, head) pairs of one layer, split across threads: every pair is computed by
+ * the same code in the same order whatever the split, so results never depend on it.
+ * Fewer tokens than threads (decode): contiguous blocks of (token, head) units, one head
+ * at a time; its K/V come from memory either way, and the one-head kernel keeps more of
+ * those loads in flight (grouped: +0.3 ms a step). */
 static void attention_part(void *arg, int tid, int nth) {
     attn_job *j = arg;
-    const tb_state *st = j->st;
-    const tb_config *c = &st->m->cfg;
-    /* a batch: tokens dealt round-robin (causal work grows with the position, so
-     * contiguous blocks of tokens would leave one thread with most of it); fewer tokens
-     * than threads: contiguous blocks of (token, head) units */
-    const bool deal = j->n >= nth;
-    const int H = c->heads, units = j->n * H, per_kv = H / c->kv_heads;
-    const int u0 = deal ? 0 : (int)((int64_t)units * tid / nth), u1 = deal ? units : (int)((int64_t)units * (tid + 1) / nth);
-    if (u0 >= u1) return;
+    const tb_config *c = &j->st->m->cfg;
+    const int H = c->heads, per_kv = H / c->kv_heads, units = j->n * H;
+    const bool deal = j->n >= nth && nth <= TB_SHARES_MAX;
+    const int u0 = (int)((int64_t)units * tid / nth), u1 = (int)((int64_t)units * (tid + 1) / nth);
+    if (!deal && u0 >= u1) return;
     float *score = malloc(sizeof(float) * (size_t)per_kv * (size_t)(j->pos0 + j->n)); /* (heads of a KV head, positions) */
     if (!score) {
         atomic_store(&j->failed, 1);
         return;
     }
-    for (int u = u0; u < u1;) {
-        const int t = u / H, h = u % H;
-        if (deal && t % nth != tid) {
-            u = (t + 1) * H;
-            continue;
-        }
-        /* a batch: the run of this thread's heads that read h's KV head, whose K/V rows
-         * (in L2) a SIMD attn_heads loads once for all of them (prefill attention -22%).
-         * Decode: one head at a time; its K/V come from memory either way, and the
-         * one-head kernel keeps more of those loads in flight (grouped: +0.3 ms a step). */
-        const int end = t * H + (h / per_kv + 1) * per_kv, g = deal ? (end < u1 ? end : u1) - u : 1;
-        const size_t off = (size_t)t * st->q_dim + (size_t)h * c->head_dim;
-        attention_heads(st, j->be, j->layer, h, g, j->pos0 + t, st->q + off, st->att + off, score);
-        u += g;
-    }
+    if (deal)
+        attention_dealt(j, tid, nth, score);
+    else
+        for (int u = u0; u < u1; u++) attention_unit(j, u / H, u % H, 1, score);
     free(score);
 }
 

@@ -9,11 +9,32 @@
 #ifndef TB_SPLIT_H
 #define TB_SPLIT_H
 
+#include <stdatomic.h>
+
 /* rows for the next grab with `left` rows left: max(left / (2 nth) rounded down to a
  * multiple of tile, min); min is a multiple of tile */
 static inline int tb_guided_rows(int left, int nth, int min, int tile) {
     const int g = left / (2 * nth) / tile * tile;
     return g > min ? g : min;
+}
+
+/* Owner-first shares: n items in nth shares (share v holds `size` items of its own), each
+ * thread taking chunks of its own share from the front, then of the others' shares through
+ * the same counters.  Most items stay with the thread whose caches hold them (the rows a
+ * token split wrote); a thread stalled for a while (a shared vCPU) leaves the rest of its
+ * share to one that is free, instead of every other thread waiting for it.  Zeroed before
+ * each use; at most TB_SHARES_MAX threads (a caller with more splits statically). */
+enum { TB_SHARES_MAX = 64 };
+typedef struct {
+    atomic_int taken[TB_SHARES_MAX];
+} tb_shares;
+
+/* The next up-to-chunk items [k, *end) of share v (size items): k, or -1 once all are taken. */
+static inline int tb_share_claim(tb_shares *s, int v, int size, int chunk, int *end) {
+    const int k = atomic_fetch_add_explicit(&s->taken[v], chunk, memory_order_relaxed);
+    if (k >= size) return -1;
+    *end = k + chunk < size ? k + chunk : size;
+    return k;
 }
 
 #endif

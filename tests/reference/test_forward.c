@@ -425,6 +425,37 @@ TB_TEST(parallel_hook_bit_identical) {
     tiny_model_free(t);
 }
 
+/* ctx points at the thread count; runs the parts one after the other on the caller,
+ * the last tid first: it finds every share untouched, takes its own and then all of the
+ * others' (split.h's owner-first shares), and the other tids find nothing left. */
+static void par_last_first(void *ctx, void (*fn)(void *, int, int), void *arg) {
+    const int nth = *(int *)ctx;
+    for (int i = nth - 1; i >= 0; i--) fn(arg, i, nth);
+}
+
+TB_TEST(stolen_rows_bit_identical) {
+    tb_config c = tiny_config();
+    tiny_model *t = tiny_model_new(&c, 708, TB_F16, 1.0);
+    par_model = &t->m;
+    const int n = 7, V = c.vocab;
+    float *one = malloc(sizeof(float) * n * V), *many = malloc(sizeof(float) * n * V);
+    tb_err e = {{0}};
+    tb_state *st = new_state(&t->m, c.ctx, n);
+    TB_CHECK_EQ_INT(tb_forward(st, NULL, toks, n, 0, one, true, &e), 0);
+    tb_state_free(st);
+    for (int nth = 2; nth <= 3; nth++) {
+        tb_backend be = {.name = "last-first", .ctx = &nth, .matmul = par_matmul, .parallel = par_last_first};
+        st = new_state(&t->m, c.ctx, n); /* fresh: a row no thread computed cannot pass as computed */
+        memset(many, 0, sizeof(float) * n * V);
+        TB_CHECK_EQ_INT(tb_forward(st, &be, toks, n, 0, many, true, &e), 0);
+        TB_CHECK_MSG(memcmp(one, many, sizeof(float) * n * V) == 0, "%d threads, last first: logits differ", nth);
+        tb_state_free(st);
+    }
+    free(one);
+    free(many);
+    tiny_model_free(t);
+}
+
 /* ---- the optional group hook: (q, k, v) and (gate, up) in one call each ------------ */
 typedef struct group_backend {
     ref_backend rb;
