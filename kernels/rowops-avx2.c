@@ -1,14 +1,14 @@
 /* rowops-avx2.c: the forward pass's per-token row operations with AVX2 + FMA
  * (tb_backend.rowops; TB_ISA_AVX2).  Each gives the bits of the reference
  * (tb_ref_rowops, reference/forward.c), for every input:
- *   - rmsnorm: the 8 double lanes of the sum of squares in two ymm (lanes 0..3, 4..7);
- *     x*x is exact in double, so a fused multiply-add rounds exactly as the reference's
- *     multiply then add; the tail goes to its lane in scalar code; the same tree;
+ *   - rmsnorm: the 8 double lanes of the sum of squares in two ymm (lanes 0..3, 4..7),
+ *     multiply then add as in the reference (x*x is exact in double); the tail goes to
+ *     its lane in scalar code; the same tree;
  *   - quantize (and quantize4, the same steps with 7 / -8 for 127 / -128): max |x|, exact
  *     in any order, so in four chains (maxps drops NaN as the reference's compare does,
- *     so no chain holds one); then min(127, v) / max(-128, v) with the operand order that
- *     keeps NaN like the reference's compares, the same 1.5 * 2^23 rounding, NaN -> 0,
- *     packed to int8;
+ *     so no chain holds one); then x * s converted with round-to-nearest-even, as the
+ *     reference's 1.5 * 2^23 trick rounds, without the reference's clamps, which never
+ *     change a number here (see quantize_absmax), NaN -> 0, 32 values packed per store;
  *   - epilogue: cvtdq2ps, divps, mulps: the same IEEE operations as the C expression;
  *   - relu2_mul: max(g, 0) as the reference's compare (NaN -> 0), (r * r) * u;
  *   - add: addps.
@@ -24,8 +24,8 @@ static void rmsnorm(float *y, const float *x, const float *w, int n, float eps) 
     for (; i + 8 <= n; i += 8) {
         const __m256 v = _mm256_loadu_ps(x + i);
         const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-        a = _mm256_fmadd_pd(lo, lo, a);
-        b = _mm256_fmadd_pd(hi, hi, b);
+        a = _mm256_add_pd(a, _mm256_mul_pd(lo, lo)); /* the chain waits for vaddpd (3 cycles), not an FMA (4) */
+        b = _mm256_add_pd(b, _mm256_mul_pd(hi, hi));
     }
     double l[8];
     _mm256_storeu_pd(l, a);
@@ -38,13 +38,6 @@ static void rmsnorm(float *y, const float *x, const float *w, int n, float eps) 
     for (i = 0; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), sc), _mm256_loadu_ps(w + i)));
     for (; i < n; i++) y[i] = (x[i] * scale) * w[i];
-}
-
-/* 8 floats -> 8 int8 (already integral, in [-128, 127], NaN replaced) */
-static inline void store8(int8_t *q, __m256 v) {
-    const __m256i i32 = _mm256_cvttps_epi32(v);
-    const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
-    _mm_storel_epi64((__m128i *)q, _mm_packs_epi16(i16, i16));
 }
 
 static inline __attribute__((always_inline)) float quantize_absmax(const float *x, int n, int8_t *q, float qhi, float qlo) {
@@ -65,14 +58,19 @@ static inline __attribute__((always_inline)) float quantize_absmax(const float *
     double mx = mxf;
     if (mx < 1e-5) mx = 1e-5;
     const float s = (float)((double)qhi / mx);
-    const __m256 vs = _mm256_set1_ps(s), hi = _mm256_set1_ps(qhi), lo = _mm256_set1_ps(qlo);
-    const __m256 magic = _mm256_set1_ps(0x1.8p23f);
-    for (i = 0; i + 8 <= n; i += 8) {
-        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vs);
-        v = _mm256_max_ps(lo, _mm256_min_ps(hi, v)); /* NaN passes through, as in the reference */
-        v = _mm256_sub_ps(_mm256_add_ps(v, magic), magic);
-        v = _mm256_andnot_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), v); /* NaN -> 0 */
-        store8(q + i, v);
+    /* x * s rounded to nearest even (vcvtps2dq, the rounding of the reference's 1.5 * 2^23
+     * trick) needs no clamp: |x| <= mx and s <= qhi / mx * (1 + 2^-24) keep |x * s| below
+     * qhi + 1/2, so the reference's min/max never change a number; NaN (x NaN, or inf * 0
+     * when mx is inf) converts to INT_MIN, which no number gives, and becomes 0 below. */
+    const __m256 vs = _mm256_set1_ps(s);
+    const __m256i nan16 = _mm256_set1_epi16(INT16_MIN), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (i = 0; i + 32 <= n; i += 32) {
+        __m256i r[4];
+        for (int j = 0; j < 4; j++) r[j] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vs));
+        __m256i p[2] = {_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3])}; /* NaN: INT16_MIN */
+        for (int j = 0; j < 2; j++) p[j] = _mm256_andnot_si256(_mm256_cmpeq_epi16(p[j], nan16), p[j]);
+        /* packs work per 128-bit lane; one permute of 4-byte groups restores the order */
+        _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p[0], p[1]), order));
     }
     for (; i < n; i++) { /* the reference's scalar steps */
         float v = x[i] * s;

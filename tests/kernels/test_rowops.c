@@ -97,6 +97,8 @@ static void check_rows(const tb_rowops *ro, const tb_rowops *ref, tb_rng *r, int
     TB_CHECK_MSG(same_bits(a, b, n), "rmsnorm vals %d n %d", vals, n);
     const float sa = ref->quantize(x, n, qa), sb = ro->quantize(x, n, qb);
     TB_CHECK_MSG(f2u(sa) == f2u(sb) && !memcmp(qa, qb, n), "quantize vals %d n %d", vals, n);
+    const float s4a = ref->quantize4(x, n, qa), s4b = ro->quantize4(x, n, qb);
+    TB_CHECK_MSG(f2u(s4a) == f2u(s4b) && !memcmp(qa, qb, n), "quantize4 vals %d n %d", vals, n);
     for (int i = 0; i < n; i++)
         acc[i] = vals == VALS_WIDE ? (int32_t)(tb_rng_next(r) >> 33) - (1 << 30) : (int32_t)tb_rng_below(r, 2000001) - 1000000;
     ref->epilogue(acc, n, sa, 0.7f, a);
@@ -134,6 +136,33 @@ TB_TEST(avx2_rowops_bit_identical) {
     TB_CHECK(tb_rowops_avx2.quantize(x, 16, q) == 1.0f);
     TB_CHECK(q[0] == -8 && q[1] == -6 && q[2] == -6 && q[7] == 0 && q[8] == 0 && q[9] == 2);
     printf("avx2 rowops: %d row cases bit-identical to the reference\n", cases);
+}
+
+/* The SIMD quantizers leave out the reference's clamps (rowops-avx2.c): |x * s| stays below
+ * qhi + 1/2 because s is rounded from qhi / max |x|.  Rows whose elements all sit at or
+ * just below their max, for maxima over the whole float range, put x * s as close to the
+ * bound as it gets; both quantizers must still give the reference's codes and scale. */
+TB_TEST(avx2_quantize_at_the_max) {
+    if (!(tb_cpu_features() & TB_ISA_AVX2)) TB_SKIP("no AVX2 on this CPU");
+    tb_rng r;
+    tb_rng_seed(&r, 0x5ca1e);
+    enum { N = 67 };
+    float x[N];
+    int8_t qa[N], qb[N];
+    int differ = 0;
+    for (int it = 0; it < 20000; it++) {
+        const float m = ldexpf(1.0f + (float)tb_rng_below(&r, 1u << 23) / (float)(1u << 23), (int)tb_rng_below(&r, 250) - 125);
+        for (int i = 0; i < N; i++) {
+            float v = m;
+            for (int k = (int)tb_rng_below(&r, 4); k > 0; k--) v = nextafterf(v, 0.0f); /* m, or 1-3 ulps below */
+            x[i] = tb_rng_below(&r, 2) ? -v : v;
+        }
+        const float sa = tb_quantize_act(x, N, qa), sb = tb_rowops_avx2.quantize(x, N, qb);
+        differ += f2u(sa) != f2u(sb) || memcmp(qa, qb, N);
+        const float s4a = tb_quantize_act4(x, N, qa), s4b = tb_rowops_avx2.quantize4(x, N, qb);
+        differ += f2u(s4a) != f2u(s4b) || memcmp(qa, qb, N);
+    }
+    TB_CHECK_EQ_INT(differ, 0);
 }
 
 TB_TEST(avx2_attention_bit_identical) {
