@@ -572,14 +572,10 @@ static void row_op_run(const row_op *o, int t0, int t1) {
 static void row_op_part(void *arg, int tid, int nth) {
     row_op *o = arg;
     enum { CHUNK = 2 };
-    if (nth > TB_SHARES_MAX) {
-        const int t0 = (int)((int64_t)o->n * tid / nth), t1 = (int)((int64_t)o->n * (tid + 1) / nth);
-        if (t0 < t1) row_op_run(o, t0, t1);
-        return;
-    }
-    for (int d = 0; d < nth; d++) {
-        const int v = (tid + d) % nth, b0 = (int)((int64_t)o->n * v / nth);
-        const int size = (int)((int64_t)o->n * (v + 1) / nth) - b0;
+    const int ns = tb_shares_count(nth);
+    for (int d = 0; d < ns; d++) {
+        const int v = (tid + d) % ns, b0 = (int)((int64_t)o->n * v / ns);
+        const int size = (int)((int64_t)o->n * (v + 1) / ns) - b0;
         for (int k, end; (k = tb_share_claim(&o->shares, v, size, CHUNK, &end)) >= 0;) row_op_run(o, b0 + k, b0 + end);
     }
 }
@@ -832,11 +828,11 @@ static void attention_unit(const attn_job *j, int t, int h, int g, float *score)
  * attn_heads loads once for all of them (prefill attention -22%). */
 static void attention_dealt(attn_job *j, int tid, int nth, float *score) {
     const tb_config *c = &j->st->m->cfg;
-    const int per_kv = c->heads / c->kv_heads;
-    for (int d = 0; d < nth; d++) {
-        const int v = (tid + d) % nth, size = (j->n - v + nth - 1) / nth;
+    const int per_kv = c->heads / c->kv_heads, ns = tb_shares_count(nth);
+    for (int d = 0; d < ns; d++) {
+        const int v = (tid + d) % ns, size = (j->n - v + ns - 1) / ns; /* share v: tokens v, v + ns, ... */
         for (int k, end; (k = tb_share_claim(&j->shares, v, size, 1, &end)) >= 0;)
-            for (int h = 0; h < c->heads; h += per_kv) attention_unit(j, v + (size - 1 - k) * nth, h, per_kv, score);
+            for (int h = 0; h < c->heads; h += per_kv) attention_unit(j, v + (size - 1 - k) * ns, h, per_kv, score);
     }
 }
 
@@ -849,7 +845,7 @@ static void attention_part(void *arg, int tid, int nth) {
     attn_job *j = arg;
     const tb_config *c = &j->st->m->cfg;
     const int H = c->heads, per_kv = H / c->kv_heads, units = j->n * H;
-    const bool deal = j->n >= nth && nth <= TB_SHARES_MAX;
+    const bool deal = j->n >= nth;
     const int u0 = (int)((int64_t)units * tid / nth), u1 = (int)((int64_t)units * (tid + 1) / nth);
     if (!deal && u0 >= u1) return;
     float *score = malloc(sizeof(float) * (size_t)per_kv * (size_t)(j->pos0 + j->n)); /* (heads of a KV head, positions) */

@@ -23,11 +23,14 @@ static inline int tb_guided_rows(int left, int nth, int min, int tile) {
  * the same counters.  Most items stay with the thread whose caches hold them (the rows a
  * token split wrote); a thread stalled for a while (a shared vCPU) leaves the rest of its
  * share to one that is free, instead of every other thread waiting for it.  Zeroed before
- * each use; at most TB_SHARES_MAX threads (a caller with more splits statically). */
+ * each use.  tb_shares_count(nth) shares: one per thread, and with more than TB_SHARES_MAX
+ * threads thread tid starts at share tid % TB_SHARES_MAX (any thread may take any item). */
 enum { TB_SHARES_MAX = 64 };
 typedef struct {
     atomic_int taken[TB_SHARES_MAX];
 } tb_shares;
+
+static inline int tb_shares_count(int nth) { return nth < TB_SHARES_MAX ? nth : TB_SHARES_MAX; }
 
 /* The next up-to-chunk items [k, *end) of share v (size items): k, or -1 once all are taken. */
 static inline int tb_share_claim(tb_shares *s, int v, int size, int chunk, int *end) {

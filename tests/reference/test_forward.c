@@ -12,6 +12,7 @@
 
 #include "bitlinear.h"
 #include "forward.h"
+#include "split.h"
 #include "tb_test.h"
 #include "tiny_model.h"
 
@@ -408,6 +409,8 @@ static void par_last_first(void *ctx, void (*fn)(void *, int, int), void *arg) {
 TB_TEST(parallel_hook_bit_identical) {
     tb_config c = tiny_config();
     c.vocab = 997; /* not a multiple of any thread count used */
+    enum { NL = TB_SHARES_MAX + 6 }; /* the last-first batch below */
+    c.ctx = NL;
     tiny_model *t = tiny_model_new(&c, 707, TB_F16, 1.0);
     par_model = &t->m;
     const int n = 7, V = c.vocab;
@@ -429,15 +432,26 @@ TB_TEST(parallel_hook_bit_identical) {
     }
     tb_state_free(st);
     /* every row and token taken by a thread that does not own it, on a fresh state (a row
-     * no thread computed cannot pass as computed) */
-    for (int nth = 2; nth <= 3; nth++) {
+     * no thread computed cannot pass as computed); NL tokens, so that TB_SHARES_MAX + 3
+     * threads, more than there are shares (split.h), still deal the attention tokens */
+    int32_t lt[NL];
+    for (int i = 0; i < NL; i++) lt[i] = (int32_t)((i * 37 + 3) % V);
+    float *lone = malloc(sizeof(float) * NL * V), *lmany = malloc(sizeof(float) * NL * V);
+    st = new_state(&t->m, c.ctx, NL);
+    TB_CHECK_EQ_INT(tb_forward(st, NULL, lt, NL, 0, lone, true, &e), 0);
+    tb_state_free(st);
+    const int last_first[3] = {2, 3, TB_SHARES_MAX + 3};
+    for (int i = 0; i < 3; i++) {
+        int nth = last_first[i];
         tb_backend be = {.name = "last-first", .ctx = &nth, .matmul = par_matmul, .parallel = par_last_first};
-        st = new_state(&t->m, c.ctx, n);
-        memset(many, 0, sizeof(float) * n * V);
-        TB_CHECK_EQ_INT(tb_forward(st, &be, toks, n, 0, many, true, &e), 0);
-        TB_CHECK_MSG(memcmp(one, many, sizeof(float) * n * V) == 0, "%d threads, last first: logits differ", nth);
+        st = new_state(&t->m, c.ctx, NL);
+        memset(lmany, 0, sizeof(float) * NL * V);
+        TB_CHECK_EQ_INT(tb_forward(st, &be, lt, NL, 0, lmany, true, &e), 0);
+        TB_CHECK_MSG(memcmp(lone, lmany, sizeof(float) * NL * V) == 0, "%d threads, last first: logits differ", nth);
         tb_state_free(st);
     }
+    free(lone);
+    free(lmany);
     free(one);
     free(many);
     tiny_model_free(t);
